@@ -114,6 +114,55 @@ int xnca_cell_class(const xnca_model *m, const xnca_grid *g, int x, int y);
 /* votes[10]; returns the image-level prediction; *agree = agreement flag; *alive = alive cells */
 int xnca_votes(const xnca_model *m, const xnca_grid *g, int votes[XNCA_CLASSES], int *agree, int *alive);
 
+/* ---- datasets (IDX files, models/xnca_idx.c) ---- */
+typedef struct {
+    int n, w, h;       /* images are h*w bytes, raster order */
+    uint8_t *images;   /* n*h*w */
+    uint8_t *labels;   /* n (NULL when no labels) */
+} xnca_dataset;
+
+/* Load an IDX3 image file and (optionally, labels_path may be NULL) an IDX1 label file.
+ * Validates magic, dimensions, counts and file length; err says what is wrong. */
+int xnca_idx_load(const char *images_path, const char *labels_path, xnca_dataset *d, char *err, size_t errlen);
+/* name "mnist" or "fashion", split "test" or "train"; files under $XNCA_DATA or ./data (spec: make data). */
+int xnca_dataset_open(const char *name, const char *split, xnca_dataset *d, char *err, size_t errlen);
+void xnca_dataset_free(xnca_dataset *d);
+
+/* ---- evaluation (models/xnca_eval.c) ---- */
+#define XNCA_MAX_REPORT 64
+typedef struct {
+    int step;
+    double cell_accuracy, agreement, image_accuracy; /* percent */
+} xnca_metric;
+
+typedef struct {
+    uint32_t seed;
+    int n_report;                 /* report steps, ascending */
+    int report[XNCA_MAX_REPORT];
+    int mutate_at;                /* -1: no mutation */
+    const xnca_dataset *mutate_pool; /* the whole split, for spec 4.5 (NULL: the evaluated set) */
+    int threads;                  /* 0: all cores */
+    int index_offset;             /* image_index of images[0] in its split */
+    void (*progress)(void *ctx, long done, long total);
+    void *progress_ctx;
+} xnca_eval_opts;
+
+typedef struct {
+    int votes[XNCA_MAX_REPORT][XNCA_CLASSES]; /* per report step */
+    int pred[XNCA_MAX_REPORT];
+    int agree[XNCA_MAX_REPORT];
+    int alive;
+} xnca_image_result;
+
+/* Evaluate the first n images of d. metrics[n_report] out; per_image (may be NULL) gets n results.
+ * Results do not depend on threads. Returns 0, or -1 with err. */
+int xnca_eval(const xnca_model *m, const xnca_dataset *d, int n, const xnca_eval_opts *opts,
+              xnca_metric *metrics, xnca_image_result *per_image, char *err, size_t errlen);
+
+/* Float variants' step (models/xnca_float.c), called by xnca_step for float/bwn/ban. */
+void xnca_float_step(const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t image_index, uint32_t step,
+                     const xnca_step_opts *opts);
+
 /* ---- CPU paths ---- */
 typedef enum { XNCA_CPU_SCALAR = 0, XNCA_CPU_AVX2 = 1, XNCA_CPU_AVX512 = 2 } xnca_cpu_path;
 /* Path chosen at run time: the best the CPU supports, or XNCA_CPU=scalar|avx2|avx512. */
