@@ -10,7 +10,7 @@ WAVES ?= 0
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 
-CC ?= gcc
+CC := gcc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -g
 OPT ?= -O2
 CFLAGS ?= $(OPT) $(CFLAGS_BASE)

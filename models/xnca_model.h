@@ -109,6 +109,17 @@ typedef struct {
 void xnca_step(const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t image_index, uint32_t step,
                const xnca_step_opts *opts);
 
+/* Engine workspace: the compiled weight plan (rebuilt only when the model's parameters
+ * change) and scratch buffers. xnca_step uses one per thread automatically; callers that
+ * manage threads themselves (xnca_eval, benchmarks) may hold one each. Not thread-safe. */
+typedef struct xnca_workspace xnca_workspace;
+xnca_workspace *xnca_workspace_new(void);
+void xnca_workspace_free(xnca_workspace *ws);
+/* xnca_step with an explicit workspace; returns the number of cells updated (alive and
+ * firing), or -1 for float variants (delegated to xnca_float_step). */
+long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t image_index,
+                  uint32_t step, const xnca_step_opts *opts);
+
 /* ---- readout (spec 5) ---- */
 int xnca_cell_class(const xnca_model *m, const xnca_grid *g, int x, int y);
 /* votes[10]; returns the image-level prediction; *agree = agreement flag; *alive = alive cells */
@@ -171,6 +182,13 @@ const char *xnca_cpu_name(xnca_cpu_path p);
 /* Force a path (tests); returns -1 if the CPU does not support it. */
 int xnca_cpu_force(xnca_cpu_path p);
 int xnca_cpu_supported(xnca_cpu_path p);
+
+/* CPU benchmark (models/xnca_bench.c): runs steps of a quant model on an all-alive grid of
+ * the model's grid_w x grid_h with the given path in the calling thread for at least
+ * min_seconds; *updates_per_s = cell updates (alive firing cells computed) per second.
+ * Returns 0, or -1 with err (path unsupported, not a quant model). */
+int xnca_bench_cpu(const xnca_model *m, xnca_cpu_path path, double min_seconds, double *updates_per_s, char *err,
+                   size_t errlen);
 
 #ifdef __cplusplus
 }

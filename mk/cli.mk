@@ -1,0 +1,104 @@
+# mk/cli.mk - the `xnca` command-line tool, the float-engine tests, the Distill golden check and
+# reproduction, `make demo` and `make bench-cpu`.
+#
+# build/xnca links every host/cli_*.c (a new command = host/cli_<name>.c + one line in
+# host/cli_commands.def) against build/libxnca_engine.a (mk/engine.mk). Fragments that add
+# libraries the CLI needs append them to CLI_LIBS (archives, rebuilt on change) or CLI_LDLIBS.
+
+CLI_SRCS := $(sort $(wildcard host/cli_*.c))
+CLI_OBJS := $(patsubst host/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
+CLI_GEN := $(BUILD)/gen
+CLI_CFLAGS = $(CFLAGS) -Imodels -Ihost -I$(CLI_GEN) -MMD -MP
+CLI_LIBS += $(BUILD)/libxnca_engine.a
+CLI_LDLIBS += -lopenblas -lpthread -lm
+DISTILL_JSON := models/third_party/distill/model.json
+DISTILL_MODEL := models/distill-float.xnca
+# make demo runs this model (switch to the shipped quant model once one exists).
+DEMO_MODEL ?= $(DISTILL_MODEL)
+DEMO_N ?= 100
+
+ALL_TARGETS += $(BUILD)/xnca $(BUILD)/bench_cpu
+
+.SECONDEXPANSION:
+$(BUILD)/xnca: $(CLI_OBJS) $$(CLI_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(CLI_LIBS) $(CLI_LDLIBS)
+
+$(BUILD)/cli/%.o: host/%.c $(CLI_GEN)/xnca_version.h | $(BUILD)/cli
+	$(CC) $(CLI_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cli:
+	@mkdir -p $@
+
+# The git hash baked into `xnca --version`; the header changes only when the hash does.
+.PHONY: cli-version-stamp
+$(CLI_GEN)/xnca_version.h: cli-version-stamp
+	@mkdir -p $(@D); \
+	h=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	if [ "$$h" != unknown ] && ! git diff --quiet HEAD -- 2>/dev/null; then h="$$h-dirty"; fi; \
+	new="#define XNCA_GIT_HASH \"$$h\""; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$new" ] || echo "$$new" > $@
+
+-include $(CLI_OBJS:.o=.d)
+
+# Regenerate the committed Distill float model from the published TF.js weights.
+.PHONY: distill-model
+distill-model: $(BUILD)/xnca
+	$(BUILD)/xnca import-distill $(DISTILL_JSON) -o $(DISTILL_MODEL)
+
+# ---- float engine unit tests (cmocka; plain and ASan+UBSan) ----
+FLOAT_TEST_SRC := tests/test_float.c
+$(BUILD)/test_float: $(FLOAT_TEST_SRC) $$(CLI_LIBS) | $(BUILD)/cli
+	$(CC) $(CFLAGS) -Imodels $(CMOCKA_CFLAGS) -o $@ $< $(CLI_LIBS) $(CMOCKA_LIBS) $(CLI_LDLIBS)
+
+# The sanitizer binary compiles the engine sources it exercises itself (the archive is not
+# instrumented).
+FLOAT_SAN_SRCS = $(filter-out models/xnca_train%,$(wildcard models/xnca_*.c))
+$(BUILD)/test_float_san: $(FLOAT_TEST_SRC) $$(FLOAT_SAN_SRCS) | $(BUILD)/cli
+	$(CC) $(SAN_FLAGS) $(CFLAGS_BASE) -Imodels $(CMOCKA_CFLAGS) -o $@ $< $(FLOAT_SAN_SRCS) \
+	    $(CMOCKA_LIBS) $(CLI_LDLIBS)
+
+TEST_SUITES += float
+.PHONY: test-float
+test-float: $(BUILD)/test_float $(BUILD)/test_float_san
+	@mkdir -p $(RESULTS)/parts
+	@scripts/run-cmocka $(RESULTS)/parts/float-plain $(BUILD)/test_float; \
+	 scripts/run-cmocka $(RESULTS)/parts/float-san $(BUILD)/test_float_san; \
+	 read p1 f1 < $(RESULTS)/parts/float-plain; read p2 f2 < $(RESULTS)/parts/float-san; \
+	 echo "$$((p1 + p2)) $$((f1 + f2))" > $(RESULTS)/float; [ $$((f1 + f2)) -eq 0 ]
+
+# ---- CLI behaviour (exit codes, --help, JSON shapes) ----
+TEST_SUITES += cli
+.PHONY: test-cli
+test-cli: $(BUILD)/xnca
+	@mkdir -p $(RESULTS)
+	@tests/test_cli.sh $(BUILD)/xnca $(RESULTS)/cli
+
+# ---- golden: the C float engine against an independent numpy forward pass of model.json ----
+TEST_SUITES += golden
+.PHONY: test-golden
+test-golden: $(BUILD)/xnca
+	@mkdir -p $(RESULTS) $(BUILD)/golden
+	@$(PYTHON) tests/golden_distill.py --xnca $(BUILD)/xnca --json $(DISTILL_JSON) \
+	    --model $(DISTILL_MODEL) --work $(BUILD)/golden --result $(RESULTS)/golden
+
+# ---- distill: the imported model still classifies (300 test digits, step 100) ----
+TEST_SUITES += distill
+.PHONY: test-distill
+test-distill: $(BUILD)/xnca
+	@mkdir -p $(RESULTS)
+	@tests/test_distill.sh $(BUILD)/xnca $(DISTILL_MODEL) $(RESULTS)/distill
+
+# ---- make demo: the metrics table of a model on 100 MNIST test digits ----
+.PHONY: demo
+demo: deps data $(BUILD)/xnca
+	@echo "demo: $(DEMO_MODEL) on the first $(DEMO_N) MNIST test digits"
+	@$(BUILD)/xnca info --model $(DEMO_MODEL) | sed -n '1,4p'
+	@$(BUILD)/xnca eval --model $(DEMO_MODEL) --data mnist --split test --n $(DEMO_N)
+
+# ---- make bench-cpu: CPU throughput table -> docs/bench-cpu.md ----
+$(BUILD)/bench_cpu: scripts/bench_cpu.c $$(CLI_LIBS) | $(BUILD)/cli
+	$(CC) $(CFLAGS) -Imodels -o $@ $< $(CLI_LIBS) $(CLI_LDLIBS)
+
+.PHONY: bench-cpu
+bench-cpu: deps data $(BUILD)/bench_cpu
+	@scripts/bench-cpu $(BUILD)/bench_cpu docs/bench-cpu.md

@@ -1,0 +1,585 @@
+/* xnca_engine.c - the bit-exact reference engine for quant models (spec 3-7): grids, the
+ * synchronous step, readout. Float variants are handed to xnca_float_step (xnca_float.c).
+ *
+ * How a step runs (spec 3.6):
+ *  1. Snapshot: every cell's k activation bit-planes of its C channels (input quantizers,
+ *     spec 3.2) are computed from the previous state into an activation map with a one-cell
+ *     border. Dead cells and the border hold the padding word Q_c(0): a dead cell's state is
+ *     exactly the padding cell's (g = 0, mutable channels 0), so only alive cells are computed.
+ *  2. The alive cells that fire (spec 4.2) are listed, in raster, reversed or shuffled order.
+ *  3. For each listed cell the 9 C-bit perception vector of each plane is assembled from the
+ *     map, the layers run as XNOR-popcount kernels (spec 3.3, xnca_cpu.c), and the residual,
+ *     noise and saturation (spec 3.5) update the cell's state in place. Perception reads only
+ *     the snapshot, so the map acts as the second state buffer of the double-buffered scheme:
+ *     results cannot depend on the visiting order.
+ *  The dense path (opts->dense) computes the residual of every cell of the grid first and
+ *  then applies it only where the cell is alive and fires; it must give identical states.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xnca_engine_impl.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Quantizers and input levels
+ * ---------------------------------------------------------------------------------------- */
+static int quantize(const xnca_qparam *q, int64_t y, int k)
+{
+    int64_t v = xnca_floor_shift(y * q->mul + q->add, q->shift);
+    int64_t top = (1 << k) - 1;
+    return (int)(v < 0 ? 0 : v > top ? top : v);
+}
+
+/* Spec 6: the input level of pixel p with b input bits. */
+static int input_level(int p, int b)
+{
+    if (p < XNCA_ALIVE_PIXEL)
+        return 0;
+    int g = (p * ((1 << b) - 1) + 127) / 255;
+    return g < 1 ? 1 : g;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The compiled plan (see xnca_engine_impl.h for the layout)
+ * ---------------------------------------------------------------------------------------- */
+void xnca_plan_free(xnca_plan *p)
+{
+    for (int l = 0; l < XNCA_MAX_LAYERS; l++) {
+        xnca_plan_layer *L = &p->layer[l];
+        free(L->wt);
+        free(L->mul);
+        free(L->add);
+        free(L->shift);
+    }
+    memset(p, 0, sizeof(*p));
+}
+
+static void *aligned_zalloc(size_t bytes)
+{
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *ptr = aligned_alloc(64, rounded ? rounded : 64);
+    if (ptr)
+        memset(ptr, 0, rounded ? rounded : 64);
+    return ptr;
+}
+
+static int plan_layer_build(const xnca_model *m, int l, xnca_plan_layer *P)
+{
+    const xnca_layer *L = &m->layer[l];
+    int mb = m->weight_bits, k = m->act_bits;
+    P->n_in = L->n_in;
+    P->n_out = L->n_out;
+    P->m = mb;
+    P->groups = (L->n_out + XNCA_LANES - 1) / XNCA_LANES;
+    P->words = (L->n_in + 63) / 64;
+    P->out_words = (L->n_out + 63) / 64;
+    P->nk = (int64_t)L->n_in * ((1 << mb) - 1) * ((1 << k) - 1);
+    size_t rows = (size_t)P->groups * XNCA_LANES;
+    P->wt = aligned_zalloc(rows * mb * P->words * sizeof(uint64_t));
+    P->mul = aligned_zalloc(rows * sizeof(int64_t));
+    P->add = aligned_zalloc(rows * sizeof(int64_t));
+    P->shift = aligned_zalloc(rows * sizeof(int64_t));
+    if (!P->wt || !P->mul || !P->add || !P->shift)
+        return -1;
+    for (int o = 0; o < L->n_out; o++) {
+        int g = o / XNCA_LANES, lane = o % XNCA_LANES;
+        for (int i = 0; i < mb; i++) {
+            const uint8_t *row = L->planes + ((size_t)o * mb + i) * L->row_bytes;
+            uint64_t *dst = P->wt + ((size_t)(g * mb + i) * P->words) * XNCA_LANES + lane;
+            for (int byte = 0; byte < L->row_bytes; byte++) {
+                uint8_t v = row[byte];
+                if (byte == L->row_bytes - 1 && L->n_in % 8) /* padding bits never count */
+                    v &= (uint8_t)((1u << (L->n_in % 8)) - 1);
+                dst[(byte / 8) * XNCA_LANES] |= (uint64_t)v << (8 * (byte % 8));
+            }
+        }
+        P->mul[o] = L->q[o].mul;
+        P->add[o] = L->q[o].add;
+        P->shift[o] = L->q[o].shift;
+    }
+    return 0;
+}
+
+int xnca_plan_build(const xnca_model *m, xnca_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->n_layers = m->n_layers;
+    p->k = m->act_bits;
+    p->channels = m->channels;
+    for (int l = 0; l < m->n_layers; l++) {
+        if (plan_layer_build(m, l, &p->layer[l]) != 0) {
+            xnca_plan_free(p);
+            return -1;
+        }
+        if (p->layer[l].words > p->max_words)
+            p->max_words = p->layer[l].words;
+        if (p->layer[l].out_words > p->max_words)
+            p->max_words = p->layer[l].out_words;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Workspaces: the compiled plan (rebuilt only when the model's parameters change) and the
+ * per-step scratch buffers. One per thread.
+ * ---------------------------------------------------------------------------------------- */
+struct xnca_workspace {
+    /* plan cache: valid while the model's dims and parameter bytes equal the copies below */
+    int have_plan;
+    xnca_plan plan;
+    xnca_model key;   /* scalar fields of the model the plan was built from */
+    uint8_t *key_blob; /* its inq, planes and q arrays, concatenated */
+    size_t key_len;
+    uint8_t inlut[32][256]; /* level of channel c for state s, index s + 128 */
+    uint32_t pad[8];        /* padding cell's activation word per plane */
+
+    uint32_t *act_map; /* (h + 2) x (w + 2) cells x k planes */
+    size_t act_cap;
+    int *cells; /* the firing alive cells of this step */
+    size_t cells_cap;
+    int64_t *dense_ds; /* dense path: (w h) x 32 residuals */
+    size_t dense_cap;
+    uint64_t *act_a, *act_b; /* per-cell layer activations, k x max_words */
+    int64_t ds[64];          /* output layer residuals (groups * 8 <= 32) */
+};
+
+xnca_workspace *xnca_workspace_new(void)
+{
+    return calloc(1, sizeof(xnca_workspace));
+}
+
+void xnca_workspace_free(xnca_workspace *ws)
+{
+    if (!ws)
+        return;
+    xnca_plan_free(&ws->plan);
+    free(ws->key_blob);
+    free(ws->act_map);
+    free(ws->cells);
+    free(ws->dense_ds);
+    free(ws->act_a);
+    free(ws->act_b);
+    free(ws);
+}
+
+/* Visit the parameter arrays of a quant model: fn(ctx, ptr, bytes). */
+static size_t param_arrays(const xnca_model *m, const void *ptrs[], size_t lens[])
+{
+    size_t n = 0;
+    ptrs[n] = m->inq;
+    lens[n++] = (size_t)m->channels * sizeof(xnca_qparam);
+    for (int l = 0; l < m->n_layers; l++) {
+        const xnca_layer *L = &m->layer[l];
+        ptrs[n] = L->planes;
+        lens[n++] = (size_t)L->n_out * m->weight_bits * L->row_bytes;
+        ptrs[n] = L->q;
+        lens[n++] = (size_t)L->n_out * sizeof(xnca_qparam);
+    }
+    return n;
+}
+
+static int same_scalars(const xnca_model *a, const xnca_model *b)
+{
+    return a->variant == b->variant && a->channels == b->channels && a->hidden_layers == b->hidden_layers &&
+           a->perception_width == b->perception_width && a->mlp_width == b->mlp_width &&
+           a->weight_bits == b->weight_bits && a->act_bits == b->act_bits && a->n_layers == b->n_layers;
+}
+
+static int plan_is_current(const xnca_workspace *ws, const xnca_model *m)
+{
+    if (!ws->have_plan || !same_scalars(&ws->key, m))
+        return 0;
+    const void *ptrs[2 * XNCA_MAX_LAYERS + 1];
+    size_t lens[2 * XNCA_MAX_LAYERS + 1];
+    size_t n = param_arrays(m, ptrs, lens), off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (off + lens[i] > ws->key_len || memcmp(ws->key_blob + off, ptrs[i], lens[i]) != 0)
+            return 0;
+        off += lens[i];
+    }
+    return off == ws->key_len;
+}
+
+static int plan_refresh(xnca_workspace *ws, const xnca_model *m)
+{
+    if (plan_is_current(ws, m))
+        return 0;
+    xnca_plan_free(&ws->plan);
+    ws->have_plan = 0;
+    if (xnca_plan_build(m, &ws->plan) != 0)
+        return -1;
+    const void *ptrs[2 * XNCA_MAX_LAYERS + 1];
+    size_t lens[2 * XNCA_MAX_LAYERS + 1];
+    size_t n = param_arrays(m, ptrs, lens), total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += lens[i];
+    uint8_t *blob = realloc(ws->key_blob, total);
+    if (!blob)
+        return -1;
+    ws->key_blob = blob;
+    ws->key_len = total;
+    for (size_t i = 0, off = 0; i < n; off += lens[i], i++)
+        memcpy(blob + off, ptrs[i], lens[i]);
+    ws->key = *m;
+
+    int k = m->act_bits;
+    memset(ws->pad, 0, sizeof(ws->pad));
+    for (int c = 0; c < m->channels; c++) {
+        for (int s = -128; s < 128; s++)
+            ws->inlut[c][s + 128] = (uint8_t)quantize(&m->inq[c], s, k);
+        int q0 = ws->inlut[c][128];
+        for (int j = 0; j < k; j++)
+            ws->pad[j] |= (uint32_t)((q0 >> j) & 1) << c;
+    }
+    size_t act_words = (size_t)k * ws->plan.max_words;
+    free(ws->act_a);
+    free(ws->act_b);
+    ws->act_a = aligned_zalloc(act_words * sizeof(uint64_t));
+    ws->act_b = aligned_zalloc(act_words * sizeof(uint64_t));
+    if (!ws->act_a || !ws->act_b)
+        return -1;
+    ws->have_plan = 1;
+    return 0;
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    void *nb = realloc(*buf, need * elem);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = need;
+    return 0;
+}
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+static void tls_free(void *p)
+{
+    xnca_workspace_free(p);
+}
+
+static void tls_init(void)
+{
+    pthread_key_create(&tls_key, tls_free);
+}
+
+/* The calling thread's workspace (used by xnca_step). */
+static xnca_workspace *thread_workspace(void)
+{
+    pthread_once(&tls_once, tls_init);
+    xnca_workspace *ws = pthread_getspecific(tls_key);
+    if (!ws) {
+        ws = xnca_workspace_new();
+        if (!ws || pthread_setspecific(tls_key, ws) != 0) {
+            fprintf(stderr, "xnca: out of memory for the engine workspace\n");
+            abort();
+        }
+    }
+    return ws;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Grids (spec 1, 6, 7)
+ * ---------------------------------------------------------------------------------------- */
+static int is_float_model(const xnca_model *m)
+{
+    return m->variant != XNCA_QUANT;
+}
+
+/* Set the input channel and alive mask from pixels; mutable channels where the cell is dead
+ * become 0 (spec 7; on a fresh grid every mutable channel is already 0). */
+static void load_pixels(const xnca_model *m, xnca_grid *g, const uint8_t *pixels)
+{
+    int n = g->w * g->h, c = g->c;
+    for (int i = 0; i < n; i++) {
+        int p = pixels[i];
+        int alive_new = p >= XNCA_ALIVE_PIXEL;
+        int keep = alive_new && g->alive[i];
+        g->pixels[i] = (uint8_t)p;
+        g->alive[i] = (uint8_t)alive_new;
+        if (g->qs) {
+            int8_t *s = g->qs + (size_t)i * c;
+            s[0] = (int8_t)input_level(p, m->input_bits);
+            if (!keep)
+                memset(s + 1, 0, (size_t)(c - 1));
+        } else {
+            float *s = g->fs + (size_t)i * c;
+            s[0] = (float)p / 255.0f;
+            if (!keep)
+                memset(s + 1, 0, sizeof(float) * (size_t)(c - 1));
+        }
+    }
+}
+
+int xnca_grid_init(const xnca_model *m, xnca_grid *g, int w, int h, const uint8_t *pixels)
+{
+    memset(g, 0, sizeof(*g));
+    if (!m || !pixels || w < 8 || w > 64 || h < 8 || h > 64 || m->channels < 12 || m->channels > 32)
+        return -1;
+    size_t n = (size_t)w * h;
+    g->w = w;
+    g->h = h;
+    g->c = m->channels;
+    g->pixels = calloc(n, 1);
+    g->alive = calloc(n, 1);
+    if (is_float_model(m))
+        g->fs = calloc(n * g->c, sizeof(float));
+    else
+        g->qs = calloc(n * g->c, 1);
+    if (!g->pixels || !g->alive || (!g->fs && !g->qs)) {
+        xnca_grid_free(g);
+        return -1;
+    }
+    load_pixels(m, g, pixels);
+    return 0;
+}
+
+void xnca_grid_free(xnca_grid *g)
+{
+    if (!g)
+        return;
+    free(g->pixels);
+    free(g->alive);
+    free(g->qs);
+    free(g->fs);
+    memset(g, 0, sizeof(*g));
+}
+
+void xnca_grid_mutate(const xnca_model *m, xnca_grid *g, const uint8_t *new_pixels)
+{
+    load_pixels(m, g, new_pixels);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The quant step
+ * ---------------------------------------------------------------------------------------- */
+static int fires(const xnca_model *m, uint32_t seed, uint32_t image, uint32_t step, int x, int y)
+{
+    if (m->fire_t >= 256)
+        return 1;
+    return (int)(xnca_hash(seed, image, step, (uint32_t)x, (uint32_t)y, 0) & 0xff) < m->fire_t;
+}
+
+/* Step 1: the activation map of the previous state. */
+static void build_act_map(xnca_workspace *ws, const xnca_grid *g, int k)
+{
+    int W = g->w + 2, H = g->h + 2, C = g->c;
+    uint32_t *map = ws->act_map;
+    for (int i = 0; i < W * H; i++)
+        for (int j = 0; j < k; j++)
+            map[i * k + j] = ws->pad[j];
+    for (int y = 0; y < g->h; y++) {
+        for (int x = 0; x < g->w; x++) {
+            int i = y * g->w + x;
+            if (!g->alive[i])
+                continue;
+            const int8_t *s = g->qs + (size_t)i * C;
+            uint32_t planes[8] = {0};
+            for (int c = 0; c < C; c++) {
+                unsigned q = ws->inlut[c][s[c] + 128];
+                for (int j = 0; j < k; j++)
+                    planes[j] |= ((q >> j) & 1u) << c;
+            }
+            uint32_t *dst = map + ((size_t)(y + 1) * W + (x + 1)) * k;
+            for (int j = 0; j < k; j++)
+                dst[j] = planes[j];
+        }
+    }
+}
+
+/* Step 3a: the network on one cell; ds gets the C - 1 residuals. */
+static void cell_residuals(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int x, int y)
+{
+    const xnca_plan *P = &ws->plan;
+    int k = P->k, C = g->c, W = g->w + 2;
+    int w0 = P->layer[0].words;
+    uint64_t *a = ws->act_a, *b = ws->act_b;
+    memset(a, 0, sizeof(uint64_t) * (size_t)k * w0);
+    for (int dy = -1; dy <= 1; dy++) {
+        for (int dx = -1; dx <= 1; dx++) {
+            int pos = (dy + 1) * 3 + (dx + 1);
+            const uint32_t *nb = ws->act_map + ((size_t)(y + 1 + dy) * W + (x + 1 + dx)) * k;
+            int off = pos * C, word = off >> 6, sh = off & 63;
+            for (int j = 0; j < k; j++) {
+                uint64_t *plane = a + (size_t)j * w0;
+                plane[word] |= (uint64_t)nb[j] << sh;
+                if (sh + C > 64)
+                    plane[word + 1] |= (uint64_t)nb[j] >> (64 - sh);
+            }
+        }
+    }
+    for (int l = 0; l + 1 < P->n_layers; l++) {
+        K->layer(&P->layer[l], a, k, b);
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    K->residual(&P->layer[P->n_layers - 1], a, k, ws->ds);
+}
+
+/* Step 3b: residual, noise, saturation (spec 3.5, 4.3) for the cell at index i. */
+static void apply_update(const xnca_model *m, xnca_grid *g, const int64_t *ds, uint32_t seed, uint32_t image,
+                         uint32_t step, int x, int y)
+{
+    int C = g->c;
+    int8_t *s = g->qs + ((size_t)y * g->w + x) * C;
+    int64_t lo = -(1 << (m->state_bits - 1)), hi = (1 << (m->state_bits - 1)) - 1;
+    int np = m->noise_p;
+    uint32_t h = 0;
+    for (int j = 0; j < C - 1; j++) {
+        int n = 0;
+        if (np > 0) {
+            if (j % 4 == 0)
+                h = xnca_hash(seed, image, step, (uint32_t)x, (uint32_t)y, 1 + (uint32_t)(j / 4));
+            int r = (h >> (8 * (j % 4))) & 0xff;
+            n = r < np ? -1 : r >= 256 - np ? 1 : 0;
+        }
+        int64_t v = s[j + 1] + ds[j] + n;
+        s[j + 1] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+}
+
+/* Step 2: the firing alive cells in the requested visiting order. Returns their count. */
+static int list_firing(xnca_workspace *ws, const xnca_model *m, const xnca_grid *g, uint32_t seed, uint32_t image,
+                       uint32_t step, xnca_order order)
+{
+    int n = 0;
+    for (int y = 0; y < g->h; y++)
+        for (int x = 0; x < g->w; x++)
+            if (g->alive[y * g->w + x] && fires(m, seed, image, step, x, y))
+                ws->cells[n++] = y * g->w + x;
+    if (order == XNCA_ORDER_REVERSED) {
+        for (int i = 0; i < n / 2; i++) {
+            int t = ws->cells[i];
+            ws->cells[i] = ws->cells[n - 1 - i];
+            ws->cells[n - 1 - i] = t;
+        }
+    } else if (order == XNCA_ORDER_SHUFFLED) {
+        /* Fisher-Yates driven by the hash on a lane no other draw uses */
+        for (int i = n - 1; i > 0; i--) {
+            uint32_t r = xnca_hash(seed, image, step, (uint32_t)i, (uint32_t)(i >> 8), 0xfffe);
+            int j = (int)(r % (uint32_t)(i + 1));
+            int t = ws->cells[i];
+            ws->cells[i] = ws->cells[j];
+            ws->cells[j] = t;
+        }
+    }
+    return n;
+}
+
+#ifndef XNCA_HAVE_FLOAT_ENGINE
+/* Weak fallback for builds without models/xnca_float.c (the float engine of another area).
+ * It is compiled only when that file is absent, so a static archive never prefers it. */
+__attribute__((weak)) void xnca_float_step(const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t image_index,
+                                           uint32_t step, const xnca_step_opts *opts)
+{
+    fprintf(stderr, "xnca: float engine not built (models/xnca_float.c missing)\n");
+    abort();
+}
+#endif
+
+long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t image_index,
+                  uint32_t step, const xnca_step_opts *opts)
+{
+    static const xnca_step_opts defaults = {XNCA_ORDER_RASTER, 0};
+    if (!opts)
+        opts = &defaults;
+    if (is_float_model(m)) {
+        xnca_float_step(m, g, seed, image_index, step, opts);
+        return -1;
+    }
+    if (!g->qs || g->c != m->channels) {
+        fprintf(stderr, "xnca: grid was not built for this model (channels %d vs %d)\n", g->c, m->channels);
+        abort();
+    }
+    int k = m->act_bits;
+    size_t cells = (size_t)g->w * g->h, map = (size_t)(g->w + 2) * (g->h + 2) * k;
+    if (plan_refresh(ws, m) != 0 || grow((void **)&ws->act_map, &ws->act_cap, map, sizeof(uint32_t)) != 0 ||
+        grow((void **)&ws->cells, &ws->cells_cap, cells, sizeof(int)) != 0) {
+        fprintf(stderr, "xnca: out of memory in the engine\n");
+        abort();
+    }
+    const xnca_kernels *K = xnca_kernels_active();
+    build_act_map(ws, g, k);
+    int n = list_firing(ws, m, g, seed, image_index, step, opts->order);
+    int C = g->c;
+    if (!opts->dense) {
+        for (int i = 0; i < n; i++) {
+            int x = ws->cells[i] % g->w, y = ws->cells[i] / g->w;
+            cell_residuals(ws, K, g, x, y);
+            apply_update(m, g, ws->ds, seed, image_index, step, x, y);
+        }
+        return n;
+    }
+    if (grow((void **)&ws->dense_ds, &ws->dense_cap, cells * (C - 1), sizeof(int64_t)) != 0) {
+        fprintf(stderr, "xnca: out of memory in the engine\n");
+        abort();
+    }
+    for (int y = 0; y < g->h; y++)
+        for (int x = 0; x < g->w; x++) {
+            cell_residuals(ws, K, g, x, y);
+            memcpy(ws->dense_ds + ((size_t)y * g->w + x) * (C - 1), ws->ds, sizeof(int64_t) * (C - 1));
+        }
+    for (int i = 0; i < n; i++) {
+        int x = ws->cells[i] % g->w, y = ws->cells[i] / g->w;
+        apply_update(m, g, ws->dense_ds + (size_t)ws->cells[i] * (C - 1), seed, image_index, step, x, y);
+    }
+    return n;
+}
+
+void xnca_step(const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t image_index, uint32_t step,
+               const xnca_step_opts *opts)
+{
+    if (is_float_model(m)) {
+        xnca_float_step(m, g, seed, image_index, step, opts);
+        return;
+    }
+    xnca_step_ws(thread_workspace(), m, g, seed, image_index, step, opts);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Readout (spec 5)
+ * ---------------------------------------------------------------------------------------- */
+int xnca_cell_class(const xnca_model *m, const xnca_grid *g, int x, int y)
+{
+    int C = g->c, first = C - XNCA_CLASSES, best = 0;
+    size_t base = ((size_t)y * g->w + x) * C + first;
+    if (g->qs) {
+        for (int k = 1; k < XNCA_CLASSES; k++)
+            if (g->qs[base + k] > g->qs[base + best])
+                best = k;
+    } else {
+        for (int k = 1; k < XNCA_CLASSES; k++)
+            if (g->fs[base + k] > g->fs[base + best])
+                best = k;
+    }
+    return best;
+}
+
+int xnca_votes(const xnca_model *m, const xnca_grid *g, int votes[XNCA_CLASSES], int *agree, int *alive)
+{
+    int n_alive = 0;
+    for (int k = 0; k < XNCA_CLASSES; k++)
+        votes[k] = 0;
+    for (int y = 0; y < g->h; y++)
+        for (int x = 0; x < g->w; x++)
+            if (g->alive[y * g->w + x]) {
+                votes[xnca_cell_class(m, g, x, y)]++;
+                n_alive++;
+            }
+    int pred = 0;
+    for (int k = 1; k < XNCA_CLASSES; k++)
+        if (votes[k] > votes[pred])
+            pred = k;
+    if (agree)
+        *agree = n_alive > 0 && votes[pred] == n_alive;
+    if (alive)
+        *alive = n_alive;
+    return pred;
+}

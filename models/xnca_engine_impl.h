@@ -1,0 +1,77 @@
+/* xnca_engine_impl.h - private to the reference engine: the compiled weight plan and the
+ * popcount kernels that the CPU dispatcher (xnca_cpu.c) chooses between.
+ *
+ * A quant model's weight planes are re-laid out once ("compiled") so that eight consecutive
+ * output rows sit side by side: wt[group][plane i][word w][lane 0..7]. One 512-bit load then
+ * holds word w of plane i for 8 rows, and XOR with a broadcast activation word followed by a
+ * 64-bit popcount yields 8 partial sums at once (spec 3.3). Scalar and AVX2 kernels use the
+ * same layout, so every path reads identical data.
+ */
+#ifndef XNCA_ENGINE_IMPL_H
+#define XNCA_ENGINE_IMPL_H
+
+#include "xnca_model.h"
+
+#define XNCA_LANES 8 /* output rows per group */
+
+typedef struct {
+    int n_in, n_out;
+    int groups;    /* ceil(n_out / 8) */
+    int words;     /* ceil(n_in / 64): 64-bit words per input plane */
+    int out_words; /* ceil(n_out / 64): 64-bit words per output plane */
+    int m;         /* weight bits */
+    int64_t nk;    /* n_in (2^m - 1)(2^k - 1): y = nk - 2 sum 2^(i+j) popcount(B_i ^ C_j) */
+    uint64_t *wt;  /* [groups][m][words][8], bits >= n_in and rows >= n_out are 0 */
+    int64_t *mul, *add, *shift; /* [groups * 8]; padded rows have mul = add = shift = 0 */
+} xnca_plan_layer;
+
+typedef struct {
+    int n_layers, k, channels;
+    xnca_plan_layer layer[XNCA_MAX_LAYERS];
+    int max_words; /* largest words / out_words over all layers */
+} xnca_plan;
+
+/* Hidden (and perception) layer: quantize each sum to k bits and write the k output
+ * bit-planes, plane j at out[j * out_words ...] (out must hold k * out_words words; it is
+ * overwritten). in holds k planes of L->words words. */
+typedef void (*xnca_layer_fn)(const xnca_plan_layer *L, const uint64_t *in, int k, uint64_t *out);
+/* Output layer: ds[o] = floor_shift(y_o * mul_o + add_o, shift_o) for o < groups * 8. */
+typedef void (*xnca_residual_fn)(const xnca_plan_layer *L, const uint64_t *in, int k, int64_t *ds);
+
+typedef struct {
+    xnca_layer_fn layer;
+    xnca_residual_fn residual;
+} xnca_kernels;
+
+/* The kernels of the active path (xnca_cpu.c). */
+const xnca_kernels *xnca_kernels_active(void);
+const xnca_kernels *xnca_kernels_for(xnca_cpu_path p);
+
+/* Per-path kernels. The AVX kernels exist only on x86-64 builds. */
+extern const xnca_kernels xnca_kernels_scalar;
+#if defined(__x86_64__)
+extern const xnca_kernels xnca_kernels_avx2;
+extern const xnca_kernels xnca_kernels_avx512;
+#endif
+
+/* Plan construction (xnca_engine.c). */
+int xnca_plan_build(const xnca_model *m, xnca_plan *p);
+void xnca_plan_free(xnca_plan *p);
+
+/* Portable SWAR popcount (no POPCNT instruction needed). */
+static inline int xnca_popcount64_swar(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* floor_shift of a two's-complement value (spec notation); >> on negative values is
+ * implementation-defined in C, so spell it out. */
+static inline int64_t xnca_floor_shift(int64_t v, int s)
+{
+    return v >= 0 ? (v >> s) : ~((~v) >> s);
+}
+
+#endif
