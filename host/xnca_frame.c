@@ -133,9 +133,24 @@ int xnca_frame_parse(const uint8_t *enc, size_t n, size_t max_payload, uint8_t *
         limit = cap;
     long m = xnca_cobs_decode(enc, n, body, limit);
     if (m < 0) {
-        /* recover op/tag for the error reply when the first block is intact */
-        if (n >= 2 && enc[0] > 1) f->op = enc[1];
-        if (n >= 3 && enc[0] > 2) f->tag = enc[2];
+        /* recover op/tag for the error reply: the first two bytes a byte-serial decoder
+         * (rtl/xnca_cobs_decoder.v) produces before it finds the frame broken */
+        uint8_t head[2];
+        size_t got = 0, in = 0;
+        int remaining = 0, zero = 0;
+        while (in < n && got < 2) {
+            uint8_t b = enc[in++];
+            if (remaining == 0) {
+                if (zero) head[got++] = 0;
+                remaining = b - 1;
+                zero = b != 0xff;
+            } else {
+                head[got++] = b;
+                remaining--;
+            }
+        }
+        if (got >= 1) f->op = head[0];
+        if (got >= 2) f->tag = head[1];
         return XNCA_ST_BAD_LENGTH;
     }
     if (m >= 1) f->op = body[0];
@@ -199,7 +214,8 @@ void xnca_info_pack(const xnca_info_msg *in, uint8_t out[XNCA_INFO_BYTES])
     memset(out, 0, XNCA_INFO_BYTES);
     xnca_put16(out + 0, in->protocol_version);
     xnca_put32(out + 2, in->build_id);
-    memcpy(out + 6, in->board, strnlen(in->board, 16));
+    for (int i = 0; i < 16 && in->board[i]; i++)
+        out[6 + i] = (uint8_t)in->board[i];
     xnca_put32(out + 22, in->clock_hz);
     xnca_put16(out + 26, in->grid_w);
     xnca_put16(out + 28, in->grid_h);
@@ -384,7 +400,7 @@ int xnca_classify_unpack_head(const uint8_t *p, size_t len, xnca_classify_msg *c
 
 /* ---- grids ---- */
 
-int xnca_input_level(int p, int b)
+int xnca_link_level(int p, int b)
 {
     if (p < 26)
         return 0;
@@ -393,10 +409,10 @@ int xnca_input_level(int p, int b)
     return g < 1 ? 1 : g;
 }
 
-int xnca_pixel_for_level(int g, int b)
+int xnca_link_pixel_for_level(int g, int b)
 {
     for (int p = 0; p < 256; p++)
-        if (xnca_input_level(p, b) == g)
+        if (xnca_link_level(p, b) == g)
             return p;
     return -1;
 }
@@ -406,7 +422,7 @@ void xnca_grid_pack(const uint8_t *pixels, int w, int h, int b, uint8_t *out)
     size_t n = (size_t)w * h;
     memset(out, 0, xnca_grid_bytes(w, h, b));
     for (size_t i = 0; i < n; i++) {
-        unsigned g = (unsigned)xnca_input_level(pixels[i], b);
+        unsigned g = (unsigned)xnca_link_level(pixels[i], b);
         for (int j = 0; j < b; j++)
             if (g >> j & 1) {
                 size_t bit = i * b + j;

@@ -182,9 +182,9 @@ static inline size_t xnca_classify_result_bytes(int n_report) { return 6 + 22 * 
 
 /* ---- grid encoding (protocol 3.4) ---- */
 /* Input level g of spec 6 for pixel p and b input bits. */
-int xnca_input_level(int p, int b);
+int xnca_link_level(int p, int b);
 /* The smallest pixel whose level at b bits is g (0 for g = 0); -1 if none. */
-int xnca_pixel_for_level(int g, int b);
+int xnca_link_pixel_for_level(int g, int b);
 static inline size_t xnca_grid_bytes(int w, int h, int b) { return ((size_t)w * h * b + 7) / 8; }
 /* Pack pixels (w*h) as levels at b bits (format 0). out must hold xnca_grid_bytes(). */
 void xnca_grid_pack(const uint8_t *pixels, int w, int h, int b, uint8_t *out);

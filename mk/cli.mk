@@ -17,7 +17,7 @@ DISTILL_MODEL := models/distill-float.xnca
 DEMO_MODEL ?= $(DISTILL_MODEL)
 DEMO_N ?= 100
 
-ALL_TARGETS += $(BUILD)/xnca $(BUILD)/bench_cpu
+ALL_TARGETS += $(BUILD)/xnca $(BUILD)/bench_cpu $(BUILD)/test_float $(BUILD)/test_float_san
 
 .SECONDEXPANSION:
 $(BUILD)/xnca: $(CLI_OBJS) $$(CLI_LIBS)

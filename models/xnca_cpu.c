@@ -1,8 +1,8 @@
 /* xnca_cpu.c - run-time choice of the popcount kernels, and the portable scalar kernels.
  *
  * Paths: scalar (portable C, SWAR popcount: runs on any CPU, no POPCNT instruction assumed),
- * avx2 (vpshufb nibble popcount, 4 rows per register), avx512 (VPOPCNTDQ, 8 rows per
- * register). The best supported path is chosen at first use; XNCA_CPU=scalar|avx2|avx512
+ * avx2 (vpshufb nibble popcount, 4 rows per register), avx512 (AVX-512 F/BW/VL + VPOPCNTDQ,
+ * 8 rows per register, plus vector hashing, input quantizers and state update). The best supported path is chosen at first use; XNCA_CPU=scalar|avx2|avx512
  * forces one (an unsupported or unknown value prints a message and falls back to the best).
  * Every path computes the same integers: the quant engine is bit-exact on all of them.
  */
@@ -54,7 +54,49 @@ static void residual_scalar(const xnca_plan_layer *L, const uint64_t *in, int k,
     }
 }
 
-const xnca_kernels xnca_kernels_scalar = {layer_scalar, residual_scalar};
+void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint32_t *noise, int noise_p, int lo,
+                          int hi)
+{
+    for (int o = 0; o < n_mut; o++) {
+        int n = 0;
+        if (noise) {
+            int r = (int)((noise[o / 4] >> (8 * (o % 4))) & 0xff);
+            n = r < noise_p ? -1 : r >= 256 - noise_p ? 1 : 0;
+        }
+        int64_t v = mut[o] + ds[o] + n;
+        mut[o] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+}
+
+static void update_scalar(const xnca_plan_layer *L, const uint64_t *in, int k, int8_t *mut, int n_mut,
+                          const uint32_t *noise, int noise_p, int lo, int hi)
+{
+    int64_t ds[XNCA_LANES * 4];
+    residual_scalar(L, in, k, ds);
+    xnca_apply_residuals(ds, mut, n_mut, noise, noise_p, lo, hi);
+}
+
+void xnca_hash_batch_scalar(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
+                            uint32_t *out)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = xnca_hash(seed, image, step, coord[i] & 0xff, (coord[i] >> 8) & 0xff, coord[i] >> 16);
+}
+
+void xnca_cell_words_scalar(const xnca_plan *P, const int8_t *s, uint32_t *words)
+{
+    uint32_t w[8] = {0};
+    for (int c = 0; c < P->channels; c++) {
+        unsigned q = P->inlut[c][s[c] + 128];
+        for (int j = 0; j < P->k; j++)
+            w[j] |= ((q >> j) & 1u) << c;
+    }
+    for (int j = 0; j < P->k; j++)
+        words[j] = w[j];
+}
+
+const xnca_kernels xnca_kernels_scalar = {layer_scalar, residual_scalar, update_scalar, NULL, xnca_hash_batch_scalar,
+                                          xnca_cell_words_scalar};
 
 /* ------------------------------------------------------------------------------------------
  * Dispatch
@@ -82,7 +124,8 @@ int xnca_cpu_supported(xnca_cpu_path p)
         return __builtin_cpu_supports("avx2");
     case XNCA_CPU_AVX512:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq");
 #else
     default:
         return 0;

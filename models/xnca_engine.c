@@ -25,15 +25,19 @@
 /* ------------------------------------------------------------------------------------------
  * Quantizers and input levels
  * ---------------------------------------------------------------------------------------- */
-static int quantize(const xnca_qparam *q, int64_t y, int k)
+int64_t xnca_residual(const xnca_qparam *q, int64_t y)
 {
-    int64_t v = xnca_floor_shift(y * q->mul + q->add, q->shift);
+    return xnca_floor_shift(y * q->mul + q->add, q->shift);
+}
+
+int xnca_quantize(const xnca_qparam *q, int64_t y, int k)
+{
+    int64_t v = xnca_residual(q, y);
     int64_t top = (1 << k) - 1;
     return (int)(v < 0 ? 0 : v > top ? top : v);
 }
 
-/* Spec 6: the input level of pixel p with b input bits. */
-static int input_level(int p, int b)
+int xnca_input_level(int p, int b)
 {
     if (p < XNCA_ALIVE_PIXEL)
         return 0;
@@ -52,6 +56,8 @@ void xnca_plan_free(xnca_plan *p)
         free(L->mul);
         free(L->add);
         free(L->shift);
+        free(L->thr);
+        free(L->flip);
     }
     memset(p, 0, sizeof(*p));
 }
@@ -63,6 +69,38 @@ static void *aligned_zalloc(size_t bytes)
     if (ptr)
         memset(ptr, 0, rounded ? rounded : 64);
     return ptr;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) /* b > 0 */
+{
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) /* b > 0 */
+{
+    return -floor_div(-a, b);
+}
+
+/* k = 1: the quantizer bit as a threshold on acc = sum_i 2^i popcount(B_i ^ C_0), where
+ * y = nk - 2 acc. The bit is floor_shift(y mul + add, shift) >= 1, i.e. y mul + add >= 2^shift:
+ *   mul > 0: y >= theta = ceil((2^shift - add) / mul)   <=> acc <= floor((nk - theta) / 2)
+ *   mul < 0: y <= phi = floor((add - 2^shift) / -mul)   <=> acc >= ceil((nk - phi) / 2),
+ *            stored as NOT (acc <= ceil(...) - 1)
+ *   mul = 0: the constant add >= 2^shift (threshold -1 never holds, flip holds the bit). */
+static void threshold_of(const xnca_qparam *q, int64_t nk, int64_t *thr, int *flip)
+{
+    int64_t two_s = (int64_t)1 << q->shift;
+    if (q->mul > 0) {
+        *thr = floor_div(nk - ceil_div(two_s - q->add, q->mul), 2);
+        *flip = 0;
+    } else if (q->mul < 0) {
+        *thr = ceil_div(nk - floor_div(q->add - two_s, -q->mul), 2) - 1;
+        *flip = 1;
+    } else {
+        *thr = -1;
+        *flip = q->add >= two_s;
+    }
 }
 
 static int plan_layer_build(const xnca_model *m, int l, xnca_plan_layer *P)
@@ -81,8 +119,12 @@ static int plan_layer_build(const xnca_model *m, int l, xnca_plan_layer *P)
     P->mul = aligned_zalloc(rows * sizeof(int64_t));
     P->add = aligned_zalloc(rows * sizeof(int64_t));
     P->shift = aligned_zalloc(rows * sizeof(int64_t));
-    if (!P->wt || !P->mul || !P->add || !P->shift)
+    P->thr = aligned_zalloc(rows * sizeof(int64_t));
+    P->flip = aligned_zalloc((size_t)P->groups);
+    if (!P->wt || !P->mul || !P->add || !P->shift || !P->thr || !P->flip)
         return -1;
+    for (size_t o = 0; o < rows; o++)
+        P->thr[o] = -1; /* padded rows: bit 0 */
     for (int o = 0; o < L->n_out; o++) {
         int g = o / XNCA_LANES, lane = o % XNCA_LANES;
         for (int i = 0; i < mb; i++) {
@@ -98,6 +140,9 @@ static int plan_layer_build(const xnca_model *m, int l, xnca_plan_layer *P)
         P->mul[o] = L->q[o].mul;
         P->add[o] = L->q[o].add;
         P->shift[o] = L->q[o].shift;
+        int flip;
+        threshold_of(&L->q[o], P->nk, &P->thr[o], &flip);
+        P->flip[g] |= (uint8_t)(flip << lane);
     }
     return 0;
 }
@@ -118,6 +163,17 @@ int xnca_plan_build(const xnca_model *m, xnca_plan *p)
         if (p->layer[l].out_words > p->max_words)
             p->max_words = p->layer[l].out_words;
     }
+    int k = m->act_bits;
+    for (int c = 0; c < m->channels; c++) {
+        p->in_mul[c] = m->inq[c].mul;
+        p->in_add[c] = m->inq[c].add;
+        p->in_shift[c] = m->inq[c].shift;
+        for (int s = -128; s < 128; s++)
+            p->inlut[c][s + 128] = (uint8_t)xnca_quantize(&m->inq[c], s, k);
+        int q0 = p->inlut[c][128];
+        for (int j = 0; j < k; j++)
+            p->pad[j] |= (uint32_t)((q0 >> j) & 1) << c;
+    }
     return 0;
 }
 
@@ -132,13 +188,13 @@ struct xnca_workspace {
     xnca_model key;   /* scalar fields of the model the plan was built from */
     uint8_t *key_blob; /* its inq, planes and q arrays, concatenated */
     size_t key_len;
-    uint8_t inlut[32][256]; /* level of channel c for state s, index s + 128 */
-    uint32_t pad[8];        /* padding cell's activation word per plane */
 
     uint32_t *act_map; /* (h + 2) x (w + 2) cells x k planes */
     size_t act_cap;
     int *cells; /* the firing alive cells of this step */
     size_t cells_cap;
+    uint32_t *coord, *draws; /* hash coordinates and results (alive cells, then noise lanes) */
+    size_t coord_cap, draws_cap;
     int64_t *dense_ds; /* dense path: (w h) x 32 residuals */
     size_t dense_cap;
     uint64_t *act_a, *act_b; /* per-cell layer activations, k x max_words */
@@ -158,6 +214,8 @@ void xnca_workspace_free(xnca_workspace *ws)
     free(ws->key_blob);
     free(ws->act_map);
     free(ws->cells);
+    free(ws->coord);
+    free(ws->draws);
     free(ws->dense_ds);
     free(ws->act_a);
     free(ws->act_b);
@@ -225,14 +283,6 @@ static int plan_refresh(xnca_workspace *ws, const xnca_model *m)
     ws->key = *m;
 
     int k = m->act_bits;
-    memset(ws->pad, 0, sizeof(ws->pad));
-    for (int c = 0; c < m->channels; c++) {
-        for (int s = -128; s < 128; s++)
-            ws->inlut[c][s + 128] = (uint8_t)quantize(&m->inq[c], s, k);
-        int q0 = ws->inlut[c][128];
-        for (int j = 0; j < k; j++)
-            ws->pad[j] |= (uint32_t)((q0 >> j) & 1) << c;
-    }
     size_t act_words = (size_t)k * ws->plan.max_words;
     free(ws->act_a);
     free(ws->act_b);
@@ -305,7 +355,7 @@ static void load_pixels(const xnca_model *m, xnca_grid *g, const uint8_t *pixels
         g->alive[i] = (uint8_t)alive_new;
         if (g->qs) {
             int8_t *s = g->qs + (size_t)i * c;
-            s[0] = (int8_t)input_level(p, m->input_bits);
+            s[0] = (int8_t)xnca_input_level(p, m->input_bits);
             if (!keep)
                 memset(s + 1, 0, (size_t)(c - 1));
         } else {
@@ -359,60 +409,46 @@ void xnca_grid_mutate(const xnca_model *m, xnca_grid *g, const uint8_t *new_pixe
 /* ------------------------------------------------------------------------------------------
  * The quant step
  * ---------------------------------------------------------------------------------------- */
-static int fires(const xnca_model *m, uint32_t seed, uint32_t image, uint32_t step, int x, int y)
-{
-    if (m->fire_t >= 256)
-        return 1;
-    return (int)(xnca_hash(seed, image, step, (uint32_t)x, (uint32_t)y, 0) & 0xff) < m->fire_t;
-}
-
 /* Step 1: the activation map of the previous state. */
-static void build_act_map(xnca_workspace *ws, const xnca_grid *g, int k)
+static void build_act_map(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int k)
 {
     int W = g->w + 2, H = g->h + 2, C = g->c;
     uint32_t *map = ws->act_map;
-    for (int i = 0; i < W * H; i++)
-        for (int j = 0; j < k; j++)
-            map[i * k + j] = ws->pad[j];
-    for (int y = 0; y < g->h; y++) {
-        for (int x = 0; x < g->w; x++) {
-            int i = y * g->w + x;
-            if (!g->alive[i])
-                continue;
-            const int8_t *s = g->qs + (size_t)i * C;
-            uint32_t planes[8] = {0};
-            for (int c = 0; c < C; c++) {
-                unsigned q = ws->inlut[c][s[c] + 128];
-                for (int j = 0; j < k; j++)
-                    planes[j] |= ((q >> j) & 1u) << c;
-            }
-            uint32_t *dst = map + ((size_t)(y + 1) * W + (x + 1)) * k;
+    if (k == 1) {
+        uint32_t pad = ws->plan.pad[0];
+        for (int i = 0; i < W * H; i++)
+            map[i] = pad;
+    } else {
+        for (int i = 0; i < W * H; i++)
             for (int j = 0; j < k; j++)
-                dst[j] = planes[j];
-        }
+                map[i * k + j] = ws->plan.pad[j];
     }
+    for (int y = 0; y < g->h; y++)
+        for (int x = 0; x < g->w; x++)
+            if (g->alive[y * g->w + x])
+                K->cell_words(&ws->plan, g->qs + ((size_t)y * g->w + x) * C,
+                              map + ((size_t)(y + 1) * W + (x + 1)) * k);
 }
 
-/* Step 3a: the network on one cell; ds gets the C - 1 residuals. */
-static void cell_residuals(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int x, int y)
+/* Step 3a: perception and hidden layers of one cell; returns the output layer's input planes. */
+static const uint64_t *cell_hidden(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int x, int y)
 {
     const xnca_plan *P = &ws->plan;
     int k = P->k, C = g->c, W = g->w + 2;
     int w0 = P->layer[0].words;
     uint64_t *a = ws->act_a, *b = ws->act_b;
-    memset(a, 0, sizeof(uint64_t) * (size_t)k * w0);
-    for (int dy = -1; dy <= 1; dy++) {
-        for (int dx = -1; dx <= 1; dx++) {
-            int pos = (dy + 1) * 3 + (dx + 1);
-            const uint32_t *nb = ws->act_map + ((size_t)(y + 1 + dy) * W + (x + 1 + dx)) * k;
-            int off = pos * C, word = off >> 6, sh = off & 63;
-            for (int j = 0; j < k; j++) {
-                uint64_t *plane = a + (size_t)j * w0;
-                plane[word] |= (uint64_t)nb[j] << sh;
-                if (sh + C > 64)
-                    plane[word + 1] |= (uint64_t)nb[j] >> (64 - sh);
-            }
+    for (int j = 0; j < k; j++) {
+        /* the 9 C-bit words of plane j side by side; a word that straddles a 64-bit boundary
+         * spills into the next word (one spare word at the end keeps this branch-free) */
+        uint64_t v[6] = {0};
+        for (int pos = 0; pos < 9; pos++) {
+            const uint32_t *nb = ws->act_map + ((size_t)(y + pos / 3) * W + (x + pos % 3)) * k;
+            int off = pos * C;
+            unsigned __int128 t = (unsigned __int128)nb[j] << (off & 63);
+            v[off >> 6] |= (uint64_t)t;
+            v[(off >> 6) + 1] |= (uint64_t)(t >> 64);
         }
+        memcpy(a + (size_t)j * w0, v, sizeof(uint64_t) * (size_t)w0);
     }
     for (int l = 0; l + 1 < P->n_layers; l++) {
         K->layer(&P->layer[l], a, k, b);
@@ -420,10 +456,18 @@ static void cell_residuals(xnca_workspace *ws, const xnca_kernels *K, const xnca
         a = b;
         b = t;
     }
-    K->residual(&P->layer[P->n_layers - 1], a, k, ws->ds);
+    return a;
 }
 
-/* Step 3b: residual, noise, saturation (spec 3.5, 4.3) for the cell at index i. */
+/* The dense path's residuals of one cell into ws->ds. */
+static void cell_residuals(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int x, int y)
+{
+    const uint64_t *a = cell_hidden(ws, K, g, x, y);
+    K->residual(&ws->plan.layer[ws->plan.n_layers - 1], a, ws->plan.k, ws->ds);
+}
+
+/* Dense path, step 3b: residual, noise, saturation (spec 3.5, 4.3) drawn directly from the
+ * hash (the sparse path uses the batched draws and the fused kernels instead). */
 static void apply_update(const xnca_model *m, xnca_grid *g, const int64_t *ds, uint32_t seed, uint32_t image,
                          uint32_t step, int x, int y)
 {
@@ -446,14 +490,25 @@ static void apply_update(const xnca_model *m, xnca_grid *g, const int64_t *ds, u
 }
 
 /* Step 2: the firing alive cells in the requested visiting order. Returns their count. */
-static int list_firing(xnca_workspace *ws, const xnca_model *m, const xnca_grid *g, uint32_t seed, uint32_t image,
-                       uint32_t step, xnca_order order)
+static int list_firing(xnca_workspace *ws, const xnca_kernels *K, const xnca_model *m, const xnca_grid *g,
+                       uint32_t seed, uint32_t image, uint32_t step, xnca_order order)
 {
-    int n = 0;
+    int n = 0, n_alive = 0;
     for (int y = 0; y < g->h; y++)
         for (int x = 0; x < g->w; x++)
-            if (g->alive[y * g->w + x] && fires(m, seed, image, step, x, y))
-                ws->cells[n++] = y * g->w + x;
+            if (g->alive[y * g->w + x]) {
+                ws->cells[n_alive] = y * g->w + x;
+                ws->coord[n_alive++] = (uint32_t)(y << 8 | x); /* lane 0: the fire draw */
+            }
+    if (m->fire_t >= 256) {
+        n = n_alive;
+    } else {
+        K->hash_batch(seed, image, step, ws->coord, n_alive, ws->draws);
+        for (int i = 0; i < n_alive; i++) { /* branch-free: the fire bit is a coin flip */
+            ws->cells[n] = ws->cells[i];
+            n += (int)(ws->draws[i] & 0xff) < m->fire_t;
+        }
+    }
     if (order == XNCA_ORDER_REVERSED) {
         for (int i = 0; i < n / 2; i++) {
             int t = ws->cells[i];
@@ -505,15 +560,33 @@ long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_
         fprintf(stderr, "xnca: out of memory in the engine\n");
         abort();
     }
+    int C = g->c, lanes = (C - 1 + 3) / 4; /* noise draws per cell (spec 4.3) */
+    if (grow((void **)&ws->coord, &ws->coord_cap, cells * (lanes + 1), sizeof(uint32_t)) != 0 ||
+        grow((void **)&ws->draws, &ws->draws_cap, cells * (lanes + 1), sizeof(uint32_t)) != 0) {
+        fprintf(stderr, "xnca: out of memory in the engine\n");
+        abort();
+    }
     const xnca_kernels *K = xnca_kernels_active();
-    build_act_map(ws, g, k);
-    int n = list_firing(ws, m, g, seed, image_index, step, opts->order);
-    int C = g->c;
+    build_act_map(ws, K, g, k);
+    int n = list_firing(ws, K, m, g, seed, image_index, step, opts->order);
     if (!opts->dense) {
+        const uint32_t *noise = NULL;
+        if (m->noise_p > 0) { /* every firing cell's noise draws, in list order */
+            for (int i = 0; i < n; i++) {
+                uint32_t xy = (uint32_t)((ws->cells[i] / g->w) << 8 | (ws->cells[i] % g->w));
+                for (int l = 0; l < lanes; l++)
+                    ws->coord[i * lanes + l] = (uint32_t)(1 + l) << 16 | xy;
+            }
+            K->hash_batch(seed, image_index, step, ws->coord, n * lanes, ws->draws);
+            noise = ws->draws;
+        }
+        const xnca_plan_layer *out = &ws->plan.layer[ws->plan.n_layers - 1];
+        int lo = -(1 << (m->state_bits - 1)), hi = (1 << (m->state_bits - 1)) - 1;
         for (int i = 0; i < n; i++) {
             int x = ws->cells[i] % g->w, y = ws->cells[i] / g->w;
-            cell_residuals(ws, K, g, x, y);
-            apply_update(m, g, ws->ds, seed, image_index, step, x, y);
+            const uint64_t *act = cell_hidden(ws, K, g, x, y);
+            K->update(out, act, k, g->qs + (size_t)ws->cells[i] * C + 1, C - 1, noise ? noise + (size_t)i * lanes : NULL,
+                      m->noise_p, lo, hi);
         }
         return n;
     }

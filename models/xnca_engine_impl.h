@@ -23,12 +23,22 @@ typedef struct {
     int64_t nk;    /* n_in (2^m - 1)(2^k - 1): y = nk - 2 sum 2^(i+j) popcount(B_i ^ C_j) */
     uint64_t *wt;  /* [groups][m][words][8], bits >= n_in and rows >= n_out are 0 */
     int64_t *mul, *add, *shift; /* [groups * 8]; padded rows have mul = add = shift = 0 */
+    /* k = 1 only: the quantizer as a threshold on acc = sum_i 2^i popcount(B_i ^ C_0):
+     * bit = (acc <= thr) XOR flip (flip: bit g of group g's lanes), exact (see plan build) */
+    int64_t *thr;  /* [groups * 8] */
+    uint8_t *flip; /* [groups] */
 } xnca_plan_layer;
 
 typedef struct {
     int n_layers, k, channels;
     xnca_plan_layer layer[XNCA_MAX_LAYERS];
     int max_words; /* largest words / out_words over all layers */
+    /* input quantizers (spec 3.2): per channel, padded to 32 with zero records */
+    int32_t in_mul[32] __attribute__((aligned(64)));
+    int32_t in_add[32] __attribute__((aligned(64)));
+    int32_t in_shift[32] __attribute__((aligned(64)));
+    uint8_t inlut[32][256]; /* level of channel c for state s at index s + 128 */
+    uint32_t pad[8];        /* the padding cell's activation word of each plane */
 } xnca_plan;
 
 /* Hidden (and perception) layer: quantize each sum to k bits and write the k output
@@ -38,10 +48,42 @@ typedef void (*xnca_layer_fn)(const xnca_plan_layer *L, const uint64_t *in, int 
 /* Output layer: ds[o] = floor_shift(y_o * mul_o + add_o, shift_o) for o < groups * 8. */
 typedef void (*xnca_residual_fn)(const xnca_plan_layer *L, const uint64_t *in, int k, int64_t *ds);
 
+/* Output layer fused with spec 3.5: mut[o] = sat(mut[o] + ds_o + n_o) for o < n_mut, where
+ * n_o comes from noise byte o (byte o % 4 of word o / 4 of `noise`, little-endian order of
+ * spec 4.3) or is 0 when noise is NULL; lo, hi are the saturation rails. */
+typedef void (*xnca_update_fn)(const xnca_plan_layer *L, const uint64_t *in, int k, int8_t *mut, int n_mut,
+                               const uint32_t *noise, int noise_p, int lo, int hi);
+/* out[i] = xnca_hash(seed, image, step, x, y, lane) for coord[i] = lane << 16 | y << 8 | x. */
+typedef void (*xnca_hash_batch_fn)(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
+                                   uint32_t *out);
+/* The k activation words of one cell's C channel states s[0..C-1] (bit c of word j = bit j
+ * of Q_c(s_c)). */
+typedef void (*xnca_cell_words_fn)(const xnca_plan *P, const int8_t *s, uint32_t *words);
+
+/* The whole network for up to XNCA_BATCH cells at once (weights loaded once per batch):
+ * in holds cell b's k perception planes at in + b * stride; each cell's hidden activations
+ * go through scratch (2 x XNCA_BATCH x stride words); cell b's mutable channels mut[b]
+ * are updated as by xnca_update_fn with noise[b] (NULL entries: no noise). */
+#define XNCA_BATCH 4
+typedef void (*xnca_network_fn)(const xnca_plan *P, uint64_t *in, size_t stride, int nb, uint64_t *scratch,
+                                int8_t *const mut[], const uint32_t *const noise[], int noise_p, int lo, int hi);
+
 typedef struct {
     xnca_layer_fn layer;
     xnca_residual_fn residual;
+    xnca_update_fn update;
+    xnca_network_fn network; /* NULL: the engine runs layer + update cell by cell */
+    xnca_hash_batch_fn hash_batch;
+    xnca_cell_words_fn cell_words;
 } xnca_kernels;
+
+/* Portable versions the vector paths fall back on (xnca_cpu.c). */
+void xnca_hash_batch_scalar(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
+                            uint32_t *out);
+void xnca_cell_words_scalar(const xnca_plan *P, const int8_t *s, uint32_t *words);
+/* Spec 3.5 + 4.3 for one cell from precomputed residuals ds[0..n_mut-1]. */
+void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint32_t *noise, int noise_p, int lo,
+                          int hi);
 
 /* The kernels of the active path (xnca_cpu.c). */
 const xnca_kernels *xnca_kernels_active(void);

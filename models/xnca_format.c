@@ -71,11 +71,6 @@ const char *xnca_variant_name(xnca_variant v)
     return "unknown";
 }
 
-static int is_float_variant(xnca_variant v)
-{
-    return v == XNCA_FLOAT || v == XNCA_BWN || v == XNCA_BAN;
-}
-
 /* Check the scalar header fields of *m against spec 9 and 10. */
 static int check_dims(const xnca_model *m, char *err, size_t errlen)
 {

@@ -80,6 +80,14 @@ int xnca_weight(const xnca_model *m, int l, int o, int n);
 
 uint32_t xnca_crc32(uint32_t crc, const void *buf, size_t len);
 
+/* ---- integer primitives of spec 3.4, 3.5 and 6 (shared by engine, trainer, co-sim tests) ---- */
+/* Q(y) = clamp(floor_shift(y * mul + add, shift), 0, 2^k - 1): an activation level. */
+int xnca_quantize(const xnca_qparam *q, int64_t y, int k);
+/* ds = floor_shift(y * mul + add, shift), no clamp (output records, spec 3.5). */
+int64_t xnca_residual(const xnca_qparam *q, int64_t y);
+/* Input level g of pixel p with b input bits (spec 6); 0 exactly for dead cells. */
+int xnca_input_level(int p, int b);
+
 /* ---- randomness (spec 4) ---- */
 uint32_t xnca_hash(uint32_t seed, uint32_t image_index, uint32_t step, uint32_t x, uint32_t y, uint32_t lane);
 

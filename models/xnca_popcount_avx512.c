@@ -1,64 +1,213 @@
-/* xnca_popcount_avx512.c - AVX-512 VPOPCNTDQ kernels: one register holds word t of one
- * weight plane for 8 output rows; XOR with the broadcast activation word and VPOPCNTQ give
- * 8 partial popcounts at once. The quantizer (spec 3.4) runs on the same 8 lanes and
- * VPTESTMQ turns each level bit into the next layer's activation bits directly.
- * Compiled for the baseline ISA; only these functions carry the target attribute. */
+/* xnca_popcount_avx512.c - AVX-512 kernels (F, BW, VL, VPOPCNTDQ).
+ *
+ * Layers: one register holds word t of one weight plane for 8 output rows; XOR with the
+ * broadcast activation word and VPOPCNTQ give 8 partial popcounts at once. For k = 1 the
+ * quantizer is a precomputed threshold on the popcount sum (one compare per 8 rows); for
+ * k > 1 the affine quantizer of spec 3.4 runs on the 8 lanes and VPTESTMQ turns each level
+ * bit into the next layer's activation bits directly. The output layer is fused with the
+ * residual, noise and saturation of spec 3.5. Hashes run 16 at a time, the input quantizers
+ * of a cell 16 channels at a time. Compiled for the baseline ISA; only these functions carry
+ * the target attribute. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
 
 #include "xnca_engine_impl.h"
 
-#define AVX512 __attribute__((target("avx512f,avx512vpopcntdq")))
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq")))
+#define MAX_IN_WORDS (8 * 5) /* k * words <= 8 * ceil(288 / 64) */
 
-/* y for the 8 rows of group g (spec 3.3). */
-static inline AVX512 __m512i group_sums(const xnca_plan_layer *L, const uint64_t *in, int k, int g)
+/* The k x words activation words, broadcast once per layer. */
+static inline AVX512 void broadcast_inputs(const uint64_t *in, int n, __m512i *a)
 {
-    __m512i acc = _mm512_setzero_si512();
-    for (int i = 0; i < L->m; i++) {
-        const uint64_t *w = L->wt + (size_t)(g * L->m + i) * L->words * XNCA_LANES;
-        for (int j = 0; j < k; j++) {
-            const uint64_t *a = in + (size_t)j * L->words;
-            __m512i pc = _mm512_setzero_si512();
-            for (int t = 0; t < L->words; t++) {
-                __m512i x = _mm512_xor_si512(_mm512_load_si512((const void *)(w + t * XNCA_LANES)),
-                                             _mm512_set1_epi64((long long)a[t]));
-                pc = _mm512_add_epi64(pc, _mm512_popcnt_epi64(x));
-            }
-            acc = _mm512_add_epi64(acc, _mm512_sll_epi64(pc, _mm_cvtsi32_si128(i + j)));
-        }
-    }
-    return _mm512_sub_epi64(_mm512_set1_epi64(L->nk), _mm512_add_epi64(acc, acc));
+    for (int i = 0; i < n; i++)
+        a[i] = _mm512_set1_epi64((long long)in[i]);
 }
 
-/* floor_shift(y * mul + add, shift) for the 8 rows of group g (|y| < 2^31, so the signed
- * 32 x 32 -> 64 multiply is exact). */
-static inline AVX512 __m512i group_affine(const xnca_plan_layer *L, __m512i y, int g)
+/* acc = sum_{i,j} 2^(i+j) popcount(B_i ^ C_j) for the 8 rows of group g. */
+static inline AVX512 __m512i group_acc(const xnca_plan_layer *L, const __m512i *a, int k, int g)
 {
+    const int words = L->words;
+    const uint64_t *w = L->wt + (size_t)g * L->m * words * XNCA_LANES;
+    if (L->m == 1 && k == 1) {
+        __m512i pc = _mm512_setzero_si512();
+        for (int t = 0; t < words; t++)
+            pc = _mm512_add_epi64(pc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                          _mm512_load_si512((const void *)(w + t * XNCA_LANES)), a[t])));
+        return pc;
+    }
+    __m512i acc = _mm512_setzero_si512();
+    for (int i = 0; i < L->m; i++, w += words * XNCA_LANES)
+        for (int j = 0; j < k; j++) {
+            __m512i pc = _mm512_setzero_si512();
+            for (int t = 0; t < words; t++)
+                pc = _mm512_add_epi64(pc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                              _mm512_load_si512((const void *)(w + t * XNCA_LANES)), a[j * words + t])));
+            acc = _mm512_add_epi64(acc, _mm512_sll_epi64(pc, _mm_cvtsi32_si128(i + j)));
+        }
+    return acc;
+}
+
+/* floor_shift(y * mul + add, shift) with y = nk - 2 acc (|y| < 2^31: the signed 32 x 32 -> 64
+ * multiply is exact). */
+static inline AVX512 __m512i group_affine(const xnca_plan_layer *L, __m512i acc, int g)
+{
+    __m512i y = _mm512_sub_epi64(_mm512_set1_epi64(L->nk), _mm512_add_epi64(acc, acc));
     __m512i v = _mm512_mul_epi32(y, _mm512_load_si512((const void *)(L->mul + g * XNCA_LANES)));
     v = _mm512_add_epi64(v, _mm512_load_si512((const void *)(L->add + g * XNCA_LANES)));
     return _mm512_srav_epi64(v, _mm512_load_si512((const void *)(L->shift + g * XNCA_LANES)));
 }
 
+/* W1A1 layers with a compile-time word count (fully unrolled popcount sums). */
+/* Output bits are collected in a register and stored as whole words: byte stores followed
+ * by a word load in the next layer would defeat store forwarding. */
+static inline __attribute__((always_inline)) AVX512 void layer_w1a1(const xnca_plan_layer *L, const __m512i *a,
+                                                                    uint64_t *out, const int words)
+{
+    const uint64_t *w = L->wt;
+    uint64_t word = 0;
+    for (int g = 0; g < L->groups; g++, w += words * XNCA_LANES) {
+        __m512i pc = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_load_si512((const void *)w), a[0]));
+        for (int t = 1; t < words; t++)
+            pc = _mm512_add_epi64(pc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                          _mm512_load_si512((const void *)(w + t * XNCA_LANES)), a[t])));
+        __mmask8 le = _mm512_cmple_epi64_mask(pc, _mm512_load_si512((const void *)(L->thr + g * XNCA_LANES)));
+        word |= (uint64_t)(uint8_t)(le ^ L->flip[g]) << (8 * (g % 8));
+        if (g % 8 == 7 || g == L->groups - 1) {
+            out[g / 8] = word;
+            word = 0;
+        }
+    }
+}
+
 static AVX512 void layer_avx512(const xnca_plan_layer *L, const uint64_t *in, int k, uint64_t *out)
 {
+    __m512i a[MAX_IN_WORDS];
+    broadcast_inputs(in, k * L->words, a);
+    if (k == 1 && L->m == 1) {
+        switch (L->words) {
+        case 1: layer_w1a1(L, a, out, 1); return;
+        case 2: layer_w1a1(L, a, out, 2); return;
+        case 3: layer_w1a1(L, a, out, 3); return;
+        case 4: layer_w1a1(L, a, out, 4); return;
+        case 5: layer_w1a1(L, a, out, 5); return;
+        }
+    }
+    if (k == 1) {
+        uint64_t word = 0;
+        for (int g = 0; g < L->groups; g++) {
+            __m512i acc = group_acc(L, a, 1, g);
+            __mmask8 le = _mm512_cmple_epi64_mask(acc, _mm512_load_si512((const void *)(L->thr + g * XNCA_LANES)));
+            word |= (uint64_t)(uint8_t)(le ^ L->flip[g]) << (8 * (g % 8));
+            if (g % 8 == 7 || g == L->groups - 1) {
+                out[g / 8] = word;
+                word = 0;
+            }
+        }
+        return;
+    }
     const __m512i zero = _mm512_setzero_si512(), top = _mm512_set1_epi64((1 << k) - 1);
-    memset(out, 0, sizeof(uint64_t) * (size_t)k * L->out_words);
+    uint64_t words[8] = {0}; /* one per plane, for the 8 groups of the current output word */
     for (int g = 0; g < L->groups; g++) {
-        __m512i q = group_affine(L, group_sums(L, in, k, g), g);
+        __m512i q = group_affine(L, group_acc(L, a, k, g), g);
         q = _mm512_min_epi64(_mm512_max_epi64(q, zero), top);
-        for (int j = 0; j < k; j++) {
-            __mmask8 bits = _mm512_test_epi64_mask(q, _mm512_set1_epi64(1LL << j));
-            out[(size_t)j * L->out_words + g / 8] |= (uint64_t)bits << (8 * (g % 8));
+        for (int j = 0; j < k; j++)
+            words[j] |= (uint64_t)_mm512_test_epi64_mask(q, _mm512_set1_epi64(1LL << j)) << (8 * (g % 8));
+        if (g % 8 == 7 || g == L->groups - 1) {
+            for (int j = 0; j < k; j++) {
+                out[(size_t)j * L->out_words + g / 8] = words[j];
+                words[j] = 0;
+            }
         }
     }
 }
 
 static AVX512 void residual_avx512(const xnca_plan_layer *L, const uint64_t *in, int k, int64_t *ds)
 {
+    __m512i a[MAX_IN_WORDS];
+    broadcast_inputs(in, k * L->words, a);
     for (int g = 0; g < L->groups; g++)
-        _mm512_storeu_si512((void *)(ds + g * XNCA_LANES), group_affine(L, group_sums(L, in, k, g), g));
+        _mm512_storeu_si512((void *)(ds + g * XNCA_LANES), group_affine(L, group_acc(L, a, k, g), g));
 }
 
-const xnca_kernels xnca_kernels_avx512 = {layer_avx512, residual_avx512};
+static AVX512 void update_avx512(const xnca_plan_layer *L, const uint64_t *in, int k, int8_t *mut, int n_mut,
+                                 const uint32_t *noise, int noise_p, int lo, int hi)
+{
+    __m512i a[MAX_IN_WORDS];
+    broadcast_inputs(in, k * L->words, a);
+    const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+    const __m512i np = _mm512_set1_epi64(noise_p), np_hi = _mm512_set1_epi64(256 - noise_p);
+    const __m512i one = _mm512_set1_epi64(1), minus_one = _mm512_set1_epi64(-1);
+    const uint8_t *noise_bytes = (const uint8_t *)noise;
+    for (int g = 0; g < L->groups; g++) {
+        int rows = n_mut - g * XNCA_LANES;
+        if (rows <= 0)
+            break;
+        __mmask16 m = (__mmask16)(rows >= 8 ? 0xff : (1u << rows) - 1);
+        __m512i v = group_affine(L, group_acc(L, a, k, g), g);
+        v = _mm512_add_epi64(v, _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(m, mut + g * XNCA_LANES)));
+        if (noise_bytes) {
+            __m512i r = _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8(m, noise_bytes + g * XNCA_LANES));
+            __m512i n = _mm512_maskz_mov_epi64(_mm512_cmpge_epi64_mask(r, np_hi), one);
+            n = _mm512_mask_mov_epi64(n, _mm512_cmplt_epi64_mask(r, np), minus_one);
+            v = _mm512_add_epi64(v, n);
+        }
+        v = _mm512_max_epi64(_mm512_min_epi64(v, vhi), vlo);
+        _mm512_mask_cvtepi64_storeu_epi8(mut + g * XNCA_LANES, (__mmask8)m, v);
+    }
+}
+
+#define ROTL(v, r) _mm512_rol_epi32((v), (r))
+
+static AVX512 void hash_batch_avx512(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
+                                     uint32_t *out)
+{
+    const __m512i a0 = _mm512_set1_epi32((int)(seed ^ 0x61707865u));
+    const __m512i b0 = _mm512_set1_epi32((int)(image ^ 0x3320646eu));
+    const __m512i step_hi = _mm512_set1_epi32((int)((step & 0xffffu) << 16));
+    const __m512i k2 = _mm512_set1_epi32(0x79622d32), k3 = _mm512_set1_epi32(0x6b206574);
+    const __m512i low16 = _mm512_set1_epi32(0xffff);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512i p = _mm512_maskz_loadu_epi32(m, coord + i);
+        __m512i a = a0, b = b0;
+        __m512i c = _mm512_xor_si512(_mm512_or_si512(step_hi, _mm512_srli_epi32(p, 16)), k2);
+        __m512i d = _mm512_xor_si512(_mm512_and_si512(p, low16), k3);
+        for (int r = 0; r < 4; r++) {
+            a = _mm512_add_epi32(a, b); d = ROTL(_mm512_xor_si512(d, a), 16);
+            c = _mm512_add_epi32(c, d); b = ROTL(_mm512_xor_si512(b, c), 12);
+            a = _mm512_add_epi32(a, b); d = ROTL(_mm512_xor_si512(d, a), 8);
+            c = _mm512_add_epi32(c, d); b = ROTL(_mm512_xor_si512(b, c), 7);
+        }
+        __m512i h = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
+        _mm512_mask_storeu_epi32(out + i, m, h);
+    }
+}
+
+/* Input quantizers of 16 channels: s * mul + add fits in 32 bits (|s| <= 128, |add| < 2^23). */
+static inline AVX512 __m512i channel_levels(const xnca_plan *P, const int8_t *s, int c0, __mmask16 m)
+{
+    __m512i v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, s + c0));
+    v = _mm512_mullo_epi32(v, _mm512_load_si512((const void *)(P->in_mul + c0)));
+    v = _mm512_add_epi32(v, _mm512_load_si512((const void *)(P->in_add + c0)));
+    v = _mm512_srav_epi32(v, _mm512_load_si512((const void *)(P->in_shift + c0)));
+    v = _mm512_max_epi32(v, _mm512_setzero_si512());
+    return _mm512_min_epi32(v, _mm512_set1_epi32((1 << P->k) - 1));
+}
+
+static AVX512 void cell_words_avx512(const xnca_plan *P, const int8_t *s, uint32_t *words)
+{
+    int C = P->channels;
+    __mmask16 mlo = C >= 16 ? 0xffff : (__mmask16)((1u << C) - 1);
+    __mmask16 mhi = C > 16 ? (__mmask16)((1u << (C - 16)) - 1) : 0;
+    __m512i lo = channel_levels(P, s, 0, mlo), hi = channel_levels(P, s, 16, mhi);
+    for (int j = 0; j < P->k; j++) {
+        __m512i bit = _mm512_set1_epi32(1 << j);
+        words[j] = (uint32_t)(_mm512_mask_test_epi32_mask(mlo, lo, bit)) |
+                   (uint32_t)_mm512_mask_test_epi32_mask(mhi, hi, bit) << 16;
+    }
+}
+
+const xnca_kernels xnca_kernels_avx512 = {layer_avx512, residual_avx512, update_avx512, hash_batch_avx512,
+                                          cell_words_avx512};
 #endif

@@ -45,6 +45,9 @@ typedef struct {
     int threads;         /* 0: all cores */
     float noise;         /* quant: noise_p (0..127); float variants: sigma. <0: default */
     float fire_rate;     /* 0..1, exported as fire_t = round(256 * rate) */
+    float weight_init;   /* quant: shadow weights start uniform in +-weight_init (codes flip when
+                            they cross 0, so this sets how soon; default 0.05) */
+    float out_init;      /* quant: initial residual scale, float units per sum std (default 0.05) */
     const char *data;    /* "mnist" or "fashion" */
     int train_n;         /* use only the first n training images (0: all) */
     long checkpoint_every; /* iterations between checkpoints (0: none) */

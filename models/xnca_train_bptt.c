@@ -304,7 +304,8 @@ static void forward_step(const xnca_trainer *t, train_ws *ws, int mode, uint32_t
     const train_layer *Lo = &t->layer[t->n_layers - 1];
     const float *Yo = ws->Y[t->n_layers - 1] + (size_t)step * cap * nm;
     float *noise = ws->noise + (size_t)step * cap * nm;
-    const float lo = -(float)(1 << (t->cfg.state_bits - 1)), hi = (float)((1 << (t->cfg.state_bits - 1)) - 1);
+    const int sb = t->cfg.variant == XNCA_QUANT ? t->cfg.state_bits : 8;
+    const float lo = -(float)(1 << (sb - 1)), hi = (float)((1 << (sb - 1)) - 1);
     for (int f = 0; f < nf; f++) {
         int i = cells[f];
         float *n = noise + (size_t)f * nm;
@@ -338,7 +339,8 @@ static void backward_step(const xnca_trainer *t, train_ws *ws, int mode, int ste
     if (nf == 0) return;
     const int *cells = ws->cells + (size_t)step * cap;
     const int quant = t->cfg.variant == XNCA_QUANT;
-    const float lo = -(float)(1 << (t->cfg.state_bits - 1)), hi = (float)((1 << (t->cfg.state_bits - 1)) - 1);
+    const int sb = t->cfg.variant == XNCA_QUANT ? t->cfg.state_bits : 8;
+    const float lo = -(float)(1 << (sb - 1)), hi = (float)((1 << (sb - 1)) - 1);
 
     /* residual: s' = sat(s + ds + n) */
     int lo_i = t->n_layers - 1;

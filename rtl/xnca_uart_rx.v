@@ -18,8 +18,10 @@ module xnca_uart_rx #(
 );
 
   localparam integer CW = $clog2(CLKS_PER_BIT + 1);
-  localparam [CW-1:0] HALF = CLKS_PER_BIT / 2 - 1;
-  localparam [CW-1:0] FULL = CLKS_PER_BIT - 1;
+  localparam integer HALF_I = CLKS_PER_BIT / 2 - 1;
+  localparam integer FULL_I = CLKS_PER_BIT - 1;
+  localparam [CW-1:0] HALF = HALF_I[CW-1:0];
+  localparam [CW-1:0] FULL = FULL_I[CW-1:0];
 
   generate
     if (CLKS_PER_BIT < 4) begin : g_check_clks
@@ -29,7 +31,7 @@ module xnca_uart_rx #(
 
   localparam [1:0] S_IDLE = 2'd0, S_START = 2'd1, S_DATA = 2'd2, S_STOP = 2'd3;
 
-  reg [2:0]    sync_q = 3'b111;   // [0],[1]: synchroniser, [2]: previous value
+  reg [1:0]    sync_q = 2'b11;    // two-flop synchroniser
   reg [1:0]    state_q;
   reg [CW-1:0] count_q;
   reg [2:0]    bit_q;
@@ -39,7 +41,7 @@ module xnca_uart_rx #(
   wire rx = sync_q[1];
 
   always @(posedge clk_i) begin
-    sync_q <= {sync_q[1], sync_q[0], rx_i};
+    sync_q <= {sync_q[0], rx_i};
     valid_o <= 1'b0;
     frame_err_o <= 1'b0;
     if (rst_i) begin

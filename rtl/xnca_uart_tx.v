@@ -16,7 +16,8 @@ module xnca_uart_tx #(
 );
 
   localparam integer CW = $clog2(CLKS_PER_BIT + 1);
-  localparam [CW-1:0] FULL = CLKS_PER_BIT - 1;
+  localparam integer FULL_I = CLKS_PER_BIT - 1;
+  localparam [CW-1:0] FULL = FULL_I[CW-1:0];
 
   reg [9:0]    shift_q;            // {stop, data, start}, LSB goes out first
   reg [3:0]    left_q;             // bits still to send (0: idle)

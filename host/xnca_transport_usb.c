@@ -1,0 +1,190 @@
+/* xnca_transport_usb.c - `usb[:VID:PID[:SERIAL]]`: an FTDI USB-UART bridge via libftdi1 on
+ * libusb (boards: FT2232H 0403:6010 channel B on iCEBreaker, FT231X 0403:6015 on ULX3S).
+ *
+ * Open sequence (../docs/protocol.md 5): open by VID:PID (and serial), USB reset, bitmode
+ * reset to UART (after JTAG bit-banging), purge both buffers, baud, 8N1, no flow control,
+ * latency timer 1 ms. libftdi strips the 2-byte modem/line status header of every IN packet.
+ * A read that finds nothing returns after the latency period; the caller's deadline bounds
+ * every wait, and a vanished device ends with "device gone". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ftdi.h>
+#include <libusb.h>
+
+#include "xnca_transport.h"
+
+typedef struct {
+    xnca_transport t;
+    struct ftdi_context *ftdi;
+} usb_transport;
+
+/* Bridges probed by a plain `usb`, with the UART's channel. */
+static const struct {
+    int vid, pid;
+    enum ftdi_interface channel;
+    const char *name;
+} known[] = {
+    {0x0403, 0x6010, INTERFACE_B, "FT2232H"}, /* iCEBreaker: channel A is the flash's MPSSE */
+    {0x0403, 0x6015, INTERFACE_A, "FT231X"},  /* ULX3S */
+    {0x0403, 0x6014, INTERFACE_A, "FT232H"},  /* UPduino v3 */
+};
+
+static long ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int gone(int rc)
+{
+    return rc == LIBUSB_ERROR_NO_DEVICE || rc == LIBUSB_ERROR_NOT_FOUND;
+}
+
+static int usb_write(xnca_transport *t, const uint8_t *buf, size_t len, int timeout_ms)
+{
+    usb_transport *u = (usb_transport *)t;
+    u->ftdi->usb_write_timeout = timeout_ms > 0 ? timeout_ms : 1;
+    while (len) {
+        int chunk = len > 4096 ? 4096 : (int)len;
+        int n = ftdi_write_data(u->ftdi, buf, chunk);
+        if (n < 0) {
+            snprintf(t->err, sizeof t->err, "%s (%s)", gone(n) ? "device gone" : "USB write failed",
+                     ftdi_get_error_string(u->ftdi));
+            return -1;
+        }
+        if (n == 0) {
+            snprintf(t->err, sizeof t->err, "USB write made no progress within %d ms", timeout_ms);
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static long usb_read(xnca_transport *t, uint8_t *buf, size_t cap, int timeout_ms)
+{
+    usb_transport *u = (usb_transport *)t;
+    long deadline = ms_now() + timeout_ms;
+    for (;;) {
+        long left = deadline - ms_now();
+        u->ftdi->usb_read_timeout = left > 100 ? 100 : left > 1 ? (int)left : 1;
+        int n = ftdi_read_data(u->ftdi, buf, cap > 65536 ? 65536 : (int)cap);
+        if (n > 0)
+            return n;
+        if (n < 0 && n != LIBUSB_ERROR_TIMEOUT) {
+            snprintf(t->err, sizeof t->err, "%s (%s)", gone(n) ? "device gone" : "USB read failed",
+                     ftdi_get_error_string(u->ftdi));
+            return -1;
+        }
+        if (ms_now() >= deadline)
+            return 0;
+        usleep(500); /* only status bytes: the bridge's latency period */
+    }
+}
+
+static void usb_close(xnca_transport *t)
+{
+    usb_transport *u = (usb_transport *)t;
+    if (u->ftdi) {
+        ftdi_usb_close(u->ftdi);
+        ftdi_free(u->ftdi);
+    }
+    free(u);
+}
+
+/* Open one bridge and set it up as a UART; 0, -1 (not found, *missing set) or -2 (failed). */
+static int try_open(usb_transport *u, int vid, int pid, const char *serial, enum ftdi_interface channel, int baud,
+                    int timeout_ms, char *err, size_t errlen)
+{
+    struct ftdi_context *f = ftdi_new();
+    if (!f) {
+        snprintf(err, errlen, "usb: ftdi_new failed");
+        return -2;
+    }
+    const char *step = "select channel";
+    int rc = ftdi_set_interface(f, channel);
+    if (rc == 0) {
+        rc = ftdi_usb_open_desc_index(f, vid, pid, NULL, serial, 0);
+        if (rc == -3 || rc == -1) { /* no such device */
+            ftdi_free(f);
+            snprintf(err, errlen, "usb: no FTDI device %04x:%04x%s%s found", vid, pid, serial ? " serial " : "",
+                     serial ? serial : "");
+            return -1;
+        }
+        step = "open";
+    }
+    f->usb_read_timeout = timeout_ms;
+    f->usb_write_timeout = timeout_ms;
+    if (rc == 0 && (rc = ftdi_usb_reset(f)) != 0)
+        step = "reset";
+    if (rc == 0 && (rc = ftdi_set_bitmode(f, 0x00, BITMODE_RESET)) != 0)
+        step = "reset bitmode to UART";
+    if (rc == 0 && (rc = ftdi_tcioflush(f)) != 0)
+        step = "purge buffers";
+    if (rc == 0 && (rc = ftdi_set_baudrate(f, baud)) != 0)
+        step = "set baud rate";
+    if (rc == 0 && (rc = ftdi_set_line_property(f, BITS_8, STOP_BIT_1, NONE)) != 0)
+        step = "set 8N1";
+    if (rc == 0 && (rc = ftdi_setflowctrl(f, SIO_DISABLE_FLOW_CTRL)) != 0)
+        step = "disable flow control";
+    if (rc == 0 && (rc = ftdi_set_latency_timer(f, 1)) != 0)
+        step = "set latency timer";
+    if (rc != 0) {
+        snprintf(err, errlen, "usb: %04x:%04x: %s failed (%d: %s)", vid, pid, step, rc, ftdi_get_error_string(f));
+        ftdi_usb_close(f);
+        ftdi_free(f);
+        return -2;
+    }
+    u->ftdi = f;
+    return 0;
+}
+
+int xnca_transport_usb_open(const char *arg, const xnca_transport_opts *o, xnca_transport **out, char *err,
+                            size_t errlen)
+{
+    int vid = 0, pid = 0, n = 0;
+    char serial[128] = "";
+    int baud = o && o->baud ? o->baud : 3000000;
+    int timeout_ms = o && o->timeout_ms ? o->timeout_ms : 2000;
+    if (arg && *arg) {
+        if (sscanf(arg, "%x:%x%n", (unsigned *)&vid, (unsigned *)&pid, &n) != 2 || vid <= 0 || vid > 0xffff ||
+            pid <= 0 || pid > 0xffff || (arg[n] && arg[n] != ':') || strlen(arg + n) >= sizeof serial) {
+            snprintf(err, errlen, "usb: expected usb[:VID:PID[:SERIAL]] with hex ids, got 'usb:%s'", arg);
+            return -1;
+        }
+        if (arg[n] == ':')
+            snprintf(serial, sizeof serial, "%s", arg + n + 1);
+    }
+    usb_transport *u = calloc(1, sizeof *u);
+    if (!u) {
+        snprintf(err, errlen, "usb: out of memory");
+        return -1;
+    }
+    int rc = -1;
+    for (size_t i = 0; i < sizeof known / sizeof known[0] && rc == -1; i++) {
+        if (vid && (known[i].vid != vid || known[i].pid != pid))
+            continue;
+        rc = try_open(u, known[i].vid, known[i].pid, *serial ? serial : NULL, known[i].channel, baud, timeout_ms,
+                      err, errlen);
+    }
+    if (rc == -1 && vid && !u->ftdi) /* an id not in the table: channel A */
+        rc = try_open(u, vid, pid, *serial ? serial : NULL, INTERFACE_A, baud, timeout_ms, err, errlen);
+    if (rc != 0) {
+        if (!vid && rc == -1)
+            snprintf(err, errlen, "usb: no FTDI bridge found (tried 0403:6010, 0403:6015, 0403:6014)");
+        free(u);
+        return -1;
+    }
+    u->t.name = "usb";
+    u->t.write = usb_write;
+    u->t.read = usb_read;
+    u->t.close = usb_close;
+    *out = &u->t;
+    return 0;
+}

@@ -1,0 +1,102 @@
+# mk/train.mk - the trainer (`xnca train`, models/xnca_train*.c), its tests and the
+# training runs that produce the shipped models.
+#
+#   make train MODEL=mnist-w2a2     run (or resume from train/<name>/latest.ckpt) in the foreground
+#   make train-bg MODEL=mnist-w2a2  the same under nohup nice -n 5, log in train/<name>/log
+#   make train-list                 the known runs and their exact commands
+#
+# Suites: train (plain) and train-asan (ASan + UBSan build of the same tests).
+
+TRAIN_SRCS := models/xnca_train.c models/xnca_train_bptt.c
+TRAIN_HDRS := models/xnca_train.h models/xnca_train_impl.h models/xnca_model.h
+TRAIN_OBJS := $(patsubst models/%.c,$(BUILD)/train/%.o,$(TRAIN_SRCS))
+TRAIN_LIB := $(BUILD)/libxnca_train.a
+ENGINE_LIB ?= $(BUILD)/libxnca_engine.a
+TRAIN_LDLIBS := -lopenblas -lpthread -lm
+
+$(BUILD)/train/%.o: models/%.c $(TRAIN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Imodels -c -o $@ $<
+
+$(TRAIN_LIB): $(TRAIN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The CLI links the trainer before the engine (the trainer calls into the engine).
+CLI_LIBS := $(TRAIN_LIB) $(CLI_LIBS)
+ALL_TARGETS += $(TRAIN_LIB) $(BUILD)/test_train $(BUILD)/test_train-asan
+
+# ---- tests ----
+TRAIN_TEST_SRC := tests/test_train.c
+# Sources of the sanitizer build: the trainer and the engine, instrumented together.
+TRAIN_SAN_SRCS = $(filter-out models/xnca_bench.c,$(wildcard models/xnca_*.c))
+
+$(BUILD)/test_train: $(TRAIN_TEST_SRC) $(TRAIN_LIB) $(ENGINE_LIB) $(TRAIN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Imodels $(CMOCKA_CFLAGS) -o $@ $< $(TRAIN_LIB) $(ENGINE_LIB) $(CMOCKA_LIBS) $(TRAIN_LDLIBS)
+
+$(BUILD)/test_train-asan: $(TRAIN_TEST_SRC) $(TRAIN_SAN_SRCS) $(TRAIN_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -DXNCA_SANITIZED=1 -Imodels $(CMOCKA_CFLAGS) -o $@ $< $(TRAIN_SAN_SRCS) \
+	    $(CMOCKA_LIBS) $(TRAIN_LDLIBS)
+
+TEST_SUITES += train train-asan
+.PHONY: test-train test-train-asan
+test-train: $(BUILD)/test_train
+	@scripts/run-cmocka $(RESULTS)/train $(BUILD)/test_train
+
+test-train-asan: $(BUILD)/test_train-asan
+	@scripts/run-cmocka $(RESULTS)/train-asan $(BUILD)/test_train-asan
+
+# ---- training runs ----
+# Each run: TRAIN_ARGS_<name> (the model) and TRAIN_EVERY_<name> (checkpoint/export period, chosen
+# so that a checkpoint lands about every 15 minutes at the measured speed on one core).
+# Distill's dimensions (C = 20, P = M = 80, L = 1), 8-bit state, 2-bit input, noise_p 13.
+TRAIN_RUNS := mnist-w2a2 mnist-w1a1 mnist-w4a4 mnist-w2a2-wide fashion-w2a2 mnist-float mnist-bwn mnist-ban
+TRAIN_QUANT := --variant quant --state-bits 8 --input-bits 2 --noise 13
+TRAIN_ARGS_mnist-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data mnist
+TRAIN_ARGS_mnist-w1a1 := $(TRAIN_QUANT) --weight-bits 1 --act-bits 1 --data mnist
+TRAIN_ARGS_mnist-w4a4 := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist
+TRAIN_ARGS_mnist-w2a2-wide := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --perception-width 160 \
+    --mlp-width 160 --data mnist
+TRAIN_ARGS_fashion-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data fashion
+TRAIN_ARGS_mnist-float := --variant float --data mnist
+TRAIN_ARGS_mnist-bwn := --variant bwn --data mnist
+TRAIN_ARGS_mnist-ban := --variant ban --data mnist
+TRAIN_EVERY ?= 4000
+TRAIN_ITERS ?= 100000
+TRAIN_THREADS ?= 1
+TRAIN_SEED ?= 1
+
+# The full command of run $(1) with binary $(2): fresh start, or resume from its latest checkpoint.
+train_dir = train/$(1)
+train_cmd = $(2) train $(TRAIN_ARGS_$(1)) --seed $(TRAIN_SEED) --iters $(TRAIN_ITERS) \
+    --threads $(TRAIN_THREADS) --checkpoint-every $(TRAIN_EVERY) --export-every $(TRAIN_EVERY) \
+    --checkpoint-dir $(call train_dir,$(1)) -o models/$(1).xnca
+resume_cmd = $(2) train --data $(if $(findstring fashion,$(1)),fashion,mnist) \
+    --resume $(call train_dir,$(1))/latest.ckpt --iters $(TRAIN_ITERS) --threads $(TRAIN_THREADS) \
+    --checkpoint-every $(TRAIN_EVERY) --export-every $(TRAIN_EVERY) --checkpoint-dir $(call train_dir,$(1)) \
+    -o models/$(1).xnca
+train_sh = if [ -f $(call train_dir,$(1))/latest.ckpt ]; then set -x; $(call resume_cmd,$(1),$(2)); \
+    else set -x; $(call train_cmd,$(1),$(2)); fi
+
+.PHONY: train train-bg train-list train-check
+train-check:
+	@[ -n "$(MODEL)" ] && [ -n "$(TRAIN_ARGS_$(MODEL))" ] || \
+	    { echo "make train MODEL=name (or train-bg); runs: $(TRAIN_RUNS)" >&2; exit 1; }
+
+train: train-check $(BUILD)/xnca
+	@mkdir -p $(call train_dir,$(MODEL))
+	@$(call train_sh,$(MODEL),$(BUILD)/xnca)
+
+# Background run: nice 5, one BLAS thread, a private copy of the binary (so rebuilding build/xnca
+# does not touch a running job), log appended to train/<name>/log, PID in train/<name>/pid.
+train-bg: train-check $(BUILD)/xnca
+	@mkdir -p $(call train_dir,$(MODEL)) $(BUILD)/train
+	@cp $(BUILD)/xnca $(BUILD)/train/xnca-$(MODEL)
+	@OPENBLAS_NUM_THREADS=1 nohup nice -n 5 sh -c '$(call train_sh,$(MODEL),$(BUILD)/train/xnca-$(MODEL))' \
+	    >> $(call train_dir,$(MODEL))/log 2>&1 < /dev/null & echo $$! > $(call train_dir,$(MODEL))/pid; \
+	    echo "train-bg: $(MODEL) started, pid $$(cat $(call train_dir,$(MODEL))/pid), log $(call train_dir,$(MODEL))/log"
+
+train-list:
+	@$(foreach r,$(TRAIN_RUNS),echo "$(r): $(call train_cmd,$(r),build/xnca)";)

@@ -1,0 +1,921 @@
+// xnca_core: the binarized NCA accelerator core (spec 3-7), command/stream interface of
+// docs/core.md, architecture of docs/architecture.md.
+// SPDX-License-Identifier: MIT
+// Part of xnca.
+//
+// Per step the core walks the alive list; each alive cur_cell draws its fire bit (hash lane 0).
+// A non-firing cur_cell copies its quantized activations to the next bank; a firing cur_cell's
+// 3x3 window of quantized activations is gathered into the batch activation RAM. When
+// BATCH cells are gathered (or the list ends) the batch runs through the layers: for each
+// group of UNITS output rows, for each weight plane i and input chunk ch, one weight slice
+// is held in the units while every cur_cell b of the batch and activation plane j streams past
+// (one cycle each); the accumulators are then quantized (hidden layers -> next activation
+// RAM, output layer -> residual RAM). Write-back adds residual and noise, saturates,
+// requantizes with the input quantizers and writes the new state and activations.
+`resetall
+`default_nettype none
+
+module xnca_core #(
+    // grid width and height, 8..64
+    parameter integer GRID_W = 28,
+    parameter integer GRID_H = 28,
+    // channels C of the models this build runs, 12..32
+    parameter integer CHANNELS = 20,
+    // caps on perception width P and MLP width M, 80..256
+    parameter integer MAX_P = 80,
+    parameter integer MAX_M = 80,
+    // caps on weight bits m and activation bits k, 2..4
+    parameter integer MAX_WBITS = 4,
+    parameter integer MAX_ABITS = 4,
+    // update units (output rows in parallel), power of 2, divides SYN_BITS
+    parameter integer UNITS = 4,
+    // synapse bits per unit per cycle, power of 2, 32..1024, >= CHANNELS
+    parameter integer SYN_BITS = 64,
+    // firing cells sharing one weight slice, 1..16
+    parameter integer BATCH = 4,
+    // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
+    parameter [31:0] BUILD_ID = 32'h0,
+    // simulation only: enable the i_fault_* state-bit flip
+    parameter [0:0] FAULT_INJECT = 1'b0
+) (
+    input  wire        clk,
+    input  wire        rst,
+    // command port
+    input  wire        i_cmd_valid,
+    output wire        o_cmd_ready,
+    input  wire [2:0]  i_cmd_op,
+    input  wire [15:0] i_cmd_steps,
+    input  wire [31:0] i_cmd_seed,
+    input  wire [31:0] i_cmd_image,
+    // input byte stream
+    input  wire        i_in_valid,
+    output wire        o_in_ready,
+    input  wire [7:0]  i_in_data,
+    // output byte stream
+    output wire        o_out_valid,
+    input  wire        i_out_ready,
+    output wire [7:0]  o_out_data,
+    output wire        o_out_last,
+    // status
+    output wire        o_busy,
+    output wire        o_model_ok,
+    output reg         o_step_done,     // pulses when a step finishes
+    // fault injection (FAULT_INJECT = 1 only)
+    input  wire        i_fault_en,
+    input  wire [15:0] i_fault_step,
+    input  wire [7:0]  i_fault_x,
+    input  wire [7:0]  i_fault_y,
+    input  wire [7:0]  i_fault_ch
+);
+    // ------------------------------------------------------------------ sizes
+    localparam integer C = CHANNELS;
+    localparam integer CM = C - 1;                          // mutable channels
+    localparam integer KM = MAX_ABITS;
+    localparam integer QW = C * KM;                         // activation word of a cur_cell
+    localparam integer XB = $clog2(GRID_W);
+    localparam integer YB = $clog2(GRID_H);
+    localparam integer CAW = XB + YB;                       // cur_cell address {y, x}
+    localparam integer CDEPTH = GRID_H << XB;
+    localparam integer NCELLS = GRID_W * GRID_H;
+    localparam integer NAW = $clog2(NCELLS + 1);            // alive count width
+    localparam integer NBPC = SYN_BITS / C;                 // neighbours per layer-0 chunk
+    localparam integer CH0 = (9 + NBPC - 1) / NBPC;
+    localparam integer MAXW = MAX_P > MAX_M ? MAX_P : MAX_M;
+    localparam integer CHH = (MAXW + SYN_BITS - 1) / SYN_BITS;
+    localparam integer CHMAX = CH0 > CHH ? CH0 : CHH;
+    localparam integer GP = (MAX_P + UNITS - 1) / UNITS;
+    localparam integer GM = (MAX_M + UNITS - 1) / UNITS;
+    localparam integer GO = (CM + UNITS - 1) / UNITS;
+    localparam integer WDEPTH = MAX_WBITS * (GP * CH0 + 2 * GM * CHH + GO * CHH);
+    localparam integer WAW = $clog2(WDEPTH);
+    localparam integer QDEPTH = GP + 2 * GM + GO;
+    localparam integer QAW = $clog2(QDEPTH);
+    localparam integer ADEPTH = BATCH * CHMAX;
+    localparam integer AAW = ADEPTH > 1 ? $clog2(ADEPTH) : 1;
+    localparam integer DDEPTH = BATCH * GO;
+    localparam integer DAW = DDEPTH > 1 ? $clog2(DDEPTH) : 1;
+    localparam integer BW = BATCH > 1 ? $clog2(BATCH) : 1;
+    localparam integer BCW = $clog2(BATCH + 1);
+    localparam integer LPC = SYN_BITS / UNITS;              // unit-lanes per chunk
+    localparam integer ACC_W = 20;
+    localparam integer RW = 37;                             // quantizer record bits
+    localparam integer CNTW = $clog2(SYN_BITS + 1);
+    // spec 9 weight_bytes at the caps (L = 2, m = MAX_WBITS)
+    localparam integer RB0 = (9 * C + 7) / 8;
+    localparam integer RBP = (MAX_P + 7) / 8;
+    localparam integer RBM = (MAX_M + 7) / 8;
+    localparam integer MAX_WEIGHT_BYTES = 6 * C + MAX_P * (MAX_WBITS * RB0 + 6)
+        + MAX_M * (MAX_WBITS * RBP + 6) + MAX_M * (MAX_WBITS * RBM + 6)
+        + CM * (MAX_WBITS * RBM + 6) + 8;
+
+    // ------------------------------------------------------------------ parameter checks
+    generate
+        if (GRID_W < 8 || GRID_W > 64 || GRID_H < 8 || GRID_H > 64) begin : g_bad_grid
+            $error("xnca_core: GRID_W and GRID_H must be 8..64");
+        end
+        if (CHANNELS < 12 || CHANNELS > 32) begin : g_bad_channels
+            $error("xnca_core: CHANNELS must be 12..32");
+        end
+        if (MAX_P < 80 || MAX_P > 256 || MAX_M < 80 || MAX_M > 256) begin : g_bad_widths
+            $error("xnca_core: MAX_P and MAX_M must be 80..256 (the shipping model has 80)");
+        end
+        if (MAX_WBITS < 2 || MAX_WBITS > 4 || MAX_ABITS < 2 || MAX_ABITS > 4) begin : g_bad_bits
+            $error("xnca_core: MAX_WBITS and MAX_ABITS must be 2..4 (W2A2 must run)");
+        end
+        if (UNITS < 1 || UNITS > 64 || (UNITS & (UNITS - 1)) != 0) begin : g_bad_units
+            $error("xnca_core: UNITS must be a power of 2, 1..64");
+        end
+        if (SYN_BITS < 32 || SYN_BITS > 1024 || (SYN_BITS & (SYN_BITS - 1)) != 0) begin : g_bad_syn
+            $error("xnca_core: SYN_BITS must be a power of 2, 32..1024");
+        end
+        if (SYN_BITS % UNITS != 0) begin : g_bad_lanes
+            $error("xnca_core: UNITS must divide SYN_BITS");
+        end
+        if (BATCH < 1 || BATCH > 16) begin : g_bad_batch
+            $error("xnca_core: BATCH must be 1..16");
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------ run registers
+    localparam [4:0] M_IDLE = 5'd0, M_LOAD = 5'd1, M_PIX = 5'd2, M_PIX2 = 5'd3,
+                     M_STEP = 5'd4, M_FILL_A = 5'd5, M_FILL_B = 5'd6, M_FILL_H = 5'd7,
+                     M_COPY = 5'd8, M_GATH_A = 5'd9, M_GATH_B = 5'd10, M_WREQ = 5'd11,
+                     M_WCAP = 5'd12, M_STREAM = 5'd13, M_FLUSH = 5'd14, M_DRAIN = 5'd15,
+                     M_WB_A = 5'd16, M_WB_B = 5'd17, M_WB_H = 5'd18, M_WB_HW = 5'd19,
+                     M_WB_C = 5'd20, M_WB_D = 5'd21, M_WB_E = 5'd22, M_WB_W = 5'd23,
+                     M_RD_A = 5'd24, M_RD_B = 5'd25, M_RD_C = 5'd26, M_OUT = 5'd27,
+                     M_ST_A = 5'd28, M_ST_B = 5'd29, M_ST_C = 5'd30;
+    localparam [1:0] R_INFO = 2'd0, R_LOAD = 2'd1, R_RESULT = 2'd2, R_STATE = 2'd3;
+
+    reg [4:0]  state;
+    reg [2:0]  op;
+    reg [15:0] steps_left;
+    reg [31:0] seed, image;
+    reg [15:0] step;                 // step counter t
+    reg        mutate;
+    reg [NAW-1:0] nalive, ap;
+    reg [CAW-1:0] cur_cell;
+    reg [XB-1:0] px;
+    reg [YB-1:0] py;
+    reg [3:0]  pend_g;               // INIT/MUTATE: level of the pixel being written
+    reg [31:0] cycles, stalls, fired;
+    reg [3:0]  res_status;
+    reg [1:0]  rec_kind;
+    reg [5:0]  rec_idx;
+
+    wire rb = step[0];               // activation bank read by this step
+
+    // batch
+    reg [BCW-1:0] nb;                // cells in the batch
+    reg [CAW-1:0] bcell [0:BATCH-1];
+    // gather
+    reg [3:0]  gpos;                 // neighbour 0..8
+    reg [7:0]  gq;                   // slot in chunk
+    reg [7:0]  gch;                  // chunk
+    reg        ginb;
+    reg [KM*SYN_BITS-1:0] gasm;
+    // array sequencing
+    reg [1:0]  lay;                  // layer l
+    reg [15:0] grp, gcnt_ch;
+    reg [2:0]  wpl;                  // weight plane i
+    reg [BW-1:0] sb;
+    reg [2:0]  sj;
+    reg [2:0]  flush;
+    reg [BW-1:0] db;
+    reg [15:0] chrem;                // inputs of the layer from this chunk on
+    reg [UNITS*SYN_BITS-1:0] wreg;
+    reg [SYN_BITS-1:0] amask;
+    reg [CNTW-1:0] anvalid;
+    reg        p1_valid, p1_first;
+    reg [BW-1:0] p1_b;
+    reg [2:0]  p1_j, p1_shift;
+    // write-back
+    reg [BW-1:0] wb;
+    reg [4:0]  wj;                   // mutable channel
+    reg [CM*8-1:0] sreg;
+    reg [QW-1:0] qreg;
+    reg [4:0]  lvl;
+    reg [31:0] hreg;
+    reg signed [7:0] nreg;
+    // readout
+    reg [15:0] votes [0:9];
+    reg [3:0]  first_cls;
+    reg        agree;
+    reg [4:0]  sc;                   // STATE record: channel
+
+    // ------------------------------------------------------------------ model registers
+    wire [1:0] m_layers;
+    wire [8:0] m_p, m_m;
+    wire [2:0] m_wbits, m_abits, m_ibits;
+    wire [3:0] m_sbits;
+    wire [8:0] m_fire_t;
+    wire [6:0] m_noise_p;
+    reg        model_ok;
+
+    wire [63:0] g_nin, g_nout, g_ebits, g_chunks, g_groups, g_wbase, g_qbase, g_rowbytes;
+    wire [31:0] g_weight_bytes;
+    xnca_geom #(.CHANNELS(C), .UNITS(UNITS), .SYN_BITS(SYN_BITS)) u_geom (
+        .i_layers(m_layers), .i_p(m_p), .i_m(m_m), .i_wbits(m_wbits),
+        .o_nin(g_nin), .o_nout(g_nout), .o_chunk_bits(g_ebits), .o_chunks(g_chunks),
+        .o_groups(g_groups), .o_wbase(g_wbase), .o_qbase(g_qbase), .o_rowbytes(g_rowbytes),
+        .o_weight_bytes(g_weight_bytes)
+    );
+
+    // ------------------------------------------------------------------ loader
+    reg         ld_start;
+    wire        ld_in_ready;
+    wire        ld_inq_we, ld_qrec_we, ld_w_we, ld_done;
+    wire [4:0]  ld_inq_addr;
+    wire [RW-1:0] ld_rec;
+    wire [QAW-1:0] ld_qrec_addr;
+    wire [UNITS-1:0] ld_qrec_lane, ld_w_lane;
+    wire [WAW-1:0] ld_w_addr;
+    wire [SYN_BITS-1:0] ld_w_data;
+    wire [3:0]  ld_status;
+    wire [31:0] ld_count;
+    wire        in_take;
+
+    xnca_loader #(
+        .CHANNELS(C), .UNITS(UNITS), .SYN_BITS(SYN_BITS), .MAX_P(MAX_P), .MAX_M(MAX_M),
+        .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .WAW(WAW), .QAW(QAW)
+    ) u_loader (
+        .clk(clk), .rst(rst), .i_start(ld_start),
+        .i_valid(i_in_valid && state == M_LOAD), .o_ready(ld_in_ready), .i_data(i_in_data),
+        .o_layers(m_layers), .o_p(m_p), .o_m(m_m), .o_wbits(m_wbits), .o_abits(m_abits),
+        .o_sbits(m_sbits), .o_ibits(m_ibits), .o_fire_t(m_fire_t), .o_noise_p(m_noise_p),
+        .i_nin(g_nin), .i_nout(g_nout), .i_chunk_bits(g_ebits), .i_chunks(g_chunks),
+        .i_wbase(g_wbase), .i_qbase(g_qbase), .i_rowbytes(g_rowbytes),
+        .i_weight_bytes(g_weight_bytes),
+        .o_inq_we(ld_inq_we), .o_inq_addr(ld_inq_addr), .o_rec_data(ld_rec),
+        .o_qrec_we(ld_qrec_we), .o_qrec_addr(ld_qrec_addr), .o_qrec_lane(ld_qrec_lane),
+        .o_w_we(ld_w_we), .o_w_addr(ld_w_addr), .o_w_lane(ld_w_lane), .o_w_data(ld_w_data),
+        .o_done(ld_done), .o_status(ld_status), .o_count(ld_count)
+    );
+
+    // Q_c(0) of every channel (the padding cur_cell's activations, spec 1) and the channel-0
+    // input quantizer, captured while the input records stream in.
+    reg  [QW-1:0] qpad;
+    reg  [RW-1:0] inq0;
+    wire [KM-1:0] ld_qzero;
+    wire signed [9:0] unused_ld_ds;
+    xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant_zero (
+        .i_y({ACC_W{1'b0}}), .i_mul(ld_rec[7:0]), .i_shift(ld_rec[12:8]), .i_add(ld_rec[36:13]),
+        .i_k(m_abits), .o_level(ld_qzero), .o_ds(unused_ld_ds)
+    );
+    integer pj;
+    always @(posedge clk) begin
+        if (ld_inq_we) begin
+            for (pj = 0; pj < KM; pj = pj + 1) qpad[pj*C + {27'd0, ld_inq_addr}] <= ld_qzero[pj];
+            if (ld_inq_addr == 5'd0) inq0 <= ld_rec;
+        end
+    end
+
+    // ------------------------------------------------------------------ memories
+    // weight slices: UNITS lanes of SYN_BITS
+    reg  [WAW-1:0] w_raddr;
+    wire [UNITS*SYN_BITS-1:0] w_rdata;
+    xnca_ram #(.DW(UNITS*SYN_BITS), .AW(WAW), .DEPTH(WDEPTH), .LANES(UNITS)) u_wram (
+        .clk(clk), .i_we(ld_w_we), .i_wlane(ld_w_lane), .i_waddr(ld_w_addr),
+        .i_wdata({UNITS{ld_w_data}}), .i_raddr(w_raddr), .o_rdata(w_rdata)
+    );
+    // per-group quantizer records: UNITS lanes of RW
+    reg  [QAW-1:0] q_raddr;
+    wire [UNITS*RW-1:0] q_rdata;
+    xnca_ram #(.DW(UNITS*RW), .AW(QAW), .DEPTH(QDEPTH), .LANES(UNITS)) u_qram (
+        .clk(clk), .i_we(ld_qrec_we), .i_wlane(ld_qrec_lane), .i_waddr(ld_qrec_addr),
+        .i_wdata({UNITS{ld_rec}}), .i_raddr(q_raddr), .o_rdata(q_rdata)
+    );
+    // input quantizers
+    reg  [4:0] iq_raddr;
+    wire [RW-1:0] iq_rdata;
+    xnca_ram #(.DW(RW), .AW(5), .DEPTH(C), .LANES(1)) u_inqram (
+        .clk(clk), .i_we(ld_inq_we), .i_wlane(1'b1), .i_waddr(ld_inq_addr),
+        .i_wdata(ld_rec), .i_raddr(iq_raddr), .o_rdata(iq_rdata)
+    );
+    // batch activation RAMs X (layer-0 windows, odd layers' outputs) and Y
+    reg  [AAW-1:0] a_raddr;
+    wire [KM*SYN_BITS-1:0] x_rdata, y_rdata;
+    reg            x_we, y_we;
+    reg  [KM*LPC-1:0] a_wlane;
+    reg  [AAW-1:0] a_waddr;
+    reg  [KM*SYN_BITS-1:0] a_wdata;
+    xnca_ram #(.DW(KM*SYN_BITS), .AW(AAW), .DEPTH(ADEPTH), .LANES(KM*LPC)) u_xram (
+        .clk(clk), .i_we(x_we), .i_wlane(a_wlane), .i_waddr(a_waddr), .i_wdata(a_wdata),
+        .i_raddr(a_raddr), .o_rdata(x_rdata)
+    );
+    xnca_ram #(.DW(KM*SYN_BITS), .AW(AAW), .DEPTH(ADEPTH), .LANES(KM*LPC)) u_yram (
+        .clk(clk), .i_we(y_we), .i_wlane(a_wlane), .i_waddr(a_waddr), .i_wdata(a_wdata),
+        .i_raddr(a_raddr), .o_rdata(y_rdata)
+    );
+    // residuals of the batch (clamped to 10 bits, exact for sat_S)
+    reg            d_we;
+    reg  [DAW-1:0] d_waddr, d_raddr;
+    reg  [UNITS*10-1:0] d_wdata;
+    wire [UNITS*10-1:0] d_rdata;
+    xnca_ram #(.DW(UNITS*10), .AW(DAW), .DEPTH(DDEPTH), .LANES(1)) u_dsram (
+        .clk(clk), .i_we(d_we), .i_wlane(1'b1), .i_waddr(d_waddr), .i_wdata(d_wdata),
+        .i_raddr(d_raddr), .o_rdata(d_rdata)
+    );
+    // cur_cell state: mutable channels (8 bit each) and {valid, level g}
+    reg            s_we;
+    reg  [CAW-1:0] s_waddr, s_raddr;
+    reg  [CM*8-1:0] s_wdata;
+    wire [CM*8-1:0] s_rdata;
+    xnca_ram #(.DW(CM*8), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_stram (
+        .clk(clk), .i_we(s_we), .i_wlane(1'b1), .i_waddr(s_waddr), .i_wdata(s_wdata),
+        .i_raddr(s_raddr), .o_rdata(s_rdata)
+    );
+    reg            l_we;
+    reg  [CAW-1:0] l_waddr;
+    reg  [4:0]     l_wdata;
+    wire [4:0]     l_rdata;
+    xnca_ram #(.DW(5), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_lvram (
+        .clk(clk), .i_we(l_we), .i_wlane(1'b1), .i_waddr(l_waddr), .i_wdata(l_wdata),
+        .i_raddr(s_raddr), .o_rdata(l_rdata)
+    );
+    // quantized activations, two banks (read bank = step parity)
+    reg            qa0_we, qa1_we;
+    reg  [CAW-1:0] qa_waddr, qa_raddr;
+    reg  [QW-1:0]  qa_wdata;
+    wire [QW-1:0]  qa0_rdata, qa1_rdata;
+    xnca_ram #(.DW(QW), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_qa0 (
+        .clk(clk), .i_we(qa0_we), .i_wlane(1'b1), .i_waddr(qa_waddr), .i_wdata(qa_wdata),
+        .i_raddr(qa_raddr), .o_rdata(qa0_rdata)
+    );
+    xnca_ram #(.DW(QW), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_qa1 (
+        .clk(clk), .i_we(qa1_we), .i_wlane(1'b1), .i_waddr(qa_waddr), .i_wdata(qa_wdata),
+        .i_raddr(qa_raddr), .o_rdata(qa1_rdata)
+    );
+    // alive list
+    reg            al_we;
+    reg  [NAW-1:0] al_waddr, al_raddr;
+    wire [CAW-1:0] al_rdata;
+    xnca_ram #(.DW(CAW), .AW(NAW), .DEPTH(NCELLS), .LANES(1)) u_alram (
+        .clk(clk), .i_we(al_we), .i_wlane(1'b1), .i_waddr(al_waddr), .i_wdata(cur_cell),
+        .i_raddr(al_raddr), .o_rdata(al_rdata)
+    );
+
+    wire [15:0] l_nin = g_nin[lay*16 +: 16];
+    wire [15:0] l_ebits = g_ebits[lay*16 +: 16];
+    wire [15:0] l_chunks = g_chunks[lay*16 +: 16];
+    wire [15:0] l_groups = g_groups[lay*16 +: 16];
+    wire        l_is_out = lay == m_layers + 2'd1;
+    wire [1:0]  next_lay = lay + 2'd1;
+
+    // ------------------------------------------------------------------ hash
+    reg         h_start;
+    reg  [15:0] h_lane;
+    reg  [CAW-1:0] h_cell;
+    wire        h_done;
+    wire [31:0] h_out;
+    xnca_hash u_hash (
+        .clk(clk), .rst(rst), .i_start(h_start), .i_seed(seed), .i_image(image), .i_step(step),
+        .i_lane(h_lane), .i_x({{(8-XB){1'b0}}, h_cell[XB-1:0]}),
+        .i_y({{(8-YB){1'b0}}, h_cell[CAW-1:XB]}), .o_done(h_done), .o_hash(h_out)
+    );
+    always @(*) begin
+        h_start = 1'b0;
+        h_lane = 16'd0;
+        h_cell = al_rdata;
+        if (state == M_FILL_B) h_start = 1'b1;
+        if (state == M_WB_H && wj[1:0] == 2'd0) begin
+            h_start = 1'b1;
+            h_lane = 16'd1 + {13'd0, wj[4:2]};
+        end
+        if (state == M_WB_H) h_cell = bcell[wb];
+    end
+
+    // ------------------------------------------------------------------ pixels (spec 6, 7)
+    wire [11:0] pix_v = {4'd0, i_in_data} * ((12'd1 << m_ibits) - 12'd1) + 12'd127;
+    wire [11:0] pix_q = (pix_v + 12'd1 + {8'd0, pix_v[11:8]}) >> 8;     // floor(v / 255)
+    wire [3:0]  pix_g = i_in_data < 8'd26 ? 4'd0 : (pix_q == 12'd0 ? 4'd1 : pix_q[3:0]);
+    wire [KM-1:0] g_level;
+    wire signed [9:0] unused_g_ds;
+    xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant_g (
+        .i_y({{(ACC_W-4){1'b0}}, pend_g}), .i_mul(inq0[7:0]), .i_shift(inq0[12:8]),
+        .i_add(inq0[36:13]), .i_k(m_abits), .o_level(g_level), .o_ds(unused_g_ds)
+    );
+    wire [QW-1:0] qa_rdata = rb ? qa1_rdata : qa0_rdata;
+    wire pix_old_alive = l_rdata[3:0] != 4'd0;
+    wire pix_new_alive = pend_g != 4'd0;
+    wire pix_kept = mutate && pix_old_alive && pix_new_alive;
+    reg  [QW-1:0] pix_qword;
+    integer pc, pk;
+    always @(*) begin
+        for (pk = 0; pk < KM; pk = pk + 1) begin
+            pix_qword[pk*C] = g_level[pk];
+            for (pc = 1; pc < C; pc = pc + 1)
+                pix_qword[pk*C + pc] = pix_kept ? qa_rdata[pk*C + pc] : qpad[pk*C + pc];
+        end
+    end
+    wire pix_last = px == XB'(GRID_W - 1) && py == YB'(GRID_H - 1);
+
+    // ------------------------------------------------------------------ gather
+    // neighbour pos = (dy + 1) * 3 + (dx + 1) (spec 3.1)
+    wire [1:0] gdx = gpos == 4'd0 || gpos == 4'd3 || gpos == 4'd6 ? 2'd0 :
+                     (gpos == 4'd1 || gpos == 4'd4 || gpos == 4'd7 ? 2'd1 : 2'd2);
+    wire [1:0] gdy = gpos < 4'd3 ? 2'd0 : (gpos < 4'd6 ? 2'd1 : 2'd2);
+    wire [CAW-1:0] gc = bcell[nb[BW-1:0]];
+    wire [XB-1:0] gx = gc[XB-1:0];
+    wire [YB-1:0] gy = gc[CAW-1:XB];
+    wire ginx = !(gdx == 2'd0 && gx == {XB{1'b0}}) && !(gdx == 2'd2 && gx == XB'(GRID_W - 1));
+    wire giny = !(gdy == 2'd0 && gy == {YB{1'b0}}) && !(gdy == 2'd2 && gy == YB'(GRID_H - 1));
+    wire [XB-1:0] gnx = gx + {{(XB-1){gdx == 2'd0}}, gdx != 2'd1};
+    wire [YB-1:0] gny = gy + {{(YB-1){gdy == 2'd0}}, gdy != 2'd1};
+    wire [QW-1:0] gword = ginb ? qa_rdata : qpad;
+    reg  [KM*SYN_BITS-1:0] gasm_next;
+    integer gk;
+    always @(*) begin
+        gasm_next = gasm;
+        for (gk = 0; gk < KM; gk = gk + 1)
+            gasm_next[gk*SYN_BITS + gq*C +: C] = gword[gk*C +: C];
+    end
+    wire gchunk_end = gq == 8'(NBPC - 1) || gpos == 4'd8;
+
+    // ------------------------------------------------------------------ array
+    wire [KM*SYN_BITS-1:0] a_rdata = lay[0] ? y_rdata : x_rdata;
+    wire [SYN_BITS-1:0] a_plane = a_rdata[p1_j*SYN_BITS +: SYN_BITS];
+    wire [UNITS*ACC_W-1:0] accs;
+    wire [UNITS*KM-1:0] levels;
+    wire [UNITS*10-1:0] dss;
+    genvar gu;
+    generate
+        for (gu = 0; gu < UNITS; gu = gu + 1) begin : g_unit
+            xnca_unit #(.SYN_BITS(SYN_BITS), .BATCH(BATCH), .ACC_W(ACC_W)) u_unit (
+                .clk(clk), .i_valid(p1_valid), .i_first(p1_first), .i_b(p1_b),
+                .i_shift(p1_shift), .i_w(wreg[gu*SYN_BITS +: SYN_BITS]), .i_a(a_plane),
+                .i_mask(amask), .i_nvalid(anvalid), .i_rd_b(db),
+                .o_acc(accs[gu*ACC_W +: ACC_W])
+            );
+            xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant (
+                .i_y(accs[gu*ACC_W +: ACC_W]), .i_mul(q_rdata[gu*RW +: 8]),
+                .i_shift(q_rdata[gu*RW + 8 +: 5]), .i_add(q_rdata[gu*RW + 13 +: 24]),
+                .i_k(m_abits), .o_level(levels[gu*KM +: KM]), .o_ds(dss[gu*10 +: 10])
+            );
+        end
+    endgenerate
+    // drain write of a hidden layer: plane j of the UNITS levels into unit-lane grp mod LPC
+    reg [KM*SYN_BITS-1:0] drain_wdata;
+    reg [KM*LPC-1:0] drain_lane;
+    integer dk, du, dl;
+    always @(*) begin
+        for (dk = 0; dk < KM; dk = dk + 1)
+            for (dl = 0; dl < LPC; dl = dl + 1) begin
+                for (du = 0; du < UNITS; du = du + 1)
+                    drain_wdata[dk*SYN_BITS + dl*UNITS + du] = levels[du*KM + dk];
+                drain_lane[dk*LPC + dl] = {16'd0, grp} % LPC == dl;
+            end
+    end
+    wire [15:0] cur_nvalid = chrem < l_ebits ? chrem : l_ebits;
+    wire last_tuple = sb == nb[BW-1:0] - 1'b1 && sj == m_abits - 3'd1;
+    wire last_chunk = gcnt_ch == l_chunks - 16'd1;
+    wire last_plane = wpl == m_wbits - 3'd1;
+
+    // ------------------------------------------------------------------ write-back
+    wire [RW-1:0] wb_rec = iq_rdata;
+    wire signed [9:0] wb_ds = d_rdata[({27'd0, wj} % UNITS)*10 +: 10];
+    wire [7:0] wb_r = hreg[wj[1:0]*8 +: 8];
+    wire signed [1:0] wb_noise = wb_r < {1'b0, m_noise_p} ? -2'sd1 :
+                                ({1'b0, wb_r} >= 9'd256 - {2'b0, m_noise_p} ? 2'sd1 : 2'sd0);
+    wire signed [7:0] wb_s = lvl[4] ? sreg[wj*8 +: 8] : 8'sd0;
+    wire signed [11:0] wb_sum = {{4{wb_s[7]}}, wb_s} + {{2{wb_ds[9]}}, wb_ds} + {{10{wb_noise[1]}}, wb_noise};
+    wire signed [11:0] wb_hi = (12'sd1 <<< (m_sbits - 4'd1)) - 12'sd1;
+    wire signed [11:0] wb_lo = -(12'sd1 <<< (m_sbits - 4'd1));
+    wire signed [11:0] wb_sat = wb_sum > wb_hi ? wb_hi : (wb_sum < wb_lo ? wb_lo : wb_sum);
+    wire fault_here = FAULT_INJECT && i_fault_en && step == i_fault_step &&
+                      bcell[wb] == {i_fault_y[YB-1:0], i_fault_x[XB-1:0]} &&
+                      {3'd0, wj} + 8'd1 == i_fault_ch;
+    wire [7:0] wb_new = nreg ^ {7'd0, fault_here};
+    wire [KM-1:0] wb_level;
+    wire signed [9:0] unused_wb_ds;
+    xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant_wb (
+        .i_y({{(ACC_W-8){wb_new[7]}}, wb_new}), .i_mul(wb_rec[7:0]), .i_shift(wb_rec[12:8]),
+        .i_add(wb_rec[36:13]), .i_k(m_abits), .o_level(wb_level), .o_ds(unused_wb_ds)
+    );
+
+    // ------------------------------------------------------------------ readout
+    // class of a cur_cell: argmax of the 10 class channels, ties to the lowest (spec 5)
+    reg [3:0] rd_cls;
+    reg signed [7:0] rd_best, rd_v;
+    integer rc;
+    always @(*) begin
+        rd_cls = 4'd0;
+        rd_best = l_rdata[4] ? s_rdata[(CM-10)*8 +: 8] : 8'sd0;
+        for (rc = 1; rc < 10; rc = rc + 1) begin
+            rd_v = l_rdata[4] ? s_rdata[(CM-10+rc)*8 +: 8] : 8'sd0;
+            if (rd_v > rd_best) begin
+                rd_best = rd_v;
+                rd_cls = rc[3:0];
+            end
+        end
+    end
+    reg [3:0] pred;
+    reg [15:0] pred_best;
+    integer pv;
+    always @(*) begin
+        pred = 4'd0;
+        pred_best = votes[0];
+        for (pv = 1; pv < 10; pv = pv + 1)
+            if (votes[pv] > pred_best) begin
+                pred_best = votes[pv];
+                pred = pv[3:0];
+            end
+    end
+
+    // ------------------------------------------------------------------ output records
+    reg [319:0] rec;
+    integer rv;
+    always @(*) begin
+        rec = 320'd0;
+        case (rec_kind)
+        R_INFO: begin
+            rec[7:0] = "I";
+            rec[15:8] = 8'd1;
+            rec[23:16] = GRID_W[7:0];
+            rec[31:24] = GRID_H[7:0];
+            rec[39:32] = C[7:0];
+            rec[47:40] = MAX_WBITS[7:0];
+            rec[55:48] = MAX_ABITS[7:0];
+            rec[63:56] = 8'd2;
+            rec[79:64] = MAX_P[15:0];
+            rec[95:80] = MAX_M[15:0];
+            rec[127:96] = MAX_WEIGHT_BYTES[31:0];
+            rec[143:128] = UNITS[15:0];
+            rec[159:144] = SYN_BITS[15:0];
+            rec[175:160] = BATCH[15:0];
+            rec[223:192] = BUILD_ID;
+        end
+        R_STATE: rec[7:0] = "S";
+        R_LOAD: begin
+            rec[7:0] = "L";
+            rec[11:8] = res_status;
+            rec[63:32] = ld_count;
+        end
+        default: begin
+            rec[7:0] = "R";
+            rec[11:8] = res_status;
+            rec[31:16] = step;
+            rec[NAW+31:32] = nalive;
+            rec[51:48] = pred;
+            rec[56] = agree;
+            for (rv = 0; rv < 10; rv = rv + 1) rec[64 + rv*16 +: 16] = votes[rv];
+            rec[255:224] = cycles;
+            rec[287:256] = stalls;
+            rec[319:288] = fired;
+        end
+        endcase
+    end
+    wire [5:0] rec_len = rec_kind == R_INFO ? 6'd32 : (rec_kind == R_LOAD ? 6'd8 : 6'd40);
+    wire [7:0] st_byte = sc == 5'd0 ? {4'd0, lvl[3:0]} :
+                         (lvl[4] && lvl[3:0] != 4'd0 ? sreg[(sc - 5'd1)*8 +: 8] : 8'd0);
+    assign o_out_valid = state == M_OUT || state == M_ST_C;
+    assign o_out_data = state == M_ST_C ? st_byte : rec[rec_idx*8 +: 8];
+    assign o_out_last = state == M_OUT ? (rec_kind == R_STATE ? 1'b0 : rec_idx == rec_len - 6'd1)
+                        : (sc == 5'(C - 1) && px == XB'(GRID_W - 1) && py == YB'(GRID_H - 1));
+    wire out_take = o_out_valid && i_out_ready;
+
+    assign o_cmd_ready = state == M_IDLE;
+    assign o_in_ready = state == M_LOAD ? ld_in_ready : state == M_PIX;
+    assign in_take = i_in_valid && o_in_ready;
+    assign o_busy = state != M_IDLE;
+    assign o_model_ok = model_ok;
+
+    // ------------------------------------------------------------------ control
+    integer vi;
+    always @(posedge clk) begin
+        ld_start <= 1'b0;
+        x_we <= 1'b0; y_we <= 1'b0; d_we <= 1'b0; s_we <= 1'b0; l_we <= 1'b0;
+        qa0_we <= 1'b0; qa1_we <= 1'b0; al_we <= 1'b0;
+        p1_valid <= 1'b0;
+        o_step_done <= 1'b0;
+        if (state != M_IDLE && state != M_OUT && state != M_ST_A && state != M_ST_B
+            && state != M_ST_C) begin
+            cycles <= cycles + 32'd1;
+            if ((state == M_PIX || state == M_LOAD) && !i_in_valid) stalls <= stalls + 32'd1;
+        end
+        if (rst) begin
+            state <= M_IDLE;
+            model_ok <= 1'b0;
+            step <= 16'd0;
+            nalive <= {NAW{1'b0}};
+        end else begin
+            case (state)
+            M_IDLE: if (i_cmd_valid) begin
+                op <= i_cmd_op;
+                steps_left <= i_cmd_steps;
+                seed <= i_cmd_seed;
+                image <= i_cmd_image;
+                cycles <= 32'd0;
+                stalls <= 32'd0;
+                fired <= 32'd0;
+                res_status <= 4'd0;
+                rec_idx <= 6'd0;
+                mutate <= i_cmd_op == 3'd4;
+                case (i_cmd_op)
+                3'd0: begin rec_kind <= R_INFO; state <= M_OUT; end
+                3'd1: begin ld_start <= 1'b1; model_ok <= 1'b0; state <= M_LOAD; end
+                3'd2, 3'd4: begin
+                    px <= {XB{1'b0}}; py <= {YB{1'b0}};
+                    nalive <= {NAW{1'b0}};
+                    if (i_cmd_op == 3'd2) step <= 16'd0;
+                    state <= M_PIX;
+                end
+                3'd3: begin
+                    if (!model_ok) begin
+                        res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT;
+                        for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                        agree <= 1'b0;
+                    end else state <= M_STEP;
+                end
+                3'd5: begin
+                    rec_kind <= R_STATE; state <= M_OUT;
+                    px <= {XB{1'b0}}; py <= {YB{1'b0}};
+                end
+                default: begin res_status <= 4'd15; rec_kind <= R_LOAD; state <= M_OUT; end
+                endcase
+            end
+            M_LOAD: if (ld_done) begin
+                model_ok <= ld_status == 4'd0;
+                res_status <= ld_status;
+                rec_kind <= R_LOAD;
+                state <= M_OUT;
+            end
+            // ---------------------------------------------------------- INIT / MUTATE
+            M_PIX: if (in_take) begin
+                cur_cell <= {py, px};
+                pend_g <= pix_g;
+                state <= M_PIX2;
+            end
+            M_PIX2: begin
+                // level/qa reads of `cur_cell` were issued in M_PIX (s_raddr, qa_raddr)
+                l_we <= 1'b1; l_waddr <= cur_cell;
+                l_wdata <= {pix_kept && l_rdata[4], pend_g};
+                qa0_we <= 1'b1; qa1_we <= 1'b1; qa_waddr <= cur_cell; qa_wdata <= pix_qword;
+                if (pix_new_alive) begin
+                    al_we <= 1'b1; al_waddr <= nalive;
+                    nalive <= nalive + 1'b1;
+                end
+                px <= px + 1'b1;
+                if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
+                if (pix_last) begin
+                    if (model_ok) state <= M_STEP;
+                    else begin
+                        res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT;
+                        for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                        agree <= 1'b0;
+                    end
+                end else state <= M_PIX;
+            end
+            // ---------------------------------------------------------- step
+            M_STEP: begin
+                ap <= {NAW{1'b0}};
+                nb <= {BCW{1'b0}};
+                if (steps_left == 16'd0) begin
+                    ap <= {NAW{1'b0}};
+                    for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                    agree <= nalive != {NAW{1'b0}};
+                    state <= M_RD_A;
+                end else state <= M_FILL_A;
+            end
+            M_FILL_A: begin
+                if (ap == nalive) begin
+                    if (nb != {BCW{1'b0}}) begin
+                        lay <= 2'd0; grp <= 16'd0; wpl <= 3'd0; gcnt_ch <= 16'd0;
+                        w_raddr <= {WAW{1'b0}}; q_raddr <= {QAW{1'b0}};
+                        chrem <= g_nin[15:0];
+                        state <= M_WREQ;
+                    end else begin
+                        o_step_done <= 1'b1;
+                        step <= step + 16'd1;
+                        steps_left <= steps_left - 16'd1;
+                        state <= M_STEP;
+                    end
+                end else state <= M_FILL_B;     // al_raddr = ap
+            end
+            M_FILL_B: begin
+                cur_cell <= al_rdata;               // hash started with al_rdata
+                state <= M_FILL_H;
+            end
+            M_FILL_H: if (h_done) begin
+                if ({1'b0, h_out[7:0]} < m_fire_t) begin
+                    bcell[nb[BW-1:0]] <= cur_cell;
+                    gpos <= 4'd0; gq <= 8'd0; gch <= 8'd0;
+                    gasm <= {KM*SYN_BITS{1'b0}};
+                    state <= M_GATH_A;
+                end else state <= M_COPY;       // qa_raddr = cur_cell
+            end
+            M_COPY: begin
+                if (rb) qa0_we <= 1'b1; else qa1_we <= 1'b1;
+                qa_waddr <= cur_cell; qa_wdata <= qa_rdata;
+                ap <= ap + 1'b1;
+                state <= M_FILL_A;
+            end
+            M_GATH_A: begin
+                ginb <= ginx && giny;           // qa_raddr = {gny, gnx}
+                state <= M_GATH_B;
+            end
+            M_GATH_B: begin
+                gasm <= gasm_next;
+                gq <= gq + 8'd1;
+                gpos <= gpos + 4'd1;
+                state <= M_GATH_A;
+                if (gchunk_end) begin
+                    x_we <= 1'b1;
+                    a_wlane <= {KM*LPC{1'b1}};
+                    a_waddr <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
+                    a_wdata <= gasm_next;
+                    gasm <= {KM*SYN_BITS{1'b0}};
+                    gq <= 8'd0;
+                    gch <= gch + 8'd1;
+                end
+                if (gpos == 4'd8) begin
+                    nb <= nb + 1'b1;
+                    ap <= ap + 1'b1;
+                    fired <= fired + 32'd1;
+                    if (nb + 1'b1 == BCW'(BATCH)) begin
+                        lay <= 2'd0; grp <= 16'd0; wpl <= 3'd0; gcnt_ch <= 16'd0;
+                        w_raddr <= {WAW{1'b0}}; q_raddr <= {QAW{1'b0}};
+                        chrem <= g_nin[15:0];
+                        state <= M_WREQ;
+                    end else state <= M_FILL_A;
+                end
+            end
+            // ---------------------------------------------------------- array
+            M_WREQ: state <= M_WCAP;            // w_raddr / q_raddr presented
+            M_WCAP: begin
+                wreg <= w_rdata;
+                amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
+                anvalid <= cur_nvalid[CNTW-1:0];
+                sb <= {BW{1'b0}};
+                sj <= 3'd0;
+                state <= M_STREAM;
+            end
+            M_STREAM: begin
+                // a_raddr = sb * CHMAX + chunk is presented combinationally
+                p1_valid <= 1'b1;
+                p1_first <= wpl == 3'd0 && gcnt_ch == 16'd0 && sj == 3'd0;
+                p1_b <= sb;
+                p1_j <= sj;
+                p1_shift <= wpl + sj;
+                sj <= sj + 3'd1;
+                if (sj == m_abits - 3'd1) begin
+                    sj <= 3'd0;
+                    sb <= sb + 1'b1;
+                end
+                if (last_tuple) begin
+                    w_raddr <= w_raddr + 1'b1;
+                    gcnt_ch <= gcnt_ch + 16'd1;
+                    chrem <= chrem - l_ebits;
+                    if (last_chunk) begin
+                        gcnt_ch <= 16'd0;
+                        chrem <= l_nin;
+                        wpl <= wpl + 3'd1;
+                        if (last_plane) begin
+                            wpl <= 3'd0;
+                            flush <= 3'd0;
+                            state <= M_FLUSH;
+                        end else state <= M_WREQ;
+                    end else state <= M_WREQ;
+                end
+            end
+            M_FLUSH: begin
+                flush <= flush + 3'd1;
+                db <= {BW{1'b0}};
+                if (flush == 3'd2) state <= M_DRAIN;
+            end
+            M_DRAIN: begin
+                if (l_is_out) begin
+                    d_we <= 1'b1;
+                    d_waddr <= DAW'(db * GO) + DAW'(grp);
+                    d_wdata <= dss;
+                end else begin
+                    if (lay[0]) x_we <= 1'b1; else y_we <= 1'b1;
+                    a_wlane <= drain_lane;
+                    a_waddr <= AAW'(db * CHMAX) + AAW'({16'd0, grp} / LPC);
+                    a_wdata <= drain_wdata;
+                end
+                db <= db + 1'b1;
+                if (db == nb[BW-1:0] - 1'b1) begin
+                    grp <= grp + 16'd1;
+                    q_raddr <= q_raddr + 1'b1;
+                    state <= M_WREQ;
+                    if (grp == l_groups - 16'd1) begin
+                        grp <= 16'd0;
+                        lay <= lay + 2'd1;
+                        chrem <= g_nin[{next_lay, 4'd0} +: 16];
+                        if (l_is_out) begin
+                            wb <= {BW{1'b0}};
+                            state <= M_WB_A;
+                        end
+                    end
+                end
+            end
+            // ---------------------------------------------------------- write-back
+            M_WB_A: state <= M_WB_B;            // s_raddr / qa_raddr = bcell[wb]
+            M_WB_B: begin
+                sreg <= s_rdata;
+                qreg <= qa_rdata;
+                lvl <= l_rdata;
+                wj <= 5'd0;
+                state <= M_WB_H;
+            end
+            M_WB_H: state <= wj[1:0] == 2'd0 ? M_WB_HW : M_WB_C;
+            M_WB_HW: if (h_done) begin
+                hreg <= h_out;
+                state <= M_WB_C;
+            end
+            M_WB_C: state <= M_WB_D;            // d_raddr / iq_raddr presented
+            M_WB_D: begin
+                nreg <= wb_sat[7:0];
+                state <= M_WB_E;
+            end
+            M_WB_E: begin
+                sreg[wj*8 +: 8] <= wb_new;
+                for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C + 1 + {27'd0, wj}] <= wb_level[pj];
+                wj <= wj + 5'd1;
+                state <= wj == 5'(CM - 1) ? M_WB_W : M_WB_H;
+            end
+            M_WB_W: begin
+                s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= sreg;
+                l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
+                if (rb) qa0_we <= 1'b1; else qa1_we <= 1'b1;
+                qa_waddr <= bcell[wb]; qa_wdata <= qreg;
+                wb <= wb + 1'b1;
+                if (wb == nb[BW-1:0] - 1'b1) begin
+                    nb <= {BCW{1'b0}};
+                    state <= M_FILL_A;
+                end else state <= M_WB_A;
+            end
+            // ---------------------------------------------------------- readout
+            M_RD_A: begin
+                if (ap == nalive) begin
+                    rec_kind <= R_RESULT;
+                    state <= M_OUT;
+                end else state <= M_RD_B;       // al_raddr = ap
+            end
+            M_RD_B: state <= M_RD_C;            // s_raddr = al_rdata
+            M_RD_C: begin
+                votes[rd_cls] <= votes[rd_cls] + 16'd1;
+                if (ap == {NAW{1'b0}}) first_cls <= rd_cls;
+                else if (rd_cls != first_cls) agree <= 1'b0;
+                ap <= ap + 1'b1;
+                state <= M_RD_A;
+            end
+            // ---------------------------------------------------------- records
+            M_OUT: begin
+                if (rec_kind == R_STATE) begin
+                    if (out_take) state <= M_ST_A;
+                end else if (out_take) begin
+                    rec_idx <= rec_idx + 6'd1;
+                    if (rec_idx == rec_len - 6'd1) state <= M_IDLE;
+                end
+            end
+            M_ST_A: state <= M_ST_B;            // s_raddr = {py, px}
+            M_ST_B: begin
+                sreg <= s_rdata;
+                lvl <= l_rdata;
+                sc <= 5'd0;
+                state <= M_ST_C;
+            end
+            M_ST_C: if (out_take) begin
+                sc <= sc + 5'd1;
+                if (sc == 5'(C - 1)) begin
+                    px <= px + 1'b1;
+                    if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
+                    state <= pix_last ? M_IDLE : M_ST_A;
+                end
+            end
+            default: state <= M_IDLE;
+            endcase
+        end
+    end
+
+    // ------------------------------------------------------------------ read addresses
+    always @(*) begin
+        al_raddr = ap;
+        s_raddr = cur_cell;
+        qa_raddr = cur_cell;
+        a_raddr = AAW'(sb * CHMAX) + AAW'(gcnt_ch);
+        d_raddr = DAW'(wb * GO) + DAW'({27'd0, wj} / UNITS);
+        iq_raddr = wj + 5'd1;
+        case (state)
+        M_PIX: begin
+            s_raddr = {py, px};
+            qa_raddr = {py, px};
+        end
+        M_GATH_A: qa_raddr = {gny, gnx};
+        M_WB_A: begin
+            s_raddr = bcell[wb];
+            qa_raddr = bcell[wb];
+        end
+        M_RD_B: s_raddr = al_rdata;
+        M_ST_A: s_raddr = {py, px};
+        default: ;
+        endcase
+    end
+
+    wire unused_ok = &{1'b0, i_fault_x, i_fault_y, g_rowbytes, g_weight_bytes, m_p, m_m, m_ibits, unused_ld_ds, unused_g_ds, unused_wb_ds, rd_best, pred_best, op,
+                       g_wbase, g_qbase, g_groups[63:16], wb_sat[11:8]};
+endmodule
+
+`resetall

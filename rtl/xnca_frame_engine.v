@@ -1,0 +1,323 @@
+// xnca_frame_engine: the device side of the link protocol (docs/protocol.md), between the UART
+// and the accelerator core. Receive FIFO (the input buffer of the credit scheme) -> COBS decoder
+// -> frame checks -> dispatch. HELLO, INFO and every error reply are answered here, without the
+// core; LOAD_*, CLASSIFY, READ_STATE and RESET go to the core port (CORE_PRESENT = 1) or are
+// answered UNKNOWN_COMMAND (CORE_PRESENT = 0). Each reply carries the credit: the FIFO bytes
+// taken since the previous reply. One frame is handled at a time; the next one waits in the FIFO.
+//
+// Core port (abstract command/response interface, to be matched to docs/core.md):
+//   core_cmd_valid_o/ready_i with op and payload length; the core reads the payload through
+//   core_pl_addr_i -> core_pl_data_o (one cycle latency) until it answers with
+//   core_rsp_valid_i/ready_o (status 0: reply op|0x80 with core_rsp_len_i bytes from
+//   core_rsp_data_*; status != 0: ERROR reply with core_rsp_detail_i).
+`default_nettype none
+
+module xnca_frame_engine #(
+  // Receive buffer: 2^FIFO_LOG2 bytes (INFO input_buffer_bytes).
+  parameter integer FIFO_LOG2 = 11,
+  // Largest request payload (INFO max_payload).
+  parameter integer MAX_PAYLOAD = 1024,
+  // 1: forward core commands; 0: no core, answer them UNKNOWN_COMMAND (link bring-up, tests).
+  parameter [0:0]   CORE_PRESENT = 1'b0,
+  // INFO fields (docs/protocol.md 3.2); BOARD is an ASCII string of up to 16 characters.
+  parameter [31:0]  BUILD_ID = 32'h0,
+  parameter [127:0] BOARD = "sim",
+  parameter integer CLOCK_HZ = 48_000_000,
+  parameter integer GRID_W = 28,
+  parameter integer GRID_H = 28,
+  parameter integer CHANNELS = 20,
+  parameter integer PERCEPTION_WIDTH = 80,
+  parameter integer MLP_WIDTH = 80,
+  parameter integer UNITS = 1,
+  parameter integer SYNAPSE_BITS = 180,
+  parameter integer MAX_WEIGHT_BITS = 4,
+  parameter integer MAX_ACT_BITS = 4,
+  parameter integer MAX_WEIGHT_BYTES = 16384,
+  parameter integer MAX_HIDDEN_LAYERS = 2,
+  parameter integer MAX_STATE_BITS = 8
+) (
+  input  wire        clk_i,
+  input  wire        rst_i,
+  // from the UART receiver
+  input  wire [7:0]  rx_data_i,
+  input  wire        rx_valid_i,
+  // to the UART transmitter
+  output wire [7:0]  tx_data_o,
+  output wire        tx_valid_o,
+  input  wire        tx_ready_i,
+  // core port
+  output reg         core_cmd_valid_o,
+  input  wire        core_cmd_ready_i,
+  output wire [7:0]  core_cmd_op_o,
+  output wire [15:0] core_cmd_len_o,
+  input  wire [PW-1:0] core_pl_addr_i,
+  output wire [7:0]  core_pl_data_o,
+  input  wire        core_rsp_valid_i,
+  output wire        core_rsp_ready_o,
+  input  wire [7:0]  core_rsp_status_i,
+  input  wire [15:0] core_rsp_detail_i,
+  input  wire [15:0] core_rsp_len_i,
+  input  wire [7:0]  core_rsp_data_i,
+  input  wire        core_rsp_data_valid_i,
+  output wire        core_rsp_data_ready_o
+);
+
+  localparam integer PW = $clog2(MAX_PAYLOAD);
+  localparam [7:0] OP_HELLO = 8'h01, OP_INFO = 8'h02, OP_FIRST_CORE = 8'h03, OP_LAST_CORE = 8'h08;
+  localparam [7:0] OP_ERROR = 8'hff;
+  localparam [7:0] ST_BAD_LENGTH = 8'd2, ST_UNKNOWN_COMMAND = 8'd3;
+
+  // Left-align the board name so that its first character goes out first.
+  function [127:0] left_align;
+    input [127:0] s;
+    integer i;
+    begin
+      left_align = s;
+      for (i = 0; i < 16; i = i + 1)
+        if (left_align[127:120] == 8'd0) left_align = left_align << 8;
+    end
+  endfunction
+  localparam [127:0] BOARD_L = left_align(BOARD);
+  localparam [31:0] INPUT_BUFFER_BYTES = 32'd1 << FIFO_LOG2;
+  localparam [31:0] MAX_PAYLOAD_W = MAX_PAYLOAD;
+
+  // ---- receive path ----
+  wire [7:0] fifo_data;
+  wire       fifo_valid, fifo_ready, fifo_overflow;
+  xnca_frame_fifo #(.DEPTH_LOG2(FIFO_LOG2)) u_fifo (
+    .clk_i(clk_i), .rst_i(rst_i),
+    .wr_data_i(rx_data_i), .wr_valid_i(rx_valid_i), .overflow_o(fifo_overflow),
+    .rd_data_o(fifo_data), .rd_valid_o(fifo_valid), .rd_ready_i(fifo_ready)
+  );
+
+  wire [7:0] dec_data;
+  wire       dec_last, dec_err, dec_valid, dec_ready;
+  xnca_cobs_decoder u_dec (
+    .clk_i(clk_i), .rst_i(rst_i),
+    .s_data_i(fifo_data), .s_valid_i(fifo_valid), .s_ready_o(fifo_ready),
+    .m_data_o(dec_data), .m_last_o(dec_last), .m_err_o(dec_err), .m_valid_o(dec_valid),
+    .m_ready_i(dec_ready)
+  );
+
+  wire        frame_valid;
+  wire [2:0]  frame_status;
+  wire [7:0]  frame_op, frame_tag;
+  wire [15:0] frame_len;
+  wire [31:0] frame_first4;
+  reg         frame_ack;
+  xnca_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD)) u_rx (
+    .clk_i(clk_i), .rst_i(rst_i),
+    .s_data_i(dec_data), .s_last_i(dec_last), .s_err_i(dec_err), .s_valid_i(dec_valid),
+    .s_ready_o(dec_ready), .overrun_i(fifo_overflow),
+    .frame_valid_o(frame_valid), .frame_status_o(frame_status), .frame_op_o(frame_op),
+    .frame_tag_o(frame_tag), .frame_len_o(frame_len), .frame_first4_o(frame_first4),
+    .frame_ack_i(frame_ack),
+    .pl_addr_i(core_pl_addr_i), .pl_data_o(core_pl_data_o)
+  );
+
+  assign core_cmd_op_o = frame_op;
+  assign core_cmd_len_o = frame_len;
+
+  // Credit: FIFO bytes taken since the last reply header (saturating).
+  reg  [15:0] credit_q;
+  wire        popped = fifo_valid && fifo_ready;
+
+  // ---- dispatch ----
+  localparam [2:0] S_WAIT = 3'd0, S_CORE_CMD = 3'd1, S_CORE_RSP = 3'd2, S_HDR = 3'd3,
+                   S_BODY = 3'd4, S_ACK = 3'd5;
+
+  reg [2:0]  state_q;
+  reg [7:0]  rsp_op_q, rsp_status_q;
+  reg [15:0] rsp_len_q, detail_q;
+  reg        src_core_q;     // reply bytes come from the core
+  reg [5:0]  idx_q;          // local reply byte index
+
+  wire        hdr_ready, body_ready;
+  wire        hdr_valid = (state_q == S_HDR);
+
+  // Local reply bytes (after status and credit) by index.
+  reg [7:0] local_byte;
+  always @(*) begin
+    local_byte = 8'h00;
+    if (rsp_op_q == OP_ERROR) begin
+      case (idx_q)
+        6'd0: local_byte = frame_op;
+        6'd1: local_byte = detail_q[7:0];
+        default: local_byte = detail_q[15:8];
+      endcase
+    end else if (rsp_op_q == (OP_HELLO | 8'h80)) begin
+      case (idx_q)
+        6'd0: local_byte = "X";
+        6'd1: local_byte = "N";
+        6'd2: local_byte = "C";
+        6'd3: local_byte = "A";
+        6'd4: local_byte = 8'd1;      // protocol_version
+        6'd5: local_byte = 8'd0;
+        6'd6: local_byte = frame_first4[7:0];
+        6'd7: local_byte = frame_first4[15:8];
+        6'd8: local_byte = frame_first4[23:16];
+        default: local_byte = frame_first4[31:24];
+      endcase
+    end else begin  // INFO, docs/protocol.md 3.2
+      case (idx_q)
+        6'd0: local_byte = 8'd1;
+        6'd1: local_byte = 8'd0;
+        6'd2: local_byte = BUILD_ID[7:0];
+        6'd3: local_byte = BUILD_ID[15:8];
+        6'd4: local_byte = BUILD_ID[23:16];
+        6'd5: local_byte = BUILD_ID[31:24];
+        6'd22: local_byte = CLOCK_HZ[7:0];
+        6'd23: local_byte = CLOCK_HZ[15:8];
+        6'd24: local_byte = CLOCK_HZ[23:16];
+        6'd25: local_byte = CLOCK_HZ[31:24];
+        6'd26: local_byte = GRID_W[7:0];
+        6'd27: local_byte = GRID_W[15:8];
+        6'd28: local_byte = GRID_H[7:0];
+        6'd29: local_byte = GRID_H[15:8];
+        6'd30: local_byte = CHANNELS[7:0];
+        6'd31: local_byte = CHANNELS[7:0] - 8'd11;
+        6'd32: local_byte = PERCEPTION_WIDTH[7:0];
+        6'd33: local_byte = PERCEPTION_WIDTH[15:8];
+        6'd34: local_byte = MLP_WIDTH[7:0];
+        6'd35: local_byte = MLP_WIDTH[15:8];
+        6'd36: local_byte = UNITS[7:0];
+        6'd37: local_byte = UNITS[15:8];
+        6'd38: local_byte = SYNAPSE_BITS[7:0];
+        6'd39: local_byte = SYNAPSE_BITS[15:8];
+        6'd40: local_byte = MAX_WEIGHT_BITS[7:0];
+        6'd41: local_byte = MAX_ACT_BITS[7:0];
+        6'd42: local_byte = MAX_WEIGHT_BYTES[7:0];
+        6'd43: local_byte = MAX_WEIGHT_BYTES[15:8];
+        6'd44: local_byte = MAX_WEIGHT_BYTES[23:16];
+        6'd45: local_byte = MAX_WEIGHT_BYTES[31:24];
+        6'd46: local_byte = INPUT_BUFFER_BYTES[7:0];
+        6'd47: local_byte = INPUT_BUFFER_BYTES[15:8];
+        6'd48: local_byte = INPUT_BUFFER_BYTES[23:16];
+        6'd49: local_byte = INPUT_BUFFER_BYTES[31:24];
+        6'd50: local_byte = MAX_PAYLOAD_W[7:0];
+        6'd51: local_byte = MAX_PAYLOAD_W[15:8];
+        6'd52: local_byte = MAX_HIDDEN_LAYERS[7:0];
+        6'd53: local_byte = MAX_STATE_BITS[7:0];
+        6'd54: local_byte = 8'd16;    // max_report
+        6'd55: local_byte = 8'd0;     // features: packed grids, quant only
+        default: begin
+          if (idx_q >= 6'd6 && idx_q < 6'd22) local_byte = BOARD_L[127 - 8 * (idx_q - 6'd6) -: 8];
+        end
+      endcase
+    end
+  end
+  wire [7:0] body_data = src_core_q ? core_rsp_data_i : local_byte;
+  wire       body_valid = (state_q == S_BODY) && (src_core_q ? core_rsp_data_valid_i : 1'b1);
+  assign core_rsp_data_ready_o = (state_q == S_BODY) && src_core_q && body_ready;
+  assign core_rsp_ready_o = (state_q == S_CORE_RSP);
+
+  xnca_frame_tx u_tx (
+    .clk_i(clk_i), .rst_i(rst_i),
+    .hdr_valid_i(hdr_valid), .hdr_ready_o(hdr_ready),
+    .hdr_op_i(rsp_op_q), .hdr_tag_i(frame_tag), .hdr_status_i(rsp_status_q),
+    .hdr_credit_i(credit_q), .hdr_extra_len_i(rsp_len_q),
+    .s_data_i(body_data), .s_valid_i(body_valid), .s_ready_o(body_ready),
+    .m_data_o(tx_data_o), .m_valid_o(tx_valid_o), .m_ready_i(tx_ready_i)
+  );
+
+  wire hdr_taken = hdr_valid && hdr_ready;
+
+  always @(posedge clk_i) begin
+    if (rst_i) begin
+      credit_q <= 16'd0;
+    end else if (hdr_taken) begin
+      credit_q <= popped ? 16'd1 : 16'd0;
+    end else if (popped && credit_q != 16'hffff) begin
+      credit_q <= credit_q + 1'b1;
+    end
+  end
+
+  // Start a local ERROR reply.
+  task local_error;
+    input [7:0] status;
+    input [15:0] detail;
+    begin
+      rsp_op_q <= OP_ERROR;
+      rsp_status_q <= status;
+      detail_q <= detail;
+      rsp_len_q <= 16'd3;
+      src_core_q <= 1'b0;
+      state_q <= S_HDR;
+    end
+  endtask
+
+  always @(posedge clk_i) begin
+    frame_ack <= 1'b0;
+    if (rst_i) begin
+      state_q <= S_WAIT;
+      core_cmd_valid_o <= 1'b0;
+      src_core_q <= 1'b0;
+      rsp_op_q <= 8'd0;
+      rsp_status_q <= 8'd0;
+      rsp_len_q <= 16'd0;
+      detail_q <= 16'd0;
+      idx_q <= 6'd0;
+    end else begin
+      case (state_q)
+        S_WAIT: if (frame_valid && !frame_ack) begin
+          idx_q <= 6'd0;
+          if (frame_status != 3'd0) begin
+            local_error({5'd0, frame_status}, 16'd0);
+          end else if (frame_op == OP_HELLO) begin
+            if (frame_len != 16'd4) local_error(ST_BAD_LENGTH, 16'd4);
+            else begin
+              rsp_op_q <= OP_HELLO | 8'h80;
+              rsp_status_q <= 8'd0;
+              rsp_len_q <= 16'd10;
+              src_core_q <= 1'b0;
+              state_q <= S_HDR;
+            end
+          end else if (frame_op == OP_INFO) begin
+            if (frame_len != 16'd0) local_error(ST_BAD_LENGTH, 16'd0);
+            else begin
+              rsp_op_q <= OP_INFO | 8'h80;
+              rsp_status_q <= 8'd0;
+              rsp_len_q <= 16'd60;
+              src_core_q <= 1'b0;
+              state_q <= S_HDR;
+            end
+          end else if (CORE_PRESENT && frame_op >= OP_FIRST_CORE && frame_op <= OP_LAST_CORE) begin
+            core_cmd_valid_o <= 1'b1;
+            state_q <= S_CORE_CMD;
+          end else begin
+            local_error(ST_UNKNOWN_COMMAND, 16'd0);
+          end
+        end
+        S_CORE_CMD: if (core_cmd_ready_i) begin
+          core_cmd_valid_o <= 1'b0;
+          state_q <= S_CORE_RSP;
+        end
+        S_CORE_RSP: if (core_rsp_valid_i) begin
+          if (core_rsp_status_i != 8'd0) begin
+            local_error(core_rsp_status_i, core_rsp_detail_i);
+          end else begin
+            rsp_op_q <= frame_op | 8'h80;
+            rsp_status_q <= 8'd0;
+            rsp_len_q <= core_rsp_len_i;
+            src_core_q <= 1'b1;
+            state_q <= S_HDR;
+          end
+        end
+        S_HDR: if (hdr_ready) begin
+          state_q <= (rsp_len_q == 16'd0) ? S_ACK : S_BODY;
+        end
+        S_BODY: if (body_valid && body_ready) begin
+          idx_q <= idx_q + 1'b1;
+          rsp_len_q <= rsp_len_q - 1'b1;
+          if (rsp_len_q == 16'd1) state_q <= S_ACK;
+        end
+        default: begin  // S_ACK: release the frame (the next one may now be decoded)
+          frame_ack <= 1'b1;
+          state_q <= S_WAIT;
+        end
+      endcase
+    end
+  end
+
+endmodule
+`resetall

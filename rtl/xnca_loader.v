@@ -1,0 +1,340 @@
+// xnca_loader: parses the LOAD byte stream (descriptor + spec 10 quant payload) into the
+// core's parameter memories.
+// SPDX-License-Identifier: MIT
+// Part of xnca. Stream layout: docs/core.md section 3. Weight bytes are unpacked one bit per
+// cycle into SYN_BITS-wide lane segments (one per row, plane and chunk) that are written
+// to lane u = o mod UNITS of weight slice (l, g = o / UNITS, i, ch); quantizer records go to
+// the input-quantizer memory (C records) or lane u of record word qbase[l] + g.
+// A bad descriptor or record still drains the rest of the payload, then reports.
+`resetall
+`default_nettype none
+
+module xnca_loader #(
+    parameter integer CHANNELS = 20,
+    parameter integer UNITS = 4,
+    parameter integer SYN_BITS = 64,
+    parameter integer MAX_P = 80,
+    parameter integer MAX_M = 80,
+    parameter integer MAX_WBITS = 4,
+    parameter integer MAX_ABITS = 4,
+    parameter integer WAW = 12,      // weight RAM address width
+    parameter integer QAW = 8        // record RAM address width
+) (
+    input  wire                clk,
+    input  wire                rst,
+    input  wire                i_start,
+    // byte stream
+    input  wire                i_valid,
+    output wire                o_ready,
+    input  wire [7:0]          i_data,
+    // model registers (valid after o_done with status 0)
+    output wire [1:0]          o_layers,
+    output wire [8:0]          o_p,
+    output wire [8:0]          o_m,
+    output wire [2:0]          o_wbits,
+    output wire [2:0]          o_abits,
+    output wire [3:0]          o_sbits,
+    output wire [2:0]          o_ibits,
+    output reg  [8:0]          o_fire_t,
+    output reg  [6:0]          o_noise_p,
+    // geometry of the model registers (from xnca_geom)
+    input  wire [63:0]         i_nin,
+    input  wire [63:0]         i_nout,
+    input  wire [63:0]         i_chunk_bits,
+    input  wire [63:0]         i_chunks,
+    input  wire [63:0]         i_wbase,
+    input  wire [63:0]         i_qbase,
+    input  wire [63:0]         i_rowbytes,
+    input  wire [31:0]         i_weight_bytes,
+    // parameter memory writes
+    output reg                 o_inq_we,
+    output reg  [4:0]          o_inq_addr,
+    output reg  [36:0]         o_rec_data,      // {add[23:0], shift[4:0], mul[7:0]}
+    output reg                 o_qrec_we,
+    output reg  [QAW-1:0]      o_qrec_addr,
+    output reg  [UNITS-1:0]    o_qrec_lane,
+    output reg                 o_w_we,
+    output reg  [WAW-1:0]      o_w_addr,
+    output reg  [UNITS-1:0]    o_w_lane,
+    output reg  [SYN_BITS-1:0] o_w_data,
+    // completion
+    output reg                 o_done,
+    output reg  [3:0]          o_status,
+    output reg  [31:0]         o_count
+);
+    localparam integer UB = UNITS > 1 ? $clog2(UNITS) : 1;
+    localparam integer SBW = $clog2(SYN_BITS + 1);
+    localparam integer SBI = $clog2(SYN_BITS);
+
+    localparam [2:0] S_IDLE = 3'd0, S_DESC = 3'd1, S_CHECK = 3'd2, S_INQ = 3'd3,
+                     S_WBYTE = 3'd4, S_WBITS = 3'd5, S_REC = 3'd6, S_RUNP = 3'd7;
+    reg [2:0]   state;
+    reg         draining;       // bad model: swallow the rest of the payload
+    reg [159:0] desc;
+    reg [4:0]   desc_n;
+    reg [31:0]  remaining;
+
+    // descriptor fields (docs/core.md section 3)
+    wire [7:0]  d_c = desc[39:32];
+    wire [7:0]  d_hc = desc[47:40];
+    wire [7:0]  d_classes = desc[55:48];
+    wire [7:0]  d_layers = desc[63:56];
+    wire [15:0] d_p = desc[79:64];
+    wire [15:0] d_m = desc[95:80];
+    wire [7:0]  d_wbits = desc[103:96];
+    wire [7:0]  d_abits = desc[111:104];
+    wire [7:0]  d_sbits = desc[119:112];
+    wire [7:0]  d_ibits = desc[127:120];
+    wire [31:0] d_payload = desc[159:128];
+
+    assign o_layers = d_layers[1:0];
+    assign o_p = d_p[8:0];
+    assign o_m = d_m[8:0];
+    assign o_wbits = d_wbits[2:0];
+    assign o_abits = d_abits[2:0];
+    assign o_sbits = d_sbits[3:0];
+    assign o_ibits = d_ibits[2:0];
+
+    reg [3:0] desc_status;
+    always @(*) begin
+        desc_status = 4'd0;
+        if (d_classes != 8'd10) desc_status = 4'd1;
+        else if (d_c != CHANNELS[7:0]) desc_status = 4'd2;
+        else if (d_hc != CHANNELS[7:0] - 8'd11) desc_status = 4'd3;
+        else if (d_layers > 8'd2) desc_status = 4'd4;
+        else if (d_p < 16'd8 || d_p > MAX_P[15:0]) desc_status = 4'd5;
+        else if (d_layers == 8'd0 ? d_m != 16'd0 : (d_m < 16'd8 || d_m > MAX_M[15:0])) desc_status = 4'd6;
+        else if (d_wbits < 8'd1 || d_wbits > MAX_WBITS[7:0]) desc_status = 4'd7;
+        else if (d_abits < 8'd1 || d_abits > MAX_ABITS[7:0]) desc_status = 4'd8;
+        else if (d_sbits < 8'd2 || d_sbits > 8'd8) desc_status = 4'd9;
+        else if (d_ibits < 8'd1 || d_ibits > 8'd4) desc_status = 4'd10;
+        else if (d_payload != i_weight_bytes) desc_status = 4'd11;
+    end
+
+    // payload walk
+    reg [1:0]  layer;
+    reg [15:0] row;             // o
+    reg [UB-1:0] unit;          // o mod UNITS
+    reg [15:0] gbase;           // slice of (l, g, plane 0, chunk 0)
+    reg [15:0] qaddr;           // record word of (l, g)
+    reg [2:0]  plane;           // i
+    reg [15:0] ibase;           // slice of (l, g, i, chunk 0)
+    reg [15:0] chunk;
+    reg [7:0]  rbyte;           // byte in row
+    reg [2:0]  bitn;            // bit in byte
+    reg [7:0]  wbyte;
+    reg [15:0] nidx;            // input index n
+    reg [SBW-1:0] seg_n;        // bits in the current segment
+    reg [47:0] recb;
+    reg [2:0]  rec_n;
+    reg [4:0]  inq_n;
+    reg [63:0] runp;
+    reg [3:0]  runp_n;
+
+    wire [15:0] l_nin = i_nin[layer*16 +: 16];
+    wire [15:0] l_nout = i_nout[layer*16 +: 16];
+    wire [15:0] l_ebits = i_chunk_bits[layer*16 +: 16];
+    wire [15:0] l_chunks = i_chunks[layer*16 +: 16];
+    wire [15:0] l_rowbytes = i_rowbytes[layer*16 +: 16];
+    wire [15:0] l_last = {14'd0, o_layers} + 16'd1;  // output layer index
+
+    wire [1:0] next_layer = layer + 2'd1;
+    wire byte_take = o_ready && i_valid;
+    assign o_ready = state == S_DESC || (state == S_INQ || state == S_WBYTE || state == S_REC
+                                         || state == S_RUNP);
+
+    // a complete record from the 5 buffered bytes and the incoming one
+    wire [47:0] rec_full = {i_data, recb[47:8]};
+    wire [31:0] rec_add = rec_full[47:16];
+    wire [7:0]  rec_shift = rec_full[15:8];
+    wire rec_bad = rec_shift > 8'd31 ||
+                   !(rec_add[31:23] == 9'd0 || (rec_add[31:23] == 9'h1ff && rec_add[22:0] != 23'd0));
+
+    wire [63:0] runp_full = {i_data, runp[63:8]};
+    wire runp_bad = runp_full[15:0] > 16'd256 || runp_full[23:16] > 8'd127 ||
+                    runp_full[31:24] != d_wbits || runp_full[39:32] != d_abits ||
+                    runp_full[47:40] != d_sbits || runp_full[55:48] != d_ibits;
+
+    wire cur_bit = wbyte[bitn];
+    wire bit_in_row = nidx < l_nin;
+    wire seg_end = bit_in_row && ({{(16-SBW){1'b0}}, seg_n} + 16'd1 == l_ebits || nidx + 16'd1 == l_nin);
+
+    always @(posedge clk) begin
+        o_done <= 1'b0;
+        o_inq_we <= 1'b0;
+        o_qrec_we <= 1'b0;
+        o_w_we <= 1'b0;
+        if (rst) begin
+            state <= S_IDLE;
+            o_status <= 4'd0;
+            o_count <= 32'd0;
+        end else begin
+            if (byte_take && state != S_DESC) begin
+                remaining <= remaining - 32'd1;
+                o_count <= o_count + 32'd1;
+            end
+            case (state)
+            S_IDLE: if (i_start) begin
+                state <= S_DESC;
+                desc_n <= 5'd0;
+                o_count <= 32'd0;
+                o_status <= 4'd0;
+                draining <= 1'b0;
+            end
+            S_DESC: if (byte_take) begin
+                desc <= {i_data, desc[159:8]};
+                desc_n <= desc_n + 5'd1;
+                if (desc_n == 5'd19) state <= S_CHECK;
+            end
+            S_CHECK: begin
+                remaining <= d_payload;
+                o_status <= desc_status;
+                draining <= desc_status != 4'd0;
+                inq_n <= 5'd0;
+                rec_n <= 3'd0;
+                layer <= 2'd0;
+                if (d_payload == 32'd0) begin
+                    state <= S_IDLE;
+                    o_done <= 1'b1;
+                end else begin
+                    state <= S_INQ;
+                end
+            end
+            default: ;
+            endcase
+
+            // payload bytes: drain mode or the section walk
+            if (state != S_IDLE && state != S_DESC && state != S_CHECK) begin
+                if (draining) begin
+                    if (byte_take && remaining == 32'd1) begin
+                        state <= S_IDLE;
+                        o_done <= 1'b1;
+                    end
+                end else begin
+                    case (state)
+                    S_INQ: if (byte_take) begin
+                        recb <= rec_full;
+                        rec_n <= rec_n + 3'd1;
+                        if (rec_n == 3'd5) begin
+                            rec_n <= 3'd0;
+                            o_rec_data <= {rec_full[39:16], rec_full[12:8], rec_full[7:0]};
+                            o_inq_we <= 1'b1;
+                            o_inq_addr <= inq_n;
+                            if (rec_bad) begin o_status <= 4'd13; draining <= 1'b1; end
+                            inq_n <= inq_n + 5'd1;
+                            if (inq_n == CHANNELS[4:0] - 5'd1) begin
+                                state <= S_WBYTE;
+                                layer <= 2'd0;
+                                row <= 16'd0; unit <= {UB{1'b0}};
+                                gbase <= i_wbase[15:0]; qaddr <= i_qbase[15:0];
+                                plane <= 3'd0; ibase <= i_wbase[15:0];
+                                chunk <= 16'd0; rbyte <= 8'd0; nidx <= 16'd0;
+                                seg_n <= {SBW{1'b0}}; o_w_data <= {SYN_BITS{1'b0}};
+                            end
+                        end
+                    end
+                    S_WBYTE: if (byte_take) begin
+                        wbyte <= i_data;
+                        bitn <= 3'd0;
+                        state <= S_WBITS;
+                    end
+                    S_WBITS: begin
+                        if (bit_in_row) begin
+                            o_w_data[seg_n[SBI-1:0]] <= cur_bit;
+                            seg_n <= seg_n + 1'b1;
+                        end
+                        if (seg_end) begin
+                            // write the segment (with this bit) to lane `unit` of its slice
+                            o_w_we <= 1'b1;
+                            o_w_addr <= ibase[WAW-1:0] + chunk[WAW-1:0];
+                            o_w_lane <= UNITS'(1) << unit;
+                            chunk <= chunk + 16'd1;
+                            seg_n <= {SBW{1'b0}};
+                        end
+                        nidx <= nidx + 16'd1;
+                        bitn <= bitn + 3'd1;
+                        if (bitn == 3'd7) begin
+                            state <= S_WBYTE;
+                            rbyte <= rbyte + 8'd1;
+                            if ({8'd0, rbyte} + 16'd1 == l_rowbytes) begin
+                                // end of this row's plane
+                                rbyte <= 8'd0; nidx <= 16'd0; chunk <= 16'd0;
+                                seg_n <= {SBW{1'b0}};
+                                plane <= plane + 3'd1;
+                                ibase <= ibase + l_chunks;
+                                if (plane == o_wbits - 3'd1) begin
+                                    plane <= 3'd0;
+                                    row <= row + 16'd1;
+                                    unit <= unit + 1'b1;
+                                    ibase <= gbase;
+                                    if (unit == UB'(UNITS - 1)) begin
+                                        unit <= {UB{1'b0}};
+                                        gbase <= gbase + l_chunks * {13'd0, o_wbits};
+                                        ibase <= gbase + l_chunks * {13'd0, o_wbits};
+                                    end
+                                    if (row + 16'd1 == l_nout) begin
+                                        state <= S_REC;
+                                        row <= 16'd0; unit <= {UB{1'b0}};
+                                        rec_n <= 3'd0;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                    S_REC: if (byte_take) begin
+                        recb <= rec_full;
+                        rec_n <= rec_n + 3'd1;
+                        if (rec_n == 3'd5) begin
+                            rec_n <= 3'd0;
+                            o_rec_data <= {rec_full[39:16], rec_full[12:8], rec_full[7:0]};
+                            o_qrec_we <= 1'b1;
+                            o_qrec_addr <= qaddr[QAW-1:0];
+                            o_qrec_lane <= UNITS'(1) << unit;
+                            if (rec_bad) begin o_status <= 4'd13; draining <= 1'b1; end
+                            row <= row + 16'd1;
+                            unit <= unit + 1'b1;
+                            if (unit == UB'(UNITS - 1)) begin
+                                unit <= {UB{1'b0}};
+                                qaddr <= qaddr + 16'd1;
+                            end
+                            if (row + 16'd1 == l_nout) begin
+                                if ({14'd0, layer} == l_last) begin
+                                    state <= S_RUNP;
+                                    runp_n <= 4'd0;
+                                end else begin
+                                    layer <= layer + 2'd1;
+                                    state <= S_WBYTE;
+                                    row <= 16'd0; unit <= {UB{1'b0}};
+                                    gbase <= i_wbase[{next_layer, 4'd0} +: 16];
+                                    ibase <= i_wbase[{next_layer, 4'd0} +: 16];
+                                    qaddr <= i_qbase[{next_layer, 4'd0} +: 16];
+                                    plane <= 3'd0; chunk <= 16'd0; rbyte <= 8'd0;
+                                    nidx <= 16'd0; seg_n <= {SBW{1'b0}};
+                                end
+                            end
+                        end
+                    end
+                    S_RUNP: if (byte_take) begin
+                        runp <= runp_full;
+                        runp_n <= runp_n + 4'd1;
+                        if (runp_n == 4'd7) begin
+                            state <= S_IDLE;
+                            o_done <= 1'b1;
+                            o_fire_t <= runp_full[8:0];
+                            o_noise_p <= runp_full[22:16];
+                            if (runp_bad) o_status <= 4'd12;
+                        end
+                    end
+                    default: ;
+                    endcase
+                end
+            end
+        end
+    end
+
+    wire unused_ok = &{1'b0, recb[7:0], runp[7:0], seg_n[SBW-1], d_p[15:9], d_m[15:9], d_layers[7:2], d_wbits[7:3],
+                       d_abits[7:3], d_sbits[7:4], d_ibits[7:3], desc[31:0], o_abits,
+                       o_sbits, o_ibits, runp_full[63:56], rec_full[15:13], rec_full[47:40]};
+endmodule
+
+`resetall

@@ -1,0 +1,45 @@
+// xnca_quant: the quantizer of spec 3.4 and the residual of spec 3.5 (combinational).
+// SPDX-License-Identifier: MIT
+// Part of xnca. v = floor_shift(y * mul + add, shift);
+//   o_level = clamp(v, 0, 2^k - 1)             (activation level, spec 3.4)
+//   o_ds    = clamp(v, -512, 511)              (residual; exact for sat_S with S <= 8:
+//             any ds >= 257 saturates high and any ds <= -258 saturates low whatever s, n)
+`resetall
+`default_nettype none
+
+module xnca_quant #(
+    // width of the signed sum y
+    parameter integer YW = 20,
+    // widest activation level in bits (MAX_ABITS)
+    parameter integer KW = 4
+) (
+    input  wire signed [YW-1:0] i_y,
+    input  wire [7:0]           i_mul,   // signed
+    input  wire [4:0]           i_shift,
+    input  wire [23:0]          i_add,   // signed, |add| < 2^23
+    input  wire [2:0]           i_k,     // activation bits of the model, 1..KW
+    output wire [KW-1:0]        o_level,
+    output wire signed [9:0]    o_ds
+);
+    localparam integer VW = YW + 10;
+
+    wire signed [VW-1:0] prod = i_y * $signed(i_mul);
+    wire signed [VW-1:0] sum = prod + {{(VW-24){i_add[23]}}, i_add};
+    wire signed [VW-1:0] v = sum >>> i_shift;
+
+    // level clamp: 0 .. 2^k - 1
+    wire [KW:0] kmax = ({{KW{1'b0}}, 1'b1} << i_k) - 1'b1;
+    wire signed [VW-1:0] kmax_s = {{(VW-KW-1){1'b0}}, kmax};
+    wire signed [VW-1:0] lv = v < 0 ? {VW{1'b0}} : (v > kmax_s ? kmax_s : v);
+    assign o_level = lv[KW-1:0];
+
+    localparam signed [VW-1:0] DS_HI = 511;
+    localparam signed [VW-1:0] DS_LO = -512;
+    wire signed [VW-1:0] dv = v > DS_HI ? DS_HI : (v < DS_LO ? DS_LO : v);
+    assign o_ds = dv[9:0];
+
+    // bits of the intermediate results that are out of range by construction
+    wire unused_ok = &{1'b0, lv[VW-1:KW], dv[VW-1:10], kmax[KW]};
+endmodule
+
+`resetall
