@@ -323,6 +323,8 @@ static int build_model(xnca_devmodel *d)
     xnca_put32(f + len - 4, xnca_crc32(0, f, len - 4));
     char err[200];
     int rc = xnca_model_load_mem(f, len, &d->model, err, sizeof err);
+    if (rc < 0 && getenv("XNCA_DEVMODEL_DEBUG"))
+        fprintf(stderr, "devmodel: model rejected: %s\n", err);
     free(f);
     return rc;
 }

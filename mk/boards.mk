@@ -74,6 +74,8 @@ BITFILE ?= $(BIT_FILE)
 BIT_CHPARAMS = $(foreach p,$(BIT_PARAMS),-chparam $(word 1,$(subst =, ,$(p))) $(word 2,$(subst =, ,$(p))))
 # The yowasp tools only when they are the default venv ones (an override may be a native build).
 BIT_ECP5_VENV_TOOLS = $(filter $(VENV)/%,$(NEXTPNR_ECP5) $(ECPPACK))
+# A tool path usable after `cd $(BIT_DIR)`: absolute if it names a file, unchanged if a PATH command.
+bit_tool = $(if $(findstring /,$(1)),$(abspath $(1)),$(1))
 
 .PHONY: bitstream bitstream-check-board prog venv FORCE
 FORCE:
@@ -124,14 +126,14 @@ $(BUILD)/$(BOARD)/xnca.bin: $(BIT_DIR)/xnca.asc
 $(BUILD)/$(BOARD)/xnca.config: $(BIT_DIR)/synth.json $(BIT_CONSTRAINTS) | $(BIT_ECP5_VENV_TOOLS)
 	@rm -f $@ $(BIT_DIR)/xnca.bit
 	cp $(BIT_CONSTRAINTS) $(BIT_DIR)/board.lpf
-	cd $(BIT_DIR) && $(abspath $(NEXTPNR_ECP5)) -q -l nextpnr.log $(BOARD_NEXTPNR_$(BOARD)) \
+	cd $(BIT_DIR) && $(call bit_tool,$(NEXTPNR_ECP5)) -q -l nextpnr.log $(BOARD_NEXTPNR_$(BOARD)) \
 	    --lpf board.lpf --json synth.json --textcfg xnca.config --freq $(BIT_FREQ) \
 	    --report report.json --seed $(SEED) \
 	    || { rm -f xnca.config; grep -E '^(ERROR|Warning: Max frequency)' nextpnr.log >&2; \
 	         echo "bitstream: nextpnr-ecp5 failed, see $(BIT_DIR)/nextpnr.log" >&2; exit 1; }
 
 $(BUILD)/$(BOARD)/xnca.bit: $(BIT_DIR)/xnca.config | $(BIT_ECP5_VENV_TOOLS)
-	cd $(BIT_DIR) && $(abspath $(ECPPACK)) --compress --input xnca.config --bit xnca.bit.tmp
+	cd $(BIT_DIR) && $(call bit_tool,$(ECPPACK)) --compress --input xnca.config --bit xnca.bit.tmp
 	mv $@.tmp $@
 
 # The yowasp tools come with `make deps` (mk/base.mk's DEPS_PIP); `make venv` is the short way.

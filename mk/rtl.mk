@@ -36,7 +36,7 @@ RTL_CASES_tiny := --case W1A1 --case W2A2/S3/H --case W4A4/L2/P40/M24/S4 --case 
 RTL_CASES_odd := --case W1A1/P96/M88 --case W2A2/S2/H/B2 --case W3A1/L2/P40/M40 \
 	--images 2 --steps 5 --mutate-at 2
 RTL_CASES_wide := --case W1A1/L2/P256/M256 --case W4A4/P100/M90/S5/H --images 1 --steps 3 --mutate-at 1
-RTL_CASES_up5k := --case W1A1 --case W2A2/H --images 1 --steps 6 --mutate-at 3
+RTL_CASES_up5k := --case W1A1 --case W2A2/S3/H --images 1 --steps 6 --mutate-at 3
 RTL_CASES_ecp5 := --case W1A1 --case W2A2 --case W4A4/S4/H --images 1 --steps 6 --mutate-at 3
 # negative control: every cell alive and firing, one state bit flipped at step 2, cell (0, 5), ch 3
 RTL_FAULT_ARGS := --case W1A1 --images 1 --steps 4 --fire-all --full-grid --no-corners \

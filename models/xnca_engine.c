@@ -191,13 +191,16 @@ struct xnca_workspace {
 
     uint32_t *act_map; /* (h + 2) x (w + 2) cells x k planes */
     size_t act_cap;
-    int *cells; /* the firing alive cells of this step */
-    size_t cells_cap;
+    int *cells;        /* the firing alive cells of this step: index y * w + x */
+    uint32_t *cell_xy; /* the same cells as y << 8 | x */
+    size_t cells_cap, xy_cap;
     uint32_t *coord, *draws; /* hash coordinates and results (alive cells, then noise lanes) */
     size_t coord_cap, draws_cap;
     int64_t *dense_ds; /* dense path: (w h) x 32 residuals */
     size_t dense_cap;
     uint64_t *act_a, *act_b; /* per-cell layer activations, k x max_words */
+    uint64_t *batch_in;      /* XNCA_BATCH cells x k x max_words */
+    uint64_t *batch_scratch; /* 2 x the same */
     int64_t ds[64];          /* output layer residuals (groups * 8 <= 32) */
 };
 
@@ -214,11 +217,14 @@ void xnca_workspace_free(xnca_workspace *ws)
     free(ws->key_blob);
     free(ws->act_map);
     free(ws->cells);
+    free(ws->cell_xy);
     free(ws->coord);
     free(ws->draws);
     free(ws->dense_ds);
     free(ws->act_a);
     free(ws->act_b);
+    free(ws->batch_in);
+    free(ws->batch_scratch);
     free(ws);
 }
 
@@ -286,9 +292,13 @@ static int plan_refresh(xnca_workspace *ws, const xnca_model *m)
     size_t act_words = (size_t)k * ws->plan.max_words;
     free(ws->act_a);
     free(ws->act_b);
+    free(ws->batch_in);
+    free(ws->batch_scratch);
     ws->act_a = aligned_zalloc(act_words * sizeof(uint64_t));
     ws->act_b = aligned_zalloc(act_words * sizeof(uint64_t));
-    if (!ws->act_a || !ws->act_b)
+    ws->batch_in = aligned_zalloc(XNCA_BATCH * act_words * sizeof(uint64_t));
+    ws->batch_scratch = aligned_zalloc(2 * XNCA_BATCH * act_words * sizeof(uint64_t));
+    if (!ws->act_a || !ws->act_b || !ws->batch_in || !ws->batch_scratch)
         return -1;
     ws->have_plan = 1;
     return 0;
@@ -430,26 +440,38 @@ static void build_act_map(xnca_workspace *ws, const xnca_kernels *K, const xnca_
                               map + ((size_t)(y + 1) * W + (x + 1)) * k);
 }
 
-/* Step 3a: perception and hidden layers of one cell; returns the output layer's input planes. */
-static const uint64_t *cell_hidden(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int x, int y)
+/* Step 3a: the k perception planes of cell (x, y) into a (k x layer-0 words). */
+static void gather_perception(const xnca_workspace *ws, const xnca_grid *g, int x, int y, uint64_t *a)
 {
     const xnca_plan *P = &ws->plan;
     int k = P->k, C = g->c, W = g->w + 2;
     int w0 = P->layer[0].words;
-    uint64_t *a = ws->act_a, *b = ws->act_b;
+    /* neighbour (x + dx, y + dy) sits at map cell (x + 1 + dx, y + 1 + dy) */
+    const uint32_t *row[3];
+    for (int r = 0; r < 3; r++)
+        row[r] = ws->act_map + ((size_t)(y + r) * W + x) * k;
     for (int j = 0; j < k; j++) {
         /* the 9 C-bit words of plane j side by side; a word that straddles a 64-bit boundary
          * spills into the next word (one spare word at the end keeps this branch-free) */
         uint64_t v[6] = {0};
         for (int pos = 0; pos < 9; pos++) {
-            const uint32_t *nb = ws->act_map + ((size_t)(y + pos / 3) * W + (x + pos % 3)) * k;
             int off = pos * C;
-            unsigned __int128 t = (unsigned __int128)nb[j] << (off & 63);
+            unsigned __int128 t = (unsigned __int128)row[pos / 3][(pos % 3) * k + j] << (off & 63);
             v[off >> 6] |= (uint64_t)t;
             v[(off >> 6) + 1] |= (uint64_t)(t >> 64);
         }
-        memcpy(a + (size_t)j * w0, v, sizeof(uint64_t) * (size_t)w0);
+        for (int t = 0; t < w0; t++)
+            a[(size_t)j * w0 + t] = v[t];
     }
+}
+
+/* Step 3b: perception and hidden layers of one cell; returns the output layer's input planes. */
+static const uint64_t *cell_hidden(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int x, int y)
+{
+    const xnca_plan *P = &ws->plan;
+    int k = P->k;
+    uint64_t *a = ws->act_a, *b = ws->act_b;
+    gather_perception(ws, g, x, y, a);
     for (int l = 0; l + 1 < P->n_layers; l++) {
         K->layer(&P->layer[l], a, k, b);
         uint64_t *t = a;
@@ -489,6 +511,16 @@ static void apply_update(const xnca_model *m, xnca_grid *g, const int64_t *ds, u
     }
 }
 
+static void swap_cells(xnca_workspace *ws, int i, int j)
+{
+    int t = ws->cells[i];
+    uint32_t u = ws->cell_xy[i];
+    ws->cells[i] = ws->cells[j];
+    ws->cell_xy[i] = ws->cell_xy[j];
+    ws->cells[j] = t;
+    ws->cell_xy[j] = u;
+}
+
 /* Step 2: the firing alive cells in the requested visiting order. Returns their count. */
 static int list_firing(xnca_workspace *ws, const xnca_kernels *K, const xnca_model *m, const xnca_grid *g,
                        uint32_t seed, uint32_t image, uint32_t step, xnca_order order)
@@ -498,31 +530,27 @@ static int list_firing(xnca_workspace *ws, const xnca_kernels *K, const xnca_mod
         for (int x = 0; x < g->w; x++)
             if (g->alive[y * g->w + x]) {
                 ws->cells[n_alive] = y * g->w + x;
-                ws->coord[n_alive++] = (uint32_t)(y << 8 | x); /* lane 0: the fire draw */
+                ws->cell_xy[n_alive] = (uint32_t)(y << 8 | x); /* also lane 0: the fire draw */
+                n_alive++;
             }
     if (m->fire_t >= 256) {
         n = n_alive;
     } else {
-        K->hash_batch(seed, image, step, ws->coord, n_alive, ws->draws);
+        K->hash_batch(seed, image, step, ws->cell_xy, n_alive, ws->draws);
         for (int i = 0; i < n_alive; i++) { /* branch-free: the fire bit is a coin flip */
             ws->cells[n] = ws->cells[i];
+            ws->cell_xy[n] = ws->cell_xy[i];
             n += (int)(ws->draws[i] & 0xff) < m->fire_t;
         }
     }
     if (order == XNCA_ORDER_REVERSED) {
-        for (int i = 0; i < n / 2; i++) {
-            int t = ws->cells[i];
-            ws->cells[i] = ws->cells[n - 1 - i];
-            ws->cells[n - 1 - i] = t;
-        }
+        for (int i = 0; i < n / 2; i++)
+            swap_cells(ws, i, n - 1 - i);
     } else if (order == XNCA_ORDER_SHUFFLED) {
         /* Fisher-Yates driven by the hash on a lane no other draw uses */
         for (int i = n - 1; i > 0; i--) {
             uint32_t r = xnca_hash(seed, image, step, (uint32_t)i, (uint32_t)(i >> 8), 0xfffe);
-            int j = (int)(r % (uint32_t)(i + 1));
-            int t = ws->cells[i];
-            ws->cells[i] = ws->cells[j];
-            ws->cells[j] = t;
+            swap_cells(ws, i, (int)(r % (uint32_t)(i + 1)));
         }
     }
     return n;
@@ -556,7 +584,8 @@ long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_
     int k = m->act_bits;
     size_t cells = (size_t)g->w * g->h, map = (size_t)(g->w + 2) * (g->h + 2) * k;
     if (plan_refresh(ws, m) != 0 || grow((void **)&ws->act_map, &ws->act_cap, map, sizeof(uint32_t)) != 0 ||
-        grow((void **)&ws->cells, &ws->cells_cap, cells, sizeof(int)) != 0) {
+        grow((void **)&ws->cells, &ws->cells_cap, cells, sizeof(int)) != 0 ||
+        grow((void **)&ws->cell_xy, &ws->xy_cap, cells, sizeof(uint32_t)) != 0) {
         fprintf(stderr, "xnca: out of memory in the engine\n");
         abort();
     }
@@ -572,16 +601,31 @@ long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_
     if (!opts->dense) {
         const uint32_t *noise = NULL;
         if (m->noise_p > 0) { /* every firing cell's noise draws, in list order */
-            for (int i = 0; i < n; i++) {
-                uint32_t xy = (uint32_t)((ws->cells[i] / g->w) << 8 | (ws->cells[i] % g->w));
+            for (int i = 0; i < n; i++)
                 for (int l = 0; l < lanes; l++)
-                    ws->coord[i * lanes + l] = (uint32_t)(1 + l) << 16 | xy;
-            }
+                    ws->coord[i * lanes + l] = (uint32_t)(1 + l) << 16 | ws->cell_xy[i];
             K->hash_batch(seed, image_index, step, ws->coord, n * lanes, ws->draws);
             noise = ws->draws;
         }
         const xnca_plan_layer *out = &ws->plan.layer[ws->plan.n_layers - 1];
         int lo = -(1 << (m->state_bits - 1)), hi = (1 << (m->state_bits - 1)) - 1;
+        if (K->network) { /* batches of cells through the whole network */
+            size_t stride = (size_t)k * ws->plan.max_words;
+            for (int i = 0; i < n; i += XNCA_BATCH) {
+                int nb = n - i < XNCA_BATCH ? n - i : XNCA_BATCH;
+                int8_t *mut[XNCA_BATCH];
+                const uint32_t *nz[XNCA_BATCH];
+                for (int c = 0; c < nb; c++) {
+                    int cell = ws->cells[i + c];
+                    uint32_t xy = ws->cell_xy[i + c];
+                    gather_perception(ws, g, (int)(xy & 0xff), (int)(xy >> 8), ws->batch_in + c * stride);
+                    mut[c] = g->qs + (size_t)cell * C + 1;
+                    nz[c] = noise ? noise + (size_t)(i + c) * lanes : NULL;
+                }
+                K->network(&ws->plan, ws->batch_in, stride, nb, ws->batch_scratch, mut, nz, m->noise_p, lo, hi);
+            }
+            return n;
+        }
         for (int i = 0; i < n; i++) {
             int x = ws->cells[i] % g->w, y = ws->cells[i] / g->w;
             const uint64_t *act = cell_hidden(ws, K, g, x, y);

@@ -157,6 +157,128 @@ static AVX512 void update_avx512(const xnca_plan_layer *L, const uint64_t *in, i
     }
 }
 
+/* ---- W1A1 batches of XNCA_BATCH = 4 cells: each weight register is loaded once and XORed
+ * with the broadcast activations of every cell (4 independent dependency chains, all in
+ * registers thanks to the compile-time word count) ---- */
+#define AI __attribute__((always_inline)) inline
+
+static AI AVX512 void w1a1_acc4(const uint64_t *w, const uint64_t *in, size_t stride, const int words, __m512i *p0,
+                                __m512i *p1, __m512i *p2, __m512i *p3)
+{
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (int t = 0; t < words; t++) {
+        __m512i wv = _mm512_load_si512((const void *)(w + t * XNCA_LANES));
+        a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(wv, _mm512_set1_epi64((long long)in[t]))));
+        a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(
+                                      _mm512_xor_si512(wv, _mm512_set1_epi64((long long)in[stride + t]))));
+        a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(
+                                      _mm512_xor_si512(wv, _mm512_set1_epi64((long long)in[2 * stride + t]))));
+        a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(
+                                      _mm512_xor_si512(wv, _mm512_set1_epi64((long long)in[3 * stride + t]))));
+    }
+    *p0 = a0, *p1 = a1, *p2 = a2, *p3 = a3;
+}
+
+static AI AVX512 void w1a1_layer4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, uint64_t *out,
+                                  const int words)
+{
+    uint64_t o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+    const uint64_t *w = L->wt;
+    for (int g = 0; g < L->groups; g++, w += words * XNCA_LANES) {
+        __m512i p0, p1, p2, p3;
+        w1a1_acc4(w, in, stride, words, &p0, &p1, &p2, &p3);
+        __m512i thr = _mm512_load_si512((const void *)(L->thr + g * XNCA_LANES));
+        unsigned flip = L->flip[g], sh = 8 * (g % 8);
+        o0 |= (uint64_t)((_mm512_cmple_epi64_mask(p0, thr) ^ flip) & 0xff) << sh;
+        o1 |= (uint64_t)((_mm512_cmple_epi64_mask(p1, thr) ^ flip) & 0xff) << sh;
+        o2 |= (uint64_t)((_mm512_cmple_epi64_mask(p2, thr) ^ flip) & 0xff) << sh;
+        o3 |= (uint64_t)((_mm512_cmple_epi64_mask(p3, thr) ^ flip) & 0xff) << sh;
+        if (g % 8 == 7 || g == L->groups - 1) {
+            out[g / 8] = o0, out[stride + g / 8] = o1, out[2 * stride + g / 8] = o2, out[3 * stride + g / 8] = o3;
+            o0 = o1 = o2 = o3 = 0;
+        }
+    }
+}
+
+static AVX512 void w1a1_layer_batch(const xnca_plan_layer *L, const uint64_t *in, size_t stride, uint64_t *out)
+{
+    switch (L->words) {
+    case 1: w1a1_layer4(L, in, stride, out, 1); break;
+    case 2: w1a1_layer4(L, in, stride, out, 2); break;
+    case 3: w1a1_layer4(L, in, stride, out, 3); break;
+    case 4: w1a1_layer4(L, in, stride, out, 4); break;
+    default: w1a1_layer4(L, in, stride, out, 5); break;
+    }
+}
+
+/* Residual + noise + saturation of one cell's group g (spec 3.5, 4.3). */
+static AI AVX512 void update_group(const xnca_plan_layer *L, __m512i acc, int g, __mmask16 m, int8_t *mut,
+                                   const uint32_t *noise, int noise_p, int lo, int hi)
+{
+    __m512i v = group_affine(L, acc, g);
+    v = _mm512_add_epi64(v, _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(m, mut + g * XNCA_LANES)));
+    if (noise) {
+        __m512i r = _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8(m, (const uint8_t *)noise + g * XNCA_LANES));
+        __m512i n = _mm512_maskz_mov_epi64(_mm512_cmpge_epi64_mask(r, _mm512_set1_epi64(256 - noise_p)),
+                                           _mm512_set1_epi64(1));
+        n = _mm512_mask_mov_epi64(n, _mm512_cmplt_epi64_mask(r, _mm512_set1_epi64(noise_p)), _mm512_set1_epi64(-1));
+        v = _mm512_add_epi64(v, n);
+    }
+    v = _mm512_max_epi64(_mm512_min_epi64(v, _mm512_set1_epi64(hi)), _mm512_set1_epi64(lo));
+    _mm512_mask_cvtepi64_storeu_epi8(mut + g * XNCA_LANES, (__mmask8)m, v);
+}
+
+static AI AVX512 void w1a1_update4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int nb,
+                                   int8_t *const mut[], const uint32_t *const noise[], int noise_p, int lo, int hi,
+                                   int n_mut, const int words)
+{
+    const uint64_t *w = L->wt;
+    for (int g = 0; g < L->groups; g++, w += words * XNCA_LANES) {
+        int rows = n_mut - g * XNCA_LANES;
+        __mmask16 m = (__mmask16)(rows >= 8 ? 0xff : (1u << rows) - 1);
+        __m512i p[4];
+        w1a1_acc4(w, in, stride, words, &p[0], &p[1], &p[2], &p[3]);
+        for (int c = 0; c < nb; c++)
+            update_group(L, p[c], g, m, mut[c], noise[c], noise_p, lo, hi);
+    }
+}
+
+/* The network for up to 4 cells. W1A1 runs batched; other widths cell by cell. */
+static AVX512 void network_avx512(const xnca_plan *P, uint64_t *in, size_t stride, int nb, uint64_t *scratch,
+                                  int8_t *const mut[], const uint32_t *const noise[], int noise_p, int lo, int hi)
+{
+    const int k = P->k, n_mut = P->channels - 1;
+    const xnca_plan_layer *out = &P->layer[P->n_layers - 1];
+    int w1a1 = k == 1;
+    for (int l = 0; l < P->n_layers; l++)
+        w1a1 &= P->layer[l].m == 1;
+    if (!w1a1) {
+        for (int c = 0; c < nb; c++) {
+            uint64_t *a = in + c * stride, *b = scratch;
+            for (int l = 0; l + 1 < P->n_layers; l++) {
+                layer_avx512(&P->layer[l], a, k, b);
+                a = b;
+                b = b == scratch ? scratch + stride : scratch;
+            }
+            update_avx512(out, a, k, mut[c], n_mut, noise[c], noise_p, lo, hi);
+        }
+        return;
+    }
+    uint64_t *a = in, *b = scratch;
+    for (int l = 0; l + 1 < P->n_layers; l++) {
+        w1a1_layer_batch(&P->layer[l], a, stride, b);
+        a = b;
+        b = b == scratch ? scratch + XNCA_BATCH * stride : scratch;
+    }
+    switch (out->words) {
+    case 1: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 1); break;
+    case 2: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 2); break;
+    case 3: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 3); break;
+    case 4: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 4); break;
+    default: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 5); break;
+    }
+}
+
 #define ROTL(v, r) _mm512_rol_epi32((v), (r))
 
 static AVX512 void hash_batch_avx512(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
@@ -208,6 +330,6 @@ static AVX512 void cell_words_avx512(const xnca_plan *P, const int8_t *s, uint32
     }
 }
 
-const xnca_kernels xnca_kernels_avx512 = {layer_avx512, residual_avx512, update_avx512, hash_batch_avx512,
+const xnca_kernels xnca_kernels_avx512 = {layer_avx512, residual_avx512, update_avx512, network_avx512, hash_batch_avx512,
                                           cell_words_avx512};
 #endif

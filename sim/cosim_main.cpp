@@ -417,6 +417,9 @@ int run_case(Dut &d, const Info &info, const CaseSpec &cs, const Options &opt, i
 
 int main(int argc, char **argv)
 {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    // the plain C kernels are the reference (the SIMD paths are the engine's own business)
+    xnca_cpu_force(XNCA_CPU_SCALAR);
     Options opt;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];

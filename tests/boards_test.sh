@@ -63,7 +63,7 @@ expect_rc "unreadable report fails" 1 scripts/bitstream-report "$tmp/junk.json"
 echo "udev rules"
 for pid in 6010 6015; do
   expect_eq "0403:$pid usb and tty rules with plugdev + uaccess" \
-    "$(grep -E "^SUBSYSTEM==\"(usb|tty)\", ATTRS\{idVendor\}==\"0403\", ATTRS\{idProduct\}==\"$pid\",.*GROUP=\"plugdev\", TAG\+=\"uaccess\"" udev/99-xnca.rules | wc -l)" 2
+    "$(grep -E "^SUBSYSTEM==\"(usb|tty)\", ATTRS\{idVendor\}==\"0403\", ATTRS\{idProduct\}==\"$pid\",.*GROUP=\"plugdev\", TAG\+=\"uaccess\"" udev/70-xnca.rules | wc -l)" 2
 done
 
 echo "smoke design UART echo (Verilator --timing, tests/boards_smoke_tb.v)"

@@ -408,7 +408,7 @@ static void make_digits(uint8_t *pix, int n)
             for (int x = 0; x < 28; x++) {
                 int dx = x - 14 + (i % 5) - 2, dy = y - 14 + (i % 3) - 1, r2 = dx * dx + dy * dy;
                 int ring = r2 > 20 + i % 7 && r2 < 60 + 5 * (i % 4);
-                pix[(size_t)i * 784 + y * 28 + x] = (uint8_t)(ring ? 120 + (int)(rnd() % 136) : rnd() % 30);
+                pix[(size_t)i * 784 + y * 28 + x] = (uint8_t)(ring ? 120 + (int)(rnd() % 136) : (int)(rnd() % 30));
             }
 }
 
@@ -430,9 +430,7 @@ static void test_dev_error_replies(void **state)
     /* BAD_CRC */
     uint8_t w[64];
     size_t n = xnca_frame_build(XNCA_OP_HELLO, 2, p, 4, w);
-    w[5] ^= 0x01; /* a payload byte, COBS structure intact */
-    if (w[5] == 0)
-        w[5] = 0x80;
+    w[7] ^= 0x01; /* payload byte 1 (0x03 -> 0x02), COBS structure intact */
     assert_int_equal(dm_exchange(d, 0, 0, NULL, 0, w, n, &r), 0);
     assert_int_equal(r.op, XNCA_OP_ERROR);
     assert_int_equal(r.status, XNCA_ST_BAD_CRC);
@@ -526,7 +524,10 @@ static void test_dev_busy_on_overrun(void **state)
     }
     assert_true(busy >= 1);
     assert_true(hello >= (int)(caps.input_buffer_bytes / n) - 1);
-    /* and the link still answers afterwards */
+    /* and the link still answers afterwards (the cut frame left in the buffer ends first) */
+    xnca_devmodel_write(d, (const uint8_t *)"\0", 1);
+    xnca_devmodel_run(d);
+    xnca_devmodel_read(d, out, sizeof out);
     dm_reply r;
     assert_int_equal(dm_exchange(d, XNCA_OP_HELLO, 10, p, 4, NULL, 0, &r), 0);
     assert_int_equal(r.op, 0x81);
@@ -549,7 +550,8 @@ static void test_dev_load_and_classify(void **state)
     memset(&desc, 0, sizeof desc);
     desc = (xnca_desc_msg){.variant = 3, .hidden_layers = 1, .grid_w = 28, .grid_h = 28, .channels = 20,
                            .weight_bits = 1, .perception_width = 80, .mlp_width = 80, .act_bits = 1,
-                           .state_bits = 8, .input_bits = 2, .noise_p = 13, .fire_t = 128, .weight_bytes = pb};
+                           .state_bits = 8, .input_bits = 2, .noise_p = (uint8_t)m.noise_p,
+                           .fire_t = (uint16_t)m.fire_t, .weight_bytes = pb};
     uint8_t p[4200];
     dm_reply r;
     dm_credit = 0;

@@ -99,6 +99,9 @@ static void grad_check(xnca_variant v, int m, int k, int L, int steps)
     make_blobs(&d, 4, 10, 9, 11);
     xnca_train_config c;
     small_config(&c, v, m, k, L);
+    /* O(1) parameters and residuals: gradients well above the float32 noise of the loss */
+    c.weight_init = 0.5f;
+    c.out_init = 0.5f;
     char err[256] = "";
     xnca_trainer *t = xnca_trainer_create(&c, &d, NULL, err, sizeof(err));
     assert_non_null(t);
@@ -145,7 +148,7 @@ static void grad_check(xnca_variant v, int m, int k, int L, int steps)
             const double an = g[ts[tk].offset + idx[q]];
             double e = INFINITY, fd_best = 0;
             for (int r = 0; r < 2; r++) {
-                const float eps = (r ? 2.5e-4f : 1e-3f) * fmaxf(1.0f, fabsf(p0));
+                const float eps = (r ? 1e-3f : 3e-3f) * fmaxf(1.0f, fabsf(p0));
                 *p = p0 + eps;
                 double lp = xnca_trainer_image_loss(t, px, d.labels[img], 3, steps, XNCA_TRAIN_SURROGATE, NULL, NULL);
                 *p = p0 - eps;
@@ -393,7 +396,14 @@ static void test_bad_config(void **s)
 
 /* ---- smoke: a tiny model learns 4 MNIST digits ---- */
 
-#define SMOKE_ITERS 300
+/* W6A4, C = 16, P = M = 32, batch 4 from a pool of 8, lr 3e-3 without decay: about 16 s
+ * per run on one core of the development machine. The sanitizer build runs a short version
+ * (thread invariance only). */
+#ifdef XNCA_SANITIZED
+#define SMOKE_ITERS 20
+#else
+#define SMOKE_ITERS 1200
+#endif
 /* Recorded on x86-64 (OpenBLAS 0.3.21): mean loss of the last 20 iterations. */
 #define SMOKE_RECORDED_LOSS 0.0
 
@@ -402,16 +412,17 @@ static double smoke_run(const xnca_dataset *d, int threads, double *acc_out)
     xnca_train_config c;
     xnca_train_defaults(&c);
     c.variant = XNCA_QUANT;
-    c.weight_bits = 2;
-    c.act_bits = 2;
+    c.weight_bits = 6;
+    c.act_bits = 4;
     c.hidden_channels = 5;
     c.perception_width = 32;
     c.mlp_width = 32;
-    c.batch = 8;
-    c.pool = 16;
+    c.batch = 4;
+    c.pool = 8;
     c.train_n = 4;
     c.seed = 3;
     c.lr = 3e-3f;
+    c.decay1 = c.decay2 = 0;
     c.threads = threads;
     c.progress_every = 0;
     char err[256] = "";
@@ -421,6 +432,7 @@ static double smoke_run(const xnca_dataset *d, int threads, double *acc_out)
     for (int i = 0; i < SMOKE_ITERS; i++) {
         double l = xnca_trainer_iterate(t, NULL);
         if (i >= SMOKE_ITERS - 20) tail += l / 20;
+        if (i % 200 == 199) print_message("smoke: threads %d iteration %d loss %.4f\n", threads, i + 1, l);
     }
     /* cell accuracy at step 20 on the 4 digits, fresh states, seed-0 draws */
     long ok = 0, alive = 0;
@@ -465,8 +477,10 @@ static void test_smoke(void **s)
                   SMOKE_ITERS, secs, l1, l2, acc1, acc2);
     assert_true(l1 == l2);
     assert_true(acc1 == acc2);
+#ifndef XNCA_SANITIZED
     assert_true(acc1 >= 90.0);
     if (SMOKE_RECORDED_LOSS != 0.0) assert_true(fabs(l1 - SMOKE_RECORDED_LOSS) <= 1e-5 * SMOKE_RECORDED_LOSS);
+#endif
     xnca_dataset_free(&d);
 }
 
