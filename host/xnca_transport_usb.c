@@ -40,9 +40,15 @@ static long ms_now(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static int gone(int rc)
+/* After a failed transfer: is the bridge still there? libftdi reports some failures as -1, so
+ * ask the device directly (POLL_MODEM_STATUS); usbfs answers ENODEV once it is unplugged. */
+static int gone(struct ftdi_context *f, int rc)
 {
-    return rc == LIBUSB_ERROR_NO_DEVICE || rc == LIBUSB_ERROR_NOT_FOUND;
+    if (rc == LIBUSB_ERROR_NO_DEVICE || rc == LIBUSB_ERROR_NOT_FOUND)
+        return 1;
+    unsigned char status[2];
+    int r = libusb_control_transfer(f->usb_dev, 0xc0, 0x05, 0, (uint16_t)f->index, status, 2, 100);
+    return r == LIBUSB_ERROR_NO_DEVICE;
 }
 
 static int usb_write(xnca_transport *t, const uint8_t *buf, size_t len, int timeout_ms)
@@ -53,7 +59,7 @@ static int usb_write(xnca_transport *t, const uint8_t *buf, size_t len, int time
         int chunk = len > 4096 ? 4096 : (int)len;
         int n = ftdi_write_data(u->ftdi, buf, chunk);
         if (n < 0) {
-            snprintf(t->err, sizeof t->err, "%s (%s)", gone(n) ? "device gone" : "USB write failed",
+            snprintf(t->err, sizeof t->err, "%s (%s)", gone(u->ftdi, n) ? "device gone" : "USB write failed",
                      ftdi_get_error_string(u->ftdi));
             return -1;
         }
@@ -78,7 +84,7 @@ static long usb_read(xnca_transport *t, uint8_t *buf, size_t cap, int timeout_ms
         if (n > 0)
             return n;
         if (n < 0 && n != LIBUSB_ERROR_TIMEOUT) {
-            snprintf(t->err, sizeof t->err, "%s (%s)", gone(n) ? "device gone" : "USB read failed",
+            snprintf(t->err, sizeof t->err, "%s (%s)", gone(u->ftdi, n) ? "device gone" : "USB read failed",
                      ftdi_get_error_string(u->ftdi));
             return -1;
         }
