@@ -32,6 +32,7 @@ static void usage(FILE *f)
             "  --fire-rate R        0..1 (default 0.5)\n"
             "  --weight-init X      quant: shadow weights start uniform in +-X (default 0.05)\n"
             "  --out-init X         quant: initial residual scale per sum std, float units (default 0.05)\n"
+            "  --in-range X         quant: state inputs start quantized over +-X float units (default 0.5)\n"
             "Training:\n"
             "  --data NAME          mnist or fashion (default mnist; files under $XNCA_DATA or ./data)\n"
             "  --train-n N          use only the first N training images (default all)\n"
@@ -84,7 +85,7 @@ static char *join_command(int argc, char **argv)
 enum {
     O_VARIANT = 256, O_WBITS, O_ABITS, O_SBITS, O_IBITS, O_HC, O_PW, O_MW, O_HL, O_ITERS, O_BATCH, O_POOL, O_STEPS,
     O_LR, O_SEED, O_THREADS, O_NOISE, O_FIRE, O_DATA, O_INIT, O_CKPT_EVERY, O_RESUME, O_CKPT_DIR, O_EXPORT_EVERY,
-    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT
+    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE
 };
 
 int cmd_train(int argc, char **argv)
@@ -104,7 +105,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-dir", required_argument, 0, O_CKPT_DIR}, {"export-every", required_argument, 0, O_EXPORT_EVERY},
         {"progress-every", required_argument, 0, O_PROGRESS}, {"decay", required_argument, 0, O_DECAY},
         {"train-n", required_argument, 0, O_TRAIN_N}, {"weight-init", required_argument, 0, O_WINIT},
-        {"out-init", required_argument, 0, O_OINIT}, {"out", required_argument, 0, 'o'},
+        {"out-init", required_argument, 0, O_OINIT}, {"in-range", required_argument, 0, O_INRANGE}, {"out", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     xnca_train_config cfg;
     xnca_train_defaults(&cfg);
@@ -161,6 +162,11 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_float(optarg, &x) || x < 0 || x > 100)
                 return cli_usage_error("train", "--out-init needs a number in 0..100");
             cfg.out_init = (float)x;
+            break;
+        case O_INRANGE:
+            if (cli_parse_float(optarg, &x) || x <= 0 || x > 100)
+                return cli_usage_error("train", "--in-range needs a number in (0, 100]");
+            cfg.in_range = (float)x;
             break;
         case O_FIRE:
             if (cli_parse_float(optarg, &x) || x < 0 || x > 1)

@@ -101,6 +101,7 @@ test-frame: $(BUILD)/test_frame $(BUILD)/test_frame-asan
 LINK_RTL_SRCS := rtl/xnca_uart_rx.v rtl/xnca_uart_tx.v rtl/xnca_frame_fifo.v rtl/xnca_cobs_decoder.v \
 	rtl/xnca_cobs_encoder.v rtl/xnca_frame_crc16.v rtl/xnca_frame_rx.v rtl/xnca_frame_tx.v \
 	rtl/xnca_frame_engine.v rtl/xnca_frame_link.v
+VERILATOR ?= verilator
 LINK_BURSTS ?= 10000
 # clocks per UART bit: 4 (48 MHz at 12 Mbaud, the minimum) and 16 (48 MHz at 3 Mbaud)
 LINK_CPBS := 4 16
@@ -186,7 +187,7 @@ test-fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
 	@mkdir -p $(RESULTS); p=0; f=0; \
 	for t in $(FUZZ_TARGETS); do \
 	  rm -rf $(BUILD)/fuzz/run-$$t; mkdir -p $(BUILD)/fuzz/run-$$t; \
-	  if $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
+	  if $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -print_final_stats=1 \
 	      -artifact_prefix=$(BUILD)/fuzz/run-$$t/ $(BUILD)/fuzz/run-$$t fuzz/corpus/$$t \
 	      > $(BUILD)/fuzz/run-$$t.log 2>&1; then \
 	    echo "fuzz: $$t ok ($$(grep -Eo 'stat::number_of_executed_units: [0-9]+' $(BUILD)/fuzz/run-$$t.log \

@@ -54,13 +54,13 @@ static void residual_scalar(const xnca_plan_layer *L, const uint64_t *in, int k,
     }
 }
 
-void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint32_t *noise, int noise_p, int lo,
-                          int hi)
+void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint32_t *noise, size_t nstride,
+                          int noise_p, int lo, int hi)
 {
     for (int o = 0; o < n_mut; o++) {
         int n = 0;
         if (noise) {
-            int r = (int)((noise[o / 4] >> (8 * (o % 4))) & 0xff);
+            int r = (int)((noise[(size_t)(o / 4) * nstride] >> (8 * (o % 4))) & 0xff);
             n = r < noise_p ? -1 : r >= 256 - noise_p ? 1 : 0;
         }
         int64_t v = mut[o] + ds[o] + n;
@@ -69,18 +69,18 @@ void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint3
 }
 
 static void update_scalar(const xnca_plan_layer *L, const uint64_t *in, int k, int8_t *mut, int n_mut,
-                          const uint32_t *noise, int noise_p, int lo, int hi)
+                          const uint32_t *noise, size_t nstride, int noise_p, int lo, int hi)
 {
     int64_t ds[XNCA_LANES * 4];
     residual_scalar(L, in, k, ds);
-    xnca_apply_residuals(ds, mut, n_mut, noise, noise_p, lo, hi);
+    xnca_apply_residuals(ds, mut, n_mut, noise, nstride, noise_p, lo, hi);
 }
 
-void xnca_hash_batch_scalar(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
+void xnca_hash_batch_scalar(uint32_t seed, uint32_t image, uint32_t step, uint32_t lane, const uint32_t *xy, int n,
                             uint32_t *out)
 {
     for (int i = 0; i < n; i++)
-        out[i] = xnca_hash(seed, image, step, coord[i] & 0xff, (coord[i] >> 8) & 0xff, coord[i] >> 16);
+        out[i] = xnca_hash(seed, image, step, xy[i] & 0xff, (xy[i] >> 8) & 0xff, lane);
 }
 
 void xnca_cell_words_scalar(const xnca_plan *P, const int8_t *s, uint32_t *words)

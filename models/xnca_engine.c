@@ -147,6 +147,29 @@ static int plan_layer_build(const xnca_model *m, int l, xnca_plan_layer *P)
     return 0;
 }
 
+/* k = 1: channel c's activation bit as a byte compare (s >= thr) XOR flip, read off the
+ * lookup table (Q is monotone in s: non-decreasing for mul > 0, non-increasing for mul < 0).
+ * The result is verified against the table for all 256 states; any mismatch turns the
+ * compare path off (in_thr_ok = 0). */
+static void input_threshold(xnca_plan *p, int c)
+{
+    const uint8_t *bit = p->inlut[c];
+    int flip = bit[0] && !bit[255]; /* decreasing: bit = NOT (s >= first s whose bit is 0) */
+    int want = flip ? 0 : 1, t = -128;
+    if (bit[0] == bit[255]) { /* constant */
+        flip = !bit[0];
+        t = -128;
+    } else {
+        while (t < 127 && bit[t + 128] != want)
+            t++;
+    }
+    p->in_thr8[c] = (int8_t)t;
+    p->in_flip |= (uint32_t)flip << c;
+    for (int s = -128; s < 128; s++)
+        if (((s >= t) ^ flip) != (bit[s + 128] & 1))
+            p->in_thr_ok = 0;
+}
+
 int xnca_plan_build(const xnca_model *m, xnca_plan *p)
 {
     memset(p, 0, sizeof(*p));
@@ -164,6 +187,9 @@ int xnca_plan_build(const xnca_model *m, xnca_plan *p)
             p->max_words = p->layer[l].out_words;
     }
     int k = m->act_bits;
+    p->in_thr_ok = k == 1;
+    for (int c = m->channels; c < 32; c++) /* unused channels: s = 0 >= 127 is false, no flip */
+        p->in_thr8[c] = 127;
     for (int c = 0; c < m->channels; c++) {
         p->in_mul[c] = m->inq[c].mul;
         p->in_add[c] = m->inq[c].add;
@@ -171,6 +197,8 @@ int xnca_plan_build(const xnca_model *m, xnca_plan *p)
         for (int s = -128; s < 128; s++)
             p->inlut[c][s + 128] = (uint8_t)xnca_quantize(&m->inq[c], s, k);
         int q0 = p->inlut[c][128];
+        if (k == 1)
+            input_threshold(p, c);
         for (int j = 0; j < k; j++)
             p->pad[j] |= (uint32_t)((q0 >> j) & 1) << c;
     }
@@ -194,8 +222,8 @@ struct xnca_workspace {
     int *cells;        /* the firing alive cells of this step: index y * w + x */
     uint32_t *cell_xy; /* the same cells as y << 8 | x */
     size_t cells_cap, xy_cap;
-    uint32_t *coord, *draws; /* hash coordinates and results (alive cells, then noise lanes) */
-    size_t coord_cap, draws_cap;
+    uint32_t *draws; /* hash results: fire draws of the alive cells, then the noise lanes */
+    size_t draws_cap;
     int64_t *dense_ds; /* dense path: (w h) x 32 residuals */
     size_t dense_cap;
     uint64_t *act_a, *act_b; /* per-cell layer activations, k x max_words */
@@ -218,7 +246,6 @@ void xnca_workspace_free(xnca_workspace *ws)
     free(ws->act_map);
     free(ws->cells);
     free(ws->cell_xy);
-    free(ws->coord);
     free(ws->draws);
     free(ws->dense_ds);
     free(ws->act_a);
@@ -440,28 +467,42 @@ static void build_act_map(xnca_workspace *ws, const xnca_kernels *K, const xnca_
                               map + ((size_t)(y + 1) * W + (x + 1)) * k);
 }
 
-/* Step 3a: the k perception planes of cell (x, y) into a (k x layer-0 words). */
-static void gather_perception(const xnca_workspace *ws, const xnca_grid *g, int x, int y, uint64_t *a)
+/* Step 3a: the k perception planes of cell (x, y) into a (k x layer-0 words).
+ * The 9 C-bit words of plane j sit side by side (bit pos * C + c); a word that straddles a
+ * 64-bit boundary spills into the next word (a spare word at the end keeps this branch-free).
+ * With C a compile-time constant every index folds and v stays in registers. */
+static inline __attribute__((always_inline)) void gather_body(const uint32_t *const row[3], int k, const int C,
+                                                              const int w0, uint64_t *a)
 {
-    const xnca_plan *P = &ws->plan;
-    int k = P->k, C = g->c, W = g->w + 2;
-    int w0 = P->layer[0].words;
-    /* neighbour (x + dx, y + dy) sits at map cell (x + 1 + dx, y + 1 + dy) */
-    const uint32_t *row[3];
-    for (int r = 0; r < 3; r++)
-        row[r] = ws->act_map + ((size_t)(y + r) * W + x) * k;
     for (int j = 0; j < k; j++) {
-        /* the 9 C-bit words of plane j side by side; a word that straddles a 64-bit boundary
-         * spills into the next word (one spare word at the end keeps this branch-free) */
         uint64_t v[6] = {0};
+#pragma GCC unroll 9
         for (int pos = 0; pos < 9; pos++) {
             int off = pos * C;
             unsigned __int128 t = (unsigned __int128)row[pos / 3][(pos % 3) * k + j] << (off & 63);
             v[off >> 6] |= (uint64_t)t;
             v[(off >> 6) + 1] |= (uint64_t)(t >> 64);
         }
+#pragma GCC unroll 6
         for (int t = 0; t < w0; t++)
             a[(size_t)j * w0 + t] = v[t];
+    }
+}
+
+static void gather_perception(const xnca_workspace *ws, const xnca_grid *g, int x, int y, uint64_t *a)
+{
+    const xnca_plan *P = &ws->plan;
+    int k = P->k, C = g->c, W = g->w + 2;
+    /* neighbour (x + dx, y + dy) sits at map cell (x + 1 + dx, y + 1 + dy) */
+    const uint32_t *row[3];
+    for (int r = 0; r < 3; r++)
+        row[r] = ws->act_map + ((size_t)(y + r) * W + x) * k;
+    switch (C) { /* (9 C + 63) / 64 words */
+    case 20: gather_body(row, k, 20, 3, a); break; /* Distill's layout */
+    case 16: gather_body(row, k, 16, 3, a); break;
+    case 24: gather_body(row, k, 24, 4, a); break;
+    case 32: gather_body(row, k, 32, 5, a); break;
+    default: gather_body(row, k, C, P->layer[0].words, a); break;
     }
 }
 
@@ -536,7 +577,7 @@ static int list_firing(xnca_workspace *ws, const xnca_kernels *K, const xnca_mod
     if (m->fire_t >= 256) {
         n = n_alive;
     } else {
-        K->hash_batch(seed, image, step, ws->cell_xy, n_alive, ws->draws);
+        K->hash_batch(seed, image, step, 0, ws->cell_xy, n_alive, ws->draws);
         for (int i = 0; i < n_alive; i++) { /* branch-free: the fire bit is a coin flip */
             ws->cells[n] = ws->cells[i];
             ws->cell_xy[n] = ws->cell_xy[i];
@@ -590,8 +631,7 @@ long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_
         abort();
     }
     int C = g->c, lanes = (C - 1 + 3) / 4; /* noise draws per cell (spec 4.3) */
-    if (grow((void **)&ws->coord, &ws->coord_cap, cells * (lanes + 1), sizeof(uint32_t)) != 0 ||
-        grow((void **)&ws->draws, &ws->draws_cap, cells * (lanes + 1), sizeof(uint32_t)) != 0) {
+    if (grow((void **)&ws->draws, &ws->draws_cap, cells * (lanes + 1), sizeof(uint32_t)) != 0) {
         fprintf(stderr, "xnca: out of memory in the engine\n");
         abort();
     }
@@ -600,11 +640,9 @@ long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_
     int n = list_firing(ws, K, m, g, seed, image_index, step, opts->order);
     if (!opts->dense) {
         const uint32_t *noise = NULL;
-        if (m->noise_p > 0) { /* every firing cell's noise draws, in list order */
-            for (int i = 0; i < n; i++)
-                for (int l = 0; l < lanes; l++)
-                    ws->coord[i * lanes + l] = (uint32_t)(1 + l) << 16 | ws->cell_xy[i];
-            K->hash_batch(seed, image_index, step, ws->coord, n * lanes, ws->draws);
+        if (m->noise_p > 0) { /* every firing cell's noise draws, lane-major: lane 1 + l at l * n */
+            for (int l = 0; l < lanes; l++)
+                K->hash_batch(seed, image_index, step, 1 + (uint32_t)l, ws->cell_xy, n, ws->draws + (size_t)l * n);
             noise = ws->draws;
         }
         const xnca_plan_layer *out = &ws->plan.layer[ws->plan.n_layers - 1];
@@ -620,16 +658,17 @@ long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_
                     uint32_t xy = ws->cell_xy[i + c];
                     gather_perception(ws, g, (int)(xy & 0xff), (int)(xy >> 8), ws->batch_in + c * stride);
                     mut[c] = g->qs + (size_t)cell * C + 1;
-                    nz[c] = noise ? noise + (size_t)(i + c) * lanes : NULL;
+                    nz[c] = noise ? noise + i + c : NULL;
                 }
-                K->network(&ws->plan, ws->batch_in, stride, nb, ws->batch_scratch, mut, nz, m->noise_p, lo, hi);
+                K->network(&ws->plan, ws->batch_in, stride, nb, ws->batch_scratch, mut, nz, (size_t)n, m->noise_p,
+                           lo, hi);
             }
             return n;
         }
         for (int i = 0; i < n; i++) {
             int x = ws->cells[i] % g->w, y = ws->cells[i] / g->w;
             const uint64_t *act = cell_hidden(ws, K, g, x, y);
-            K->update(out, act, k, g->qs + (size_t)ws->cells[i] * C + 1, C - 1, noise ? noise + (size_t)i * lanes : NULL,
+            K->update(out, act, k, g->qs + (size_t)ws->cells[i] * C + 1, C - 1, noise ? noise + i : NULL, (size_t)n,
                       m->noise_p, lo, hi);
         }
         return n;

@@ -38,6 +38,10 @@ typedef struct {
     int32_t in_add[32] __attribute__((aligned(64)));
     int32_t in_shift[32] __attribute__((aligned(64)));
     uint8_t inlut[32][256]; /* level of channel c for state s at index s + 128 */
+    /* k = 1: Q_c(s) >= 1 <=> (s >= in_thr8[c]) XOR bit c of in_flip (exact when in_thr_ok) */
+    int8_t in_thr8[32] __attribute__((aligned(32)));
+    uint32_t in_flip;
+    int in_thr_ok;
     uint32_t pad[8];        /* the padding cell's activation word of each plane */
 } xnca_plan;
 
@@ -49,13 +53,14 @@ typedef void (*xnca_layer_fn)(const xnca_plan_layer *L, const uint64_t *in, int 
 typedef void (*xnca_residual_fn)(const xnca_plan_layer *L, const uint64_t *in, int k, int64_t *ds);
 
 /* Output layer fused with spec 3.5: mut[o] = sat(mut[o] + ds_o + n_o) for o < n_mut, where
- * n_o comes from noise byte o (byte o % 4 of word o / 4 of `noise`, little-endian order of
- * spec 4.3) or is 0 when noise is NULL; lo, hi are the saturation rails. */
+ * n_o comes from noise byte o: byte o % 4 of the cell's draw of lane 1 + o / 4, which is
+ * noise[(o / 4) * nstride] (draws are stored lane-major); n_o = 0 when noise is NULL.
+ * lo, hi are the saturation rails. */
 typedef void (*xnca_update_fn)(const xnca_plan_layer *L, const uint64_t *in, int k, int8_t *mut, int n_mut,
-                               const uint32_t *noise, int noise_p, int lo, int hi);
-/* out[i] = xnca_hash(seed, image, step, x, y, lane) for coord[i] = lane << 16 | y << 8 | x. */
-typedef void (*xnca_hash_batch_fn)(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
-                                   uint32_t *out);
+                               const uint32_t *noise, size_t nstride, int noise_p, int lo, int hi);
+/* out[i] = xnca_hash(seed, image, step, x, y, lane) for xy[i] = y << 8 | x. */
+typedef void (*xnca_hash_batch_fn)(uint32_t seed, uint32_t image, uint32_t step, uint32_t lane, const uint32_t *xy,
+                                   int n, uint32_t *out);
 /* The k activation words of one cell's C channel states s[0..C-1] (bit c of word j = bit j
  * of Q_c(s_c)). */
 typedef void (*xnca_cell_words_fn)(const xnca_plan *P, const int8_t *s, uint32_t *words);
@@ -66,7 +71,8 @@ typedef void (*xnca_cell_words_fn)(const xnca_plan *P, const int8_t *s, uint32_t
  * are updated as by xnca_update_fn with noise[b] (NULL entries: no noise). */
 #define XNCA_BATCH 4
 typedef void (*xnca_network_fn)(const xnca_plan *P, uint64_t *in, size_t stride, int nb, uint64_t *scratch,
-                                int8_t *const mut[], const uint32_t *const noise[], int noise_p, int lo, int hi);
+                                int8_t *const mut[], const uint32_t *const noise[], size_t nstride, int noise_p,
+                                int lo, int hi);
 
 typedef struct {
     xnca_layer_fn layer;
@@ -78,12 +84,12 @@ typedef struct {
 } xnca_kernels;
 
 /* Portable versions the vector paths fall back on (xnca_cpu.c). */
-void xnca_hash_batch_scalar(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
+void xnca_hash_batch_scalar(uint32_t seed, uint32_t image, uint32_t step, uint32_t lane, const uint32_t *xy, int n,
                             uint32_t *out);
 void xnca_cell_words_scalar(const xnca_plan *P, const int8_t *s, uint32_t *words);
 /* Spec 3.5 + 4.3 for one cell from precomputed residuals ds[0..n_mut-1]. */
-void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint32_t *noise, int noise_p, int lo,
-                          int hi);
+void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint32_t *noise, size_t nstride,
+                          int noise_p, int lo, int hi);
 
 /* The kernels of the active path (xnca_cpu.c). */
 const xnca_kernels *xnca_kernels_active(void);

@@ -78,11 +78,11 @@ static AVX2 void residual_avx2(const xnca_plan_layer *L, const uint64_t *in, int
 }
 
 static void update_avx2(const xnca_plan_layer *L, const uint64_t *in, int k, int8_t *mut, int n_mut,
-                        const uint32_t *noise, int noise_p, int lo, int hi)
+                        const uint32_t *noise, size_t nstride, int noise_p, int lo, int hi)
 {
     int64_t ds[XNCA_LANES * 4];
     residual_avx2(L, in, k, ds);
-    xnca_apply_residuals(ds, mut, n_mut, noise, noise_p, lo, hi);
+    xnca_apply_residuals(ds, mut, n_mut, noise, nstride, noise_p, lo, hi);
 }
 
 const xnca_kernels xnca_kernels_avx2 = {layer_avx2, residual_avx2, update_avx2, NULL, xnca_hash_batch_scalar,

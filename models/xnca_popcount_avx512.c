@@ -130,40 +130,51 @@ static AVX512 void residual_avx512(const xnca_plan_layer *L, const uint64_t *in,
         _mm512_storeu_si512((void *)(ds + g * XNCA_LANES), group_affine(L, group_acc(L, a, k, g), g));
 }
 
+/* The 8 noise bytes of channels 8g .. 8g+7: lanes 1 + 2g and 2 + 2g (the second only where
+ * channel 8g + 4 exists), from the lane-major draws. */
+static inline AVX512 __m512i noise_bytes(const uint32_t *noise, size_t nstride, int g, int n_mut)
+{
+    uint64_t bytes = noise[(size_t)(2 * g) * nstride];
+    if (8 * g + 4 < n_mut)
+        bytes |= (uint64_t)noise[(size_t)(2 * g + 1) * nstride] << 32;
+    return _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)bytes));
+}
+
+/* Residual + noise + saturation of one cell's group g (spec 3.5, 4.3). */
+static inline AVX512 void update_group(const xnca_plan_layer *L, __m512i acc, int g, int n_mut, int8_t *mut,
+                                       const uint32_t *noise, size_t nstride, int noise_p, int lo, int hi)
+{
+    int rows = n_mut - g * XNCA_LANES;
+    __mmask16 m = (__mmask16)(rows >= 8 ? 0xff : (1u << rows) - 1);
+    __m512i v = group_affine(L, acc, g);
+    v = _mm512_add_epi64(v, _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(m, mut + g * XNCA_LANES)));
+    if (noise) {
+        __m512i r = noise_bytes(noise, nstride, g, n_mut);
+        __m512i n = _mm512_maskz_mov_epi64(_mm512_cmpge_epi64_mask(r, _mm512_set1_epi64(256 - noise_p)),
+                                           _mm512_set1_epi64(1));
+        n = _mm512_mask_mov_epi64(n, _mm512_cmplt_epi64_mask(r, _mm512_set1_epi64(noise_p)), _mm512_set1_epi64(-1));
+        v = _mm512_add_epi64(v, n);
+    }
+    v = _mm512_max_epi64(_mm512_min_epi64(v, _mm512_set1_epi64(hi)), _mm512_set1_epi64(lo));
+    _mm512_mask_cvtepi64_storeu_epi8(mut + g * XNCA_LANES, (__mmask8)m, v);
+}
+
 static AVX512 void update_avx512(const xnca_plan_layer *L, const uint64_t *in, int k, int8_t *mut, int n_mut,
-                                 const uint32_t *noise, int noise_p, int lo, int hi)
+                                 const uint32_t *noise, size_t nstride, int noise_p, int lo, int hi)
 {
     __m512i a[MAX_IN_WORDS];
     broadcast_inputs(in, k * L->words, a);
-    const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
-    const __m512i np = _mm512_set1_epi64(noise_p), np_hi = _mm512_set1_epi64(256 - noise_p);
-    const __m512i one = _mm512_set1_epi64(1), minus_one = _mm512_set1_epi64(-1);
-    const uint8_t *noise_bytes = (const uint8_t *)noise;
-    for (int g = 0; g < L->groups; g++) {
-        int rows = n_mut - g * XNCA_LANES;
-        if (rows <= 0)
-            break;
-        __mmask16 m = (__mmask16)(rows >= 8 ? 0xff : (1u << rows) - 1);
-        __m512i v = group_affine(L, group_acc(L, a, k, g), g);
-        v = _mm512_add_epi64(v, _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(m, mut + g * XNCA_LANES)));
-        if (noise_bytes) {
-            __m512i r = _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8(m, noise_bytes + g * XNCA_LANES));
-            __m512i n = _mm512_maskz_mov_epi64(_mm512_cmpge_epi64_mask(r, np_hi), one);
-            n = _mm512_mask_mov_epi64(n, _mm512_cmplt_epi64_mask(r, np), minus_one);
-            v = _mm512_add_epi64(v, n);
-        }
-        v = _mm512_max_epi64(_mm512_min_epi64(v, vhi), vlo);
-        _mm512_mask_cvtepi64_storeu_epi8(mut + g * XNCA_LANES, (__mmask8)m, v);
-    }
+    for (int g = 0; g < L->groups && g * XNCA_LANES < n_mut; g++)
+        update_group(L, group_acc(L, a, k, g), g, n_mut, mut, noise, nstride, noise_p, lo, hi);
 }
 
-/* ---- W1A1 batches of XNCA_BATCH = 4 cells: each weight register is loaded once and XORed
- * with the broadcast activations of every cell (4 independent dependency chains, all in
+/* ---- batches of XNCA_BATCH = 4 cells: each weight register is loaded once and XORed with
+ * the broadcast activations of every cell (4 independent dependency chains, kept in
  * registers thanks to the compile-time word count) ---- */
 #define AI __attribute__((always_inline)) inline
 
-static AI AVX512 void w1a1_acc4(const uint64_t *w, const uint64_t *in, size_t stride, const int words, __m512i *p0,
-                                __m512i *p1, __m512i *p2, __m512i *p3)
+/* p_b = popcount sums of one plane pair for cells b = 0..3 (w: the group's plane i; in: plane j). */
+static AI AVX512 void pair_acc4(const uint64_t *w, const uint64_t *in, size_t stride, const int words, __m512i p[4])
 {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     for (int t = 0; t < words; t++) {
@@ -176,124 +187,158 @@ static AI AVX512 void w1a1_acc4(const uint64_t *w, const uint64_t *in, size_t st
         a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(
                                       _mm512_xor_si512(wv, _mm512_set1_epi64((long long)in[3 * stride + t]))));
     }
-    *p0 = a0, *p1 = a1, *p2 = a2, *p3 = a3;
+    p[0] = a0, p[1] = a1, p[2] = a2, p[3] = a3;
 }
 
-static AI AVX512 void w1a1_layer4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, uint64_t *out,
-                                  const int words)
+/* acc_b = sum_{i,j} 2^(i+j) popcount(B_i ^ C_j) of group g for the 4 cells. */
+static AI AVX512 void group_acc4(const xnca_plan_layer *L, int g, const uint64_t *in, size_t stride, int k,
+                                 const int words, __m512i acc[4], const int w1a1)
 {
-    uint64_t o0 = 0, o1 = 0, o2 = 0, o3 = 0;
-    const uint64_t *w = L->wt;
-    for (int g = 0; g < L->groups; g++, w += words * XNCA_LANES) {
-        __m512i p0, p1, p2, p3;
-        w1a1_acc4(w, in, stride, words, &p0, &p1, &p2, &p3);
-        __m512i thr = _mm512_load_si512((const void *)(L->thr + g * XNCA_LANES));
-        unsigned flip = L->flip[g], sh = 8 * (g % 8);
-        o0 |= (uint64_t)((_mm512_cmple_epi64_mask(p0, thr) ^ flip) & 0xff) << sh;
-        o1 |= (uint64_t)((_mm512_cmple_epi64_mask(p1, thr) ^ flip) & 0xff) << sh;
-        o2 |= (uint64_t)((_mm512_cmple_epi64_mask(p2, thr) ^ flip) & 0xff) << sh;
-        o3 |= (uint64_t)((_mm512_cmple_epi64_mask(p3, thr) ^ flip) & 0xff) << sh;
-        if (g % 8 == 7 || g == L->groups - 1) {
-            out[g / 8] = o0, out[stride + g / 8] = o1, out[2 * stride + g / 8] = o2, out[3 * stride + g / 8] = o3;
-            o0 = o1 = o2 = o3 = 0;
-        }
-    }
-}
-
-static AVX512 void w1a1_layer_batch(const xnca_plan_layer *L, const uint64_t *in, size_t stride, uint64_t *out)
-{
-    switch (L->words) {
-    case 1: w1a1_layer4(L, in, stride, out, 1); break;
-    case 2: w1a1_layer4(L, in, stride, out, 2); break;
-    case 3: w1a1_layer4(L, in, stride, out, 3); break;
-    case 4: w1a1_layer4(L, in, stride, out, 4); break;
-    default: w1a1_layer4(L, in, stride, out, 5); break;
-    }
-}
-
-/* Residual + noise + saturation of one cell's group g (spec 3.5, 4.3). */
-static AI AVX512 void update_group(const xnca_plan_layer *L, __m512i acc, int g, __mmask16 m, int8_t *mut,
-                                   const uint32_t *noise, int noise_p, int lo, int hi)
-{
-    __m512i v = group_affine(L, acc, g);
-    v = _mm512_add_epi64(v, _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(m, mut + g * XNCA_LANES)));
-    if (noise) {
-        __m512i r = _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8(m, (const uint8_t *)noise + g * XNCA_LANES));
-        __m512i n = _mm512_maskz_mov_epi64(_mm512_cmpge_epi64_mask(r, _mm512_set1_epi64(256 - noise_p)),
-                                           _mm512_set1_epi64(1));
-        n = _mm512_mask_mov_epi64(n, _mm512_cmplt_epi64_mask(r, _mm512_set1_epi64(noise_p)), _mm512_set1_epi64(-1));
-        v = _mm512_add_epi64(v, n);
-    }
-    v = _mm512_max_epi64(_mm512_min_epi64(v, _mm512_set1_epi64(hi)), _mm512_set1_epi64(lo));
-    _mm512_mask_cvtepi64_storeu_epi8(mut + g * XNCA_LANES, (__mmask8)m, v);
-}
-
-static AI AVX512 void w1a1_update4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int nb,
-                                   int8_t *const mut[], const uint32_t *const noise[], int noise_p, int lo, int hi,
-                                   int n_mut, const int words)
-{
-    const uint64_t *w = L->wt;
-    for (int g = 0; g < L->groups; g++, w += words * XNCA_LANES) {
-        int rows = n_mut - g * XNCA_LANES;
-        __mmask16 m = (__mmask16)(rows >= 8 ? 0xff : (1u << rows) - 1);
-        __m512i p[4];
-        w1a1_acc4(w, in, stride, words, &p[0], &p[1], &p[2], &p[3]);
-        for (int c = 0; c < nb; c++)
-            update_group(L, p[c], g, m, mut[c], noise[c], noise_p, lo, hi);
-    }
-}
-
-/* The network for up to 4 cells. W1A1 runs batched; other widths cell by cell. */
-static AVX512 void network_avx512(const xnca_plan *P, uint64_t *in, size_t stride, int nb, uint64_t *scratch,
-                                  int8_t *const mut[], const uint32_t *const noise[], int noise_p, int lo, int hi)
-{
-    const int k = P->k, n_mut = P->channels - 1;
-    const xnca_plan_layer *out = &P->layer[P->n_layers - 1];
-    int w1a1 = k == 1;
-    for (int l = 0; l < P->n_layers; l++)
-        w1a1 &= P->layer[l].m == 1;
-    if (!w1a1) {
-        for (int c = 0; c < nb; c++) {
-            uint64_t *a = in + c * stride, *b = scratch;
-            for (int l = 0; l + 1 < P->n_layers; l++) {
-                layer_avx512(&P->layer[l], a, k, b);
-                a = b;
-                b = b == scratch ? scratch + stride : scratch;
-            }
-            update_avx512(out, a, k, mut[c], n_mut, noise[c], noise_p, lo, hi);
-        }
+    const uint64_t *w = L->wt + (size_t)g * L->m * words * XNCA_LANES;
+    if (w1a1) {
+        pair_acc4(w, in, stride, words, acc);
         return;
     }
+    for (int b = 0; b < 4; b++)
+        acc[b] = _mm512_setzero_si512();
+    for (int i = 0; i < L->m; i++)
+        for (int j = 0; j < k; j++) {
+            __m512i p[4];
+            pair_acc4(w + (size_t)i * words * XNCA_LANES, in + (size_t)j * words, stride, words, p);
+            __m128i sh = _mm_cvtsi32_si128(i + j);
+            for (int b = 0; b < 4; b++)
+                acc[b] = _mm512_add_epi64(acc[b], _mm512_sll_epi64(p[b], sh));
+        }
+}
+
+static AI AVX512 void layer4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int k, uint64_t *out,
+                             const int words, const int w1a1)
+{
+    uint64_t o0 = 0, o1 = 0, o2 = 0, o3 = 0; /* k = 1 */
+    uint64_t o[4][8] = {{0}};                 /* k > 1: [cell][plane] */
+    const __m512i zero = _mm512_setzero_si512(), top = _mm512_set1_epi64((1 << k) - 1);
+    for (int g = 0; g < L->groups; g++) {
+        __m512i acc[4];
+        group_acc4(L, g, in, stride, k, words, acc, w1a1);
+        unsigned sh = 8 * (g % 8);
+        if (k == 1) {
+            __m512i thr = _mm512_load_si512((const void *)(L->thr + g * XNCA_LANES));
+            unsigned flip = L->flip[g];
+            o0 |= (uint64_t)((_mm512_cmple_epi64_mask(acc[0], thr) ^ flip) & 0xff) << sh;
+            o1 |= (uint64_t)((_mm512_cmple_epi64_mask(acc[1], thr) ^ flip) & 0xff) << sh;
+            o2 |= (uint64_t)((_mm512_cmple_epi64_mask(acc[2], thr) ^ flip) & 0xff) << sh;
+            o3 |= (uint64_t)((_mm512_cmple_epi64_mask(acc[3], thr) ^ flip) & 0xff) << sh;
+        } else {
+            for (int b = 0; b < 4; b++) {
+                __m512i q = _mm512_min_epi64(_mm512_max_epi64(group_affine(L, acc[b], g), zero), top);
+                for (int j = 0; j < k; j++)
+                    o[b][j] |= (uint64_t)_mm512_test_epi64_mask(q, _mm512_set1_epi64(1LL << j)) << sh;
+            }
+        }
+        if (g % 8 == 7 || g == L->groups - 1) {
+            size_t wd = (size_t)g / 8;
+            if (k == 1) {
+                out[wd] = o0, out[stride + wd] = o1, out[2 * stride + wd] = o2, out[3 * stride + wd] = o3;
+                o0 = o1 = o2 = o3 = 0;
+            } else {
+                for (int b = 0; b < 4; b++)
+                    for (int j = 0; j < k; j++) {
+                        out[b * stride + (size_t)j * L->out_words + wd] = o[b][j];
+                        o[b][j] = 0;
+                    }
+            }
+        }
+    }
+}
+
+/* Instances with a constant word count, k = 1 (threshold) and k > 1 (affine) apart. */
+#define LAYER_CASES(K, W1A1)                                                                                     \
+    switch (L->words) {                                                                                          \
+    case 1: layer4(L, in, stride, K, out, 1, W1A1); break;                                                       \
+    case 2: layer4(L, in, stride, K, out, 2, W1A1); break;                                                       \
+    case 3: layer4(L, in, stride, K, out, 3, W1A1); break;                                                       \
+    case 4: layer4(L, in, stride, K, out, 4, W1A1); break;                                                       \
+    default: layer4(L, in, stride, K, out, 5, W1A1); break;                                                      \
+    }
+
+static AVX512 void layer_batch_w1a1(const xnca_plan_layer *L, const uint64_t *in, size_t stride, uint64_t *out)
+{
+    LAYER_CASES(1, 1)
+}
+
+static AVX512 void layer_batch_k1(const xnca_plan_layer *L, const uint64_t *in, size_t stride, uint64_t *out)
+{
+    LAYER_CASES(1, 0)
+}
+
+static AVX512 void layer_batch_kn(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int k, uint64_t *out)
+{
+    LAYER_CASES(k, 0)
+}
+
+static AVX512 void layer_batch(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int k, uint64_t *out)
+{
+    if (k == 1 && L->m == 1)
+        layer_batch_w1a1(L, in, stride, out);
+    else if (k == 1)
+        layer_batch_k1(L, in, stride, out);
+    else
+        layer_batch_kn(L, in, stride, k, out);
+}
+
+static AI AVX512 void update4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int k, int nb,
+                              int8_t *const mut[], const uint32_t *const noise[], size_t nstride, int noise_p,
+                              int lo, int hi, int n_mut, const int words, const int w1a1)
+{
+    for (int g = 0; g < L->groups; g++) {
+        __m512i acc[4];
+        group_acc4(L, g, in, stride, k, words, acc, w1a1);
+        for (int c = 0; c < nb; c++)
+            update_group(L, acc[c], g, n_mut, mut[c], noise[c], nstride, noise_p, lo, hi);
+    }
+}
+
+/* The network for up to 4 cells (the inputs of missing cells are ignored). */
+static AVX512 void network_avx512(const xnca_plan *P, uint64_t *in, size_t stride, int nb, uint64_t *scratch,
+                                  int8_t *const mut[], const uint32_t *const noise[], size_t nstride, int noise_p,
+                                  int lo, int hi)
+{
+    const int k = P->k, n_mut = P->channels - 1;
     uint64_t *a = in, *b = scratch;
     for (int l = 0; l + 1 < P->n_layers; l++) {
-        w1a1_layer_batch(&P->layer[l], a, stride, b);
+        layer_batch(&P->layer[l], a, stride, k, b);
         a = b;
         b = b == scratch ? scratch + XNCA_BATCH * stride : scratch;
     }
-    switch (out->words) {
-    case 1: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 1); break;
-    case 2: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 2); break;
-    case 3: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 3); break;
-    case 4: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 4); break;
-    default: w1a1_update4(out, a, stride, nb, mut, noise, noise_p, lo, hi, n_mut, 5); break;
+    const xnca_plan_layer *out = &P->layer[P->n_layers - 1];
+#define UPDATE_CASES(W1A1)                                                                                       \
+    switch (out->words) {                                                                                        \
+    case 1: update4(out, a, stride, k, nb, mut, noise, nstride, noise_p, lo, hi, n_mut, 1, W1A1); break;         \
+    case 2: update4(out, a, stride, k, nb, mut, noise, nstride, noise_p, lo, hi, n_mut, 2, W1A1); break;         \
+    case 3: update4(out, a, stride, k, nb, mut, noise, nstride, noise_p, lo, hi, n_mut, 3, W1A1); break;         \
+    case 4: update4(out, a, stride, k, nb, mut, noise, nstride, noise_p, lo, hi, n_mut, 4, W1A1); break;         \
+    default: update4(out, a, stride, k, nb, mut, noise, nstride, noise_p, lo, hi, n_mut, 5, W1A1); break;        \
     }
+    if (k == 1 && out->m == 1)
+        UPDATE_CASES(1)
+    else
+        UPDATE_CASES(0)
+#undef UPDATE_CASES
 }
 
 #define ROTL(v, r) _mm512_rol_epi32((v), (r))
 
-static AVX512 void hash_batch_avx512(uint32_t seed, uint32_t image, uint32_t step, const uint32_t *coord, int n,
-                                     uint32_t *out)
+static AVX512 void hash_batch_avx512(uint32_t seed, uint32_t image, uint32_t step, uint32_t lane, const uint32_t *xy,
+                                     int n, uint32_t *out)
 {
     const __m512i a0 = _mm512_set1_epi32((int)(seed ^ 0x61707865u));
     const __m512i b0 = _mm512_set1_epi32((int)(image ^ 0x3320646eu));
-    const __m512i step_hi = _mm512_set1_epi32((int)((step & 0xffffu) << 16));
-    const __m512i k2 = _mm512_set1_epi32(0x79622d32), k3 = _mm512_set1_epi32(0x6b206574);
-    const __m512i low16 = _mm512_set1_epi32(0xffff);
+    const __m512i c0 = _mm512_set1_epi32((int)((((step & 0xffffu) << 16) | (lane & 0xffffu)) ^ 0x79622d32u));
+    const __m512i k3 = _mm512_set1_epi32(0x6b206574), low16 = _mm512_set1_epi32(0xffff);
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        __m512i p = _mm512_maskz_loadu_epi32(m, coord + i);
-        __m512i a = a0, b = b0;
-        __m512i c = _mm512_xor_si512(_mm512_or_si512(step_hi, _mm512_srli_epi32(p, 16)), k2);
+        __m512i p = _mm512_maskz_loadu_epi32(m, xy + i);
+        __m512i a = a0, b = b0, c = c0;
         __m512i d = _mm512_xor_si512(_mm512_and_si512(p, low16), k3);
         for (int r = 0; r < 4; r++) {
             a = _mm512_add_epi32(a, b); d = ROTL(_mm512_xor_si512(d, a), 16);
@@ -320,6 +365,13 @@ static inline AVX512 __m512i channel_levels(const xnca_plan *P, const int8_t *s,
 static AVX512 void cell_words_avx512(const xnca_plan *P, const int8_t *s, uint32_t *words)
 {
     int C = P->channels;
+    if (P->k == 1 && P->in_thr_ok) { /* one byte compare for all C channels */
+        __mmask32 cm = C >= 32 ? 0xffffffffu : (1u << C) - 1;
+        __m256i v = _mm256_maskz_loadu_epi8(cm, s);
+        __mmask32 ge = _mm256_mask_cmpge_epi8_mask(cm, v, _mm256_load_si256((const __m256i *)P->in_thr8));
+        words[0] = ((uint32_t)ge ^ P->in_flip) & (uint32_t)cm;
+        return;
+    }
     __mmask16 mlo = C >= 16 ? 0xffff : (__mmask16)((1u << C) - 1);
     __mmask16 mhi = C > 16 ? (__mmask16)((1u << (C - 16)) - 1) : 0;
     __m512i lo = channel_levels(P, s, 0, mlo), hi = channel_levels(P, s, 16, mhi);

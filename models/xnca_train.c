@@ -63,6 +63,7 @@ void xnca_train_defaults(xnca_train_config *cfg)
     cfg->fire_rate = 0.5f;
     cfg->weight_init = 0.05f;
     cfg->out_init = 0.05f;
+    cfg->in_range = 0.5f;
     cfg->data = "mnist";
     cfg->checkpoint_every = 0;
     cfg->progress_every = 100;
@@ -235,7 +236,8 @@ static void init_scratch(xnca_trainer *t)
 {
     const xnca_train_config *c = &t->cfg;
     const int quant = c->variant == XNCA_QUANT;
-    const int m = c->weight_bits, k = c->act_bits, levels = (1 << m) - 1;
+    /* float variants carry 32 in the bit fields: use 1 so no shift overflows */
+    const int m = quant ? c->weight_bits : 1, k = quant ? c->act_bits : 1, levels = (1 << m) - 1;
     for (int l = 0; l < t->n_layers; l++) {
         train_layer *L = &t->layer[l];
         const int out_layer = l == t->n_layers - 1;
@@ -268,20 +270,33 @@ static void init_scratch(xnca_trainer *t)
     }
     if (!quant) return;
     /* input quantizers: channel 0 maps the input level g linearly onto the k-bit levels
-     * (k = 1: alive -> +1); mutable channels map +-2 float units onto the levels. */
+     * (k = 1: alive -> +1); mutable channels map +-in_range float units onto the levels. */
     const int b = c->input_bits;
     t->in_c[0] = (float)((1 << k) - 1) / (float)((1 << b) - 1);
     t->in_gamma[0] = 1;
     t->in_beta[0] = k == 1 ? 1.0f - t->in_c[0] * 0.5f : 0.5f;
     for (int ch = 1; ch < t->C; ch++) {
-        t->in_c[ch] = (float)ldexp(1.0, k - 2) / t->T_lsb;
+        t->in_c[ch] = (float)(ldexp(1.0, k - 1) / (c->in_range * t->T_lsb));
         t->in_gamma[ch] = 1;
         t->in_beta[ch] = (float)(1 << (k - 1));
     }
 }
 
 /* Start from a model file: same variant and dimensions (any variant), or a float model
- * for bwn/ban. quant from quant: shadow weights on the codes, quantizers from the records. */
+ * for bwn/ban. quant from quant (progressive quantization: the bit widths m and k may
+ * differ, S and b may not): shadow weights w_f = w / (2^m_src - 1), so each code keeps its
+ * relative size; every quantizer is rescaled so that its levels keep their positions:
+ * with rw = (2^m - 1) / (2^m_src - 1) (weight scale) and ra = 2^k / 2^k_src (activation
+ * scale), sums grow by rw * ra, hidden records take g / rw and b * ra, output records
+ * g / (rw * ra) and b, input records g * ra and b * ra. */
+static void set_quantizer(const xnca_qparam *r, double gscale, double bscale, float *c, float *gamma, float *beta)
+{
+    double g = ldexp(r->mul, -r->shift) * gscale;
+    *c = (float)(g != 0 ? fabs(g) : ldexp(1, -r->shift) * gscale);
+    *gamma = g > 0 ? 1.0f : (g < 0 ? -1.0f : 0.0f);
+    *beta = (float)(ldexp(r->add, -r->shift) * bscale);
+}
+
 static int init_from_model(xnca_trainer *t, const char *path, char *err, size_t errlen)
 {
     xnca_model m;
@@ -296,38 +311,34 @@ static int init_from_model(xnca_trainer *t, const char *path, char *err, size_t 
         xnca_model_free(&m);
         return -1;
     }
-    if (quant && (m.weight_bits != c->weight_bits || m.act_bits != c->act_bits || m.state_bits != c->state_bits ||
-                  m.input_bits != c->input_bits)) {
-        set_err(err, errlen, "--init %s: bit widths differ from the training configuration", path);
+    if (quant && (m.state_bits != c->state_bits || m.input_bits != c->input_bits)) {
+        set_err(err, errlen, "--init %s: state or input bits differ from the training configuration", path);
         xnca_model_free(&m);
         return -1;
     }
-    const int levels = (1 << c->weight_bits) - 1;
+    const int src_levels = quant ? (1 << m.weight_bits) - 1 : 1;
+    const double rw = quant ? (double)((1 << c->weight_bits) - 1) / src_levels : 1;
+    const double ra = quant ? ldexp(1.0, c->act_bits - m.act_bits) : 1;
     for (int l = 0; l < t->n_layers; l++) {
         train_layer *L = &t->layer[l];
+        const int out_layer = l == t->n_layers - 1;
         for (int o = 0; o < L->n_out; o++) {
             for (int n = 0; n < L->n_in; n++)
                 L->w[(size_t)o * L->n_in + n] =
-                    quant ? (float)xnca_weight(&m, l, o, n) / levels : m.layer[l].w[(size_t)o * L->n_in + n];
+                    quant ? (float)xnca_weight(&m, l, o, n) / src_levels : m.layer[l].w[(size_t)o * L->n_in + n];
             if (quant) {
-                const xnca_qparam *r = &m.layer[l].q[o];
-                double g = ldexp(r->mul, -r->shift);
-                L->c[o] = (float)(g != 0 ? fabs(g) : ldexp(1, -r->shift));
-                L->gamma[o] = g > 0 ? 1.0f : (g < 0 ? -1.0f : 0.0f);
-                L->beta[o] = (float)ldexp(r->add, -r->shift);
+                if (out_layer)
+                    set_quantizer(&m.layer[l].q[o], 1 / (rw * ra), 1, &L->c[o], &L->gamma[o], &L->beta[o]);
+                else
+                    set_quantizer(&m.layer[l].q[o], 1 / rw, ra, &L->c[o], &L->gamma[o], &L->beta[o]);
             } else {
                 L->bias[o] = m.layer[l].b[o];
             }
         }
     }
     if (quant)
-        for (int ch = 0; ch < t->C; ch++) {
-            const xnca_qparam *r = &m.inq[ch];
-            double g = ldexp(r->mul, -r->shift);
-            t->in_c[ch] = (float)(g != 0 ? fabs(g) : ldexp(1, -r->shift));
-            t->in_gamma[ch] = g > 0 ? 1.0f : (g < 0 ? -1.0f : 0.0f);
-            t->in_beta[ch] = (float)ldexp(r->add, -r->shift);
-        }
+        for (int ch = 0; ch < t->C; ch++)
+            set_quantizer(&m.inq[ch], ra, ra, &t->in_c[ch], &t->in_gamma[ch], &t->in_beta[ch]);
     xnca_model_free(&m);
     return 0;
 }
@@ -677,7 +688,7 @@ int xnca_trainer_export(const xnca_trainer *tc, xnca_model *m, char *err, size_t
     m->noise_sigma = t->sigma;
     m->n_layers = t->n_layers;
     if (xnca_model_alloc(m, err, errlen)) return -1;
-    const int quant = c->variant == XNCA_QUANT, mb = c->weight_bits, levels = (1 << mb) - 1;
+    const int quant = c->variant == XNCA_QUANT, mb = quant ? c->weight_bits : 1, levels = (1 << mb) - 1;
     if (quant)
         for (int ch = 0; ch < t->C; ch++) m->inq[ch] = t->in_rec[ch];
     for (int l = 0; l < t->n_layers; l++) {

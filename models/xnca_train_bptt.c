@@ -62,7 +62,7 @@ static void prepare_quantizer(float c, float gamma, float beta, int mode, float 
  * identity (SURROGATE); bwn: sign(w) * mean|w| per row (EXACT) or w (SURROGATE). */
 void train_prepare(xnca_trainer *t, int mode)
 {
-    const int m = t->cfg.weight_bits, levels = (1 << m) - 1;
+    const int m = t->cfg.variant == XNCA_QUANT ? t->cfg.weight_bits : 1, levels = (1 << m) - 1;
     for (int l = 0; l < t->n_layers; l++) {
         train_layer *L = &t->layer[l];
         for (int o = 0; o < L->n_out; o++) {

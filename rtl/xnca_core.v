@@ -136,19 +136,26 @@ module xnca_core #(
         end
     endgenerate
 
+
+    localparam integer NL = (CM + 3) / 4;                   // noise draws per cell (spec 4.3)
+    localparam integer NDEPTH = BATCH * NL;
+    localparam integer NZW = NDEPTH > 1 ? $clog2(NDEPTH) : 1;
+    localparam integer TW = 16;                             // step tag of an activation word
+    localparam integer QAW_BITS = TW + 2 * QW;              // {tag, previous, current}
+    localparam integer FD = 2 * BATCH;                      // fire queue depth
+    localparam integer FDW = $clog2(FD);
+    localparam integer FCW = $clog2(FD + 1);
+
     // ------------------------------------------------------------------ run registers
     localparam [4:0] M_IDLE = 5'd0, M_LOAD = 5'd1, M_PIX = 5'd2, M_PIX2 = 5'd3,
-                     M_STEP = 5'd4, M_FILL_A = 5'd5, M_FILL_B = 5'd6, M_FILL_H = 5'd7,
-                     M_COPY = 5'd8, M_GATH_A = 5'd9, M_GATH_B = 5'd10, M_WREQ = 5'd11,
-                     M_WCAP = 5'd12, M_STREAM = 5'd13, M_FLUSH = 5'd14, M_DRAIN = 5'd15,
-                     M_WB_A = 5'd16, M_WB_B = 5'd17, M_WB_H = 5'd18, M_WB_HW = 5'd19,
-                     M_WB_C = 5'd20, M_WB_D = 5'd21, M_WB_E = 5'd22, M_WB_W = 5'd23,
-                     M_RD_A = 5'd24, M_RD_B = 5'd25, M_RD_C = 5'd26, M_OUT = 5'd27,
-                     M_ST_A = 5'd28, M_ST_B = 5'd29, M_ST_C = 5'd30;
+                     M_STEP = 5'd4, M_COLLECT = 5'd5, M_GATH = 5'd6, M_STREAM = 5'd7,
+                     M_LWAIT = 5'd8, M_WB_WAIT = 5'd9, M_WB_A = 5'd10, M_WB_B = 5'd11,
+                     M_WB_S = 5'd12, M_WB_T = 5'd13, M_WB_W = 5'd14, M_RD_A = 5'd15,
+                     M_RD_B = 5'd16, M_RD_C = 5'd17, M_OUT = 5'd18, M_ST_A = 5'd19,
+                     M_ST_B = 5'd20, M_ST_C = 5'd21;
     localparam [1:0] R_INFO = 2'd0, R_LOAD = 2'd1, R_RESULT = 2'd2, R_STATE = 2'd3;
 
     reg [4:0]  state;
-    reg [2:0]  op;
     reg [15:0] steps_left;
     reg [31:0] seed, image;
     reg [15:0] step;                 // step counter t
@@ -163,45 +170,67 @@ module xnca_core #(
     reg [1:0]  rec_kind;
     reg [5:0]  rec_idx;
 
-    wire rb = step[0];               // activation bank read by this step
-
     // batch
     reg [BCW-1:0] nb;                // cells in the batch
     reg [CAW-1:0] bcell [0:BATCH-1];
     // gather
-    reg [3:0]  gpos;                 // neighbour 0..8
+    reg [3:0]  gpos;                 // neighbour being read, 0..8 (9: done issuing)
+    reg        gd_valid, gd_inb;     // neighbour word arriving
+    reg [3:0]  gd_pos;
     reg [7:0]  gq;                   // slot in chunk
     reg [7:0]  gch;                  // chunk
-    reg        ginb;
     reg [KM*SYN_BITS-1:0] gasm;
-    // array sequencing
+    // array sequencing (issue side)
     reg [1:0]  lay;                  // layer l
     reg [15:0] grp, gcnt_ch;
     reg [2:0]  wpl;                  // weight plane i
     reg [BW-1:0] sb;
     reg [2:0]  sj;
-    reg [2:0]  flush;
-    reg [BW-1:0] db;
     reg [15:0] chrem;                // inputs of the layer from this chunk on
+    reg        w_fresh;              // w_rdata holds the slice at w_raddr
+    reg        lw_out;               // the layer that just ended was the output layer
     reg [UNITS*SYN_BITS-1:0] wreg;
     reg [SYN_BITS-1:0] amask;
     reg [CNTW-1:0] anvalid;
-    reg        p1_valid, p1_first;
+    reg        p1_valid, p1_first, p1_ysel;
     reg [BW-1:0] p1_b;
     reg [2:0]  p1_j, p1_shift;
+    reg        ge0, ge1, ge2;        // group end travelling down the unit pipeline
+    // drain (background)
+    reg        dr_active;
+    reg [BW-1:0] db;
+    reg [1:0]  dr_lay;
+    reg [15:0] dr_grp;
+    reg [UNITS*RW-1:0] dr_qrec;
+    reg        dr_wpend;             // a drain write is in flight
+    // noise precompute (background)
+    reg        nz_run, nz_wait;
+    reg [BW-1:0] nz_b;
+    reg [2:0]  nz_l;
+    reg        n_we;
+    reg [NZW-1:0] n_waddr, n_raddr;
+    reg [31:0] n_wdata;
+    wire [31:0] n_rdata;
     // write-back
     reg [BW-1:0] wb;
-    reg [4:0]  wj;                   // mutable channel
+    reg [4:0]  wj, wjd;              // channel issued / channel computed
+    reg        wv;
     reg [CM*8-1:0] sreg;
-    reg [QW-1:0] qreg;
+    reg [QW-1:0] qreg, qcur;
     reg [4:0]  lvl;
-    reg [31:0] hreg;
-    reg signed [7:0] nreg;
     // readout
     reg [15:0] votes [0:9];
     reg [3:0]  first_cls;
     reg        agree;
     reg [4:0]  sc;                   // STATE record: channel
+    // fire scanner (background) and its queue
+    reg        fs_run;
+    reg [1:0]  fs_st;
+    reg [NAW-1:0] fs_ptr;
+    reg [CAW-1:0] fs_cell;
+    reg [CAW-1:0] fq [0:FD-1];
+    reg [FDW-1:0] fq_wp, fq_rp;
+    reg [FCW-1:0] fq_n;
 
     // ------------------------------------------------------------------ model registers
     wire [1:0] m_layers;
@@ -252,7 +281,7 @@ module xnca_core #(
         .o_done(ld_done), .o_status(ld_status), .o_count(ld_count)
     );
 
-    // Q_c(0) of every channel (the padding cur_cell's activations, spec 1) and the channel-0
+    // Q_c(0) of every channel (the padding cell's activations, spec 1) and the channel-0
     // input quantizer, captured while the input records stream in.
     reg  [QW-1:0] qpad;
     reg  [RW-1:0] inq0;
@@ -316,7 +345,7 @@ module xnca_core #(
         .clk(clk), .i_we(d_we), .i_wlane(1'b1), .i_waddr(d_waddr), .i_wdata(d_wdata),
         .i_raddr(d_raddr), .o_rdata(d_rdata)
     );
-    // cur_cell state: mutable channels (8 bit each) and {valid, level g}
+    // cell state: mutable channels (8 bit each) and {valid, level g}
     reg            s_we;
     reg  [CAW-1:0] s_waddr, s_raddr;
     reg  [CM*8-1:0] s_wdata;
@@ -333,56 +362,123 @@ module xnca_core #(
         .clk(clk), .i_we(l_we), .i_wlane(1'b1), .i_waddr(l_waddr), .i_wdata(l_wdata),
         .i_raddr(s_raddr), .o_rdata(l_rdata)
     );
-    // quantized activations, two banks (read bank = step parity)
-    reg            qa0_we, qa1_we;
+    // quantized activations of every cell: {step tag, previous word, current word}
+    reg            qa_we;
     reg  [CAW-1:0] qa_waddr, qa_raddr;
-    reg  [QW-1:0]  qa_wdata;
-    wire [QW-1:0]  qa0_rdata, qa1_rdata;
-    xnca_ram #(.DW(QW), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_qa0 (
-        .clk(clk), .i_we(qa0_we), .i_wlane(1'b1), .i_waddr(qa_waddr), .i_wdata(qa_wdata),
-        .i_raddr(qa_raddr), .o_rdata(qa0_rdata)
+    reg  [QAW_BITS-1:0] qa_wdata;
+    wire [QAW_BITS-1:0] qa_rdata;
+    xnca_ram #(.DW(QAW_BITS), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_qa (
+        .clk(clk), .i_we(qa_we), .i_wlane(1'b1), .i_waddr(qa_waddr), .i_wdata(qa_wdata),
+        .i_raddr(qa_raddr), .o_rdata(qa_rdata)
     );
-    xnca_ram #(.DW(QW), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_qa1 (
-        .clk(clk), .i_we(qa1_we), .i_wlane(1'b1), .i_waddr(qa_waddr), .i_wdata(qa_wdata),
-        .i_raddr(qa_raddr), .o_rdata(qa1_rdata)
+    // the activations a cell shows to the step being computed (spec 3.6)
+    wire [TW-1:0] qa_tag = qa_rdata[QAW_BITS-1 -: TW];
+    wire [QW-1:0] qa_cur = qa_rdata[QW-1:0];
+    wire [QW-1:0] qa_prev = qa_rdata[2*QW-1:QW];
+    wire [QW-1:0] qa_now = qa_tag == step ? qa_prev : qa_cur;
+    // noise draws of the batch (BATCH x NL words)
+    xnca_ram #(.DW(32), .AW(NZW), .DEPTH(NDEPTH), .LANES(1)) u_nram (
+        .clk(clk), .i_we(n_we), .i_wlane(1'b1), .i_waddr(n_waddr), .i_wdata(n_wdata),
+        .i_raddr(n_raddr), .o_rdata(n_rdata)
     );
     // alive list
     reg            al_we;
     reg  [NAW-1:0] al_waddr, al_raddr;
+    reg  [CAW-1:0] al_wdata;
     wire [CAW-1:0] al_rdata;
     xnca_ram #(.DW(CAW), .AW(NAW), .DEPTH(NCELLS), .LANES(1)) u_alram (
-        .clk(clk), .i_we(al_we), .i_wlane(1'b1), .i_waddr(al_waddr), .i_wdata(cur_cell),
+        .clk(clk), .i_we(al_we), .i_wlane(1'b1), .i_waddr(al_waddr), .i_wdata(al_wdata),
         .i_raddr(al_raddr), .o_rdata(al_rdata)
     );
 
-    wire [15:0] l_nin = g_nin[lay*16 +: 16];
-    wire [15:0] l_ebits = g_ebits[lay*16 +: 16];
-    wire [15:0] l_chunks = g_chunks[lay*16 +: 16];
-    wire [15:0] l_groups = g_groups[lay*16 +: 16];
+    wire [15:0] l_nin = g_nin[{lay, 4'd0} +: 16];
+    wire [15:0] l_ebits = g_ebits[{lay, 4'd0} +: 16];
+    wire [15:0] l_chunks = g_chunks[{lay, 4'd0} +: 16];
+    wire [15:0] l_groups = g_groups[{lay, 4'd0} +: 16];
     wire        l_is_out = lay == m_layers + 2'd1;
     wire [1:0]  next_lay = lay + 2'd1;
+    wire [15:0] dr_groups = g_groups[{dr_lay, 4'd0} +: 16];
+    wire        dr_is_out = dr_lay == m_layers + 2'd1;
 
-    // ------------------------------------------------------------------ hash
-    reg         h_start;
-    reg  [15:0] h_lane;
-    reg  [CAW-1:0] h_cell;
+    // the batch is complete: BATCH cells, or the scan ended with cells waiting
+    wire scan_over = !fs_run && fq_n == {FCW{1'b0}};
+    wire start_batch = nb != {BCW{1'b0}} && (nb == BCW'(BATCH) || scan_over);
+
+    // ------------------------------------------------------------------ fire scanner (spec 4.2)
+    wire        fs_go = state == M_STEP && steps_left != 16'd0;
+    wire        hf_done;
+    wire [31:0] hf_out;
+    xnca_hash u_hash_fire (
+        .clk(clk), .rst(rst), .i_start(fs_run && fs_st == 2'd1), .i_seed(seed), .i_image(image),
+        .i_step(step), .i_lane(16'd0), .i_x({{(8-XB){1'b0}}, al_rdata[XB-1:0]}),
+        .i_y({{(8-YB){1'b0}}, al_rdata[CAW-1:XB]}), .o_done(hf_done), .o_hash(hf_out)
+    );
+    wire fs_fires = {1'b0, hf_out[7:0]} < m_fire_t;
+    wire fq_pop = state == M_COLLECT && fq_n != {FCW{1'b0}} && !start_batch;
+    wire fq_push = fs_run && fs_st == 2'd3 && fq_n != FCW'(FD);
+    always @(posedge clk) begin
+        if (rst) begin
+            fs_run <= 1'b0;
+            fq_wp <= {FDW{1'b0}};
+            fq_rp <= {FDW{1'b0}};
+            fq_n <= {FCW{1'b0}};
+        end else begin
+            if (fs_go) begin
+                fs_run <= 1'b1;
+                fs_ptr <= {NAW{1'b0}};
+                fs_st <= 2'd0;
+            end else if (fs_run) begin
+                case (fs_st)
+                2'd0: if (fs_ptr == nalive) fs_run <= 1'b0; else fs_st <= 2'd1;  // al_raddr = fs_ptr
+                2'd1: begin fs_cell <= al_rdata; fs_st <= 2'd2; end               // hash started
+                2'd2: if (hf_done) begin
+                    if (fs_fires) fs_st <= 2'd3;
+                    else begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
+                end
+                default: if (fq_push) begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
+                endcase
+            end
+            if (fq_push) begin
+                fq[fq_wp] <= fs_cell;
+                fq_wp <= fq_wp == FDW'(FD - 1) ? {FDW{1'b0}} : fq_wp + 1'b1;
+            end
+            if (fq_pop) fq_rp <= fq_rp == FDW'(FD - 1) ? {FDW{1'b0}} : fq_rp + 1'b1;
+            fq_n <= fq_n + {{(FCW-1){1'b0}}, fq_push} - {{(FCW-1){1'b0}}, fq_pop};
+        end
+    end
+
+    // ------------------------------------------------------------------ noise precompute (spec 4.3)
+    wire        nz_go = state == M_COLLECT && start_batch;
     wire        h_done;
     wire [31:0] h_out;
-    xnca_hash u_hash (
-        .clk(clk), .rst(rst), .i_start(h_start), .i_seed(seed), .i_image(image), .i_step(step),
-        .i_lane(h_lane), .i_x({{(8-XB){1'b0}}, h_cell[XB-1:0]}),
-        .i_y({{(8-YB){1'b0}}, h_cell[CAW-1:XB]}), .o_done(h_done), .o_hash(h_out)
+    xnca_hash u_hash_noise (
+        .clk(clk), .rst(rst), .i_start(nz_run && !nz_wait), .i_seed(seed), .i_image(image),
+        .i_step(step), .i_lane(16'd1 + {13'd0, nz_l}), .i_x({{(8-XB){1'b0}}, bcell[nz_b][XB-1:0]}),
+        .i_y({{(8-YB){1'b0}}, bcell[nz_b][CAW-1:XB]}), .o_done(h_done), .o_hash(h_out)
     );
-    always @(*) begin
-        h_start = 1'b0;
-        h_lane = 16'd0;
-        h_cell = al_rdata;
-        if (state == M_FILL_B) h_start = 1'b1;
-        if (state == M_WB_H && wj[1:0] == 2'd0) begin
-            h_start = 1'b1;
-            h_lane = 16'd1 + {13'd0, wj[4:2]};
+    always @(posedge clk) begin
+        n_we <= 1'b0;
+        if (rst) nz_run <= 1'b0;
+        else if (nz_go) begin
+            nz_run <= 1'b1;
+            nz_wait <= 1'b0;
+            nz_b <= {BW{1'b0}};
+            nz_l <= 3'd0;
+        end else if (nz_run) begin
+            if (!nz_wait) nz_wait <= 1'b1;
+            else if (h_done) begin
+                nz_wait <= 1'b0;
+                n_we <= 1'b1;
+                n_waddr <= NZW'(nz_b * NL) + NZW'(nz_l);
+                n_wdata <= h_out;
+                nz_l <= nz_l + 3'd1;
+                if (nz_l == 3'(NL - 1)) begin
+                    nz_l <= 3'd0;
+                    nz_b <= nz_b + 1'b1;
+                    if (nz_b == nb[BW-1:0] - 1'b1) nz_run <= 1'b0;
+                end
+            end
         end
-        if (state == M_WB_H) h_cell = bcell[wb];
     end
 
     // ------------------------------------------------------------------ pixels (spec 6, 7)
@@ -395,7 +491,6 @@ module xnca_core #(
         .i_y({{(ACC_W-4){1'b0}}, pend_g}), .i_mul(inq0[7:0]), .i_shift(inq0[12:8]),
         .i_add(inq0[36:13]), .i_k(m_abits), .o_level(g_level), .o_ds(unused_g_ds)
     );
-    wire [QW-1:0] qa_rdata = rb ? qa1_rdata : qa0_rdata;
     wire pix_old_alive = l_rdata[3:0] != 4'd0;
     wire pix_new_alive = pend_g != 4'd0;
     wire pix_kept = mutate && pix_old_alive && pix_new_alive;
@@ -405,7 +500,7 @@ module xnca_core #(
         for (pk = 0; pk < KM; pk = pk + 1) begin
             pix_qword[pk*C] = g_level[pk];
             for (pc = 1; pc < C; pc = pc + 1)
-                pix_qword[pk*C + pc] = pix_kept ? qa_rdata[pk*C + pc] : qpad[pk*C + pc];
+                pix_qword[pk*C + pc] = pix_kept ? qa_cur[pk*C + pc] : qpad[pk*C + pc];
         end
     end
     wire pix_last = px == XB'(GRID_W - 1) && py == YB'(GRID_H - 1);
@@ -422,7 +517,7 @@ module xnca_core #(
     wire giny = !(gdy == 2'd0 && gy == {YB{1'b0}}) && !(gdy == 2'd2 && gy == YB'(GRID_H - 1));
     wire [XB-1:0] gnx = gx + {{(XB-1){gdx == 2'd0}}, gdx != 2'd1};
     wire [YB-1:0] gny = gy + {{(YB-1){gdy == 2'd0}}, gdy != 2'd1};
-    wire [QW-1:0] gword = ginb ? qa_rdata : qpad;
+    wire [QW-1:0] gword = gd_inb ? qa_now : qpad;
     reg  [KM*SYN_BITS-1:0] gasm_next;
     integer gk;
     always @(*) begin
@@ -430,10 +525,10 @@ module xnca_core #(
         for (gk = 0; gk < KM; gk = gk + 1)
             gasm_next[gk*SYN_BITS + gq*C +: C] = gword[gk*C +: C];
     end
-    wire gchunk_end = gq == 8'(NBPC - 1) || gpos == 4'd8;
+    wire gchunk_end = gq == 8'(NBPC - 1) || gd_pos == 4'd8;
 
     // ------------------------------------------------------------------ array
-    wire [KM*SYN_BITS-1:0] a_rdata = lay[0] ? y_rdata : x_rdata;
+    wire [KM*SYN_BITS-1:0] a_rdata = p1_ysel ? y_rdata : x_rdata;
     wire [SYN_BITS-1:0] a_plane = a_rdata[p1_j*SYN_BITS +: SYN_BITS];
     wire [UNITS*ACC_W-1:0] accs;
     wire [UNITS*KM-1:0] levels;
@@ -444,12 +539,12 @@ module xnca_core #(
             xnca_unit #(.SYN_BITS(SYN_BITS), .BATCH(BATCH), .ACC_W(ACC_W)) u_unit (
                 .clk(clk), .i_valid(p1_valid), .i_first(p1_first), .i_b(p1_b),
                 .i_shift(p1_shift), .i_w(wreg[gu*SYN_BITS +: SYN_BITS]), .i_a(a_plane),
-                .i_mask(amask), .i_nvalid(anvalid), .i_rd_b(db),
+                .i_mask(amask), .i_nvalid(anvalid), .i_snap(ge2), .i_rd_b(db),
                 .o_acc(accs[gu*ACC_W +: ACC_W])
             );
             xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant (
-                .i_y(accs[gu*ACC_W +: ACC_W]), .i_mul(q_rdata[gu*RW +: 8]),
-                .i_shift(q_rdata[gu*RW + 8 +: 5]), .i_add(q_rdata[gu*RW + 13 +: 24]),
+                .i_y(accs[gu*ACC_W +: ACC_W]), .i_mul(dr_qrec[gu*RW +: 8]),
+                .i_shift(dr_qrec[gu*RW + 8 +: 5]), .i_add(dr_qrec[gu*RW + 13 +: 24]),
                 .i_k(m_abits), .o_level(levels[gu*KM +: KM]), .o_ds(dss[gu*10 +: 10])
             );
         end
@@ -463,29 +558,34 @@ module xnca_core #(
             for (dl = 0; dl < LPC; dl = dl + 1) begin
                 for (du = 0; du < UNITS; du = du + 1)
                     drain_wdata[dk*SYN_BITS + dl*UNITS + du] = levels[du*KM + dk];
-                drain_lane[dk*LPC + dl] = {16'd0, grp} % LPC == dl;
+                drain_lane[dk*LPC + dl] = {16'd0, dr_grp} % LPC == dl;
             end
     end
     wire [15:0] cur_nvalid = chrem < l_ebits ? chrem : l_ebits;
-    wire last_tuple = sb == nb[BW-1:0] - 1'b1 && sj == m_abits - 3'd1;
+    wire first_tuple = sb == {BW{1'b0}} && sj == 3'd0;
+    wire can_issue = !first_tuple || w_fresh;
+    wire last_b = sb == nb[BW-1:0] - 1'b1;
+    wire last_tuple = last_b && sj == m_abits - 3'd1;
     wire last_chunk = gcnt_ch == l_chunks - 16'd1;
     wire last_plane = wpl == m_wbits - 3'd1;
+    wire last_group = grp == l_groups - 16'd1;
+    wire array_quiet = !ge0 && !ge1 && !ge2 && !dr_active && !dr_wpend && !p1_valid;
 
     // ------------------------------------------------------------------ write-back
     wire [RW-1:0] wb_rec = iq_rdata;
-    wire signed [9:0] wb_ds = d_rdata[({27'd0, wj} % UNITS)*10 +: 10];
-    wire [7:0] wb_r = hreg[wj[1:0]*8 +: 8];
+    wire signed [9:0] wb_ds = d_rdata[({27'd0, wjd} % UNITS)*10 +: 10];
+    wire [7:0] wb_r = n_rdata[wjd[1:0]*8 +: 8];
     wire signed [1:0] wb_noise = wb_r < {1'b0, m_noise_p} ? -2'sd1 :
                                 ({1'b0, wb_r} >= 9'd256 - {2'b0, m_noise_p} ? 2'sd1 : 2'sd0);
-    wire signed [7:0] wb_s = lvl[4] ? sreg[wj*8 +: 8] : 8'sd0;
+    wire signed [7:0] wb_s = lvl[4] ? sreg[wjd*8 +: 8] : 8'sd0;
     wire signed [11:0] wb_sum = {{4{wb_s[7]}}, wb_s} + {{2{wb_ds[9]}}, wb_ds} + {{10{wb_noise[1]}}, wb_noise};
     wire signed [11:0] wb_hi = (12'sd1 <<< (m_sbits - 4'd1)) - 12'sd1;
     wire signed [11:0] wb_lo = -(12'sd1 <<< (m_sbits - 4'd1));
     wire signed [11:0] wb_sat = wb_sum > wb_hi ? wb_hi : (wb_sum < wb_lo ? wb_lo : wb_sum);
     wire fault_here = FAULT_INJECT && i_fault_en && step == i_fault_step &&
                       bcell[wb] == {i_fault_y[YB-1:0], i_fault_x[XB-1:0]} &&
-                      {3'd0, wj} + 8'd1 == i_fault_ch;
-    wire [7:0] wb_new = nreg ^ {7'd0, fault_here};
+                      {3'd0, wjd} + 8'd1 == i_fault_ch;
+    wire [7:0] wb_new = wb_sat[7:0] ^ {7'd0, fault_here};
     wire [KM-1:0] wb_level;
     wire signed [9:0] unused_wb_ds;
     xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant_wb (
@@ -494,7 +594,7 @@ module xnca_core #(
     );
 
     // ------------------------------------------------------------------ readout
-    // class of a cur_cell: argmax of the 10 class channels, ties to the lowest (spec 5)
+    // class of a cell: argmax of the 10 class channels, ties to the lowest (spec 5)
     reg [3:0] rd_cls;
     reg signed [7:0] rd_best, rd_v;
     integer rc;
@@ -521,7 +621,6 @@ module xnca_core #(
                 pred = pv[3:0];
             end
     end
-
     // ------------------------------------------------------------------ output records
     reg [319:0] rec;
     integer rv;
@@ -585,23 +684,63 @@ module xnca_core #(
     always @(posedge clk) begin
         ld_start <= 1'b0;
         x_we <= 1'b0; y_we <= 1'b0; d_we <= 1'b0; s_we <= 1'b0; l_we <= 1'b0;
-        qa0_we <= 1'b0; qa1_we <= 1'b0; al_we <= 1'b0;
+        qa_we <= 1'b0; al_we <= 1'b0;
         p1_valid <= 1'b0;
         o_step_done <= 1'b0;
+        ge0 <= 1'b0;
+        ge1 <= ge0;
+        ge2 <= ge1;
+        dr_wpend <= 1'b0;
         if (state != M_IDLE && state != M_OUT && state != M_ST_A && state != M_ST_B
             && state != M_ST_C) begin
             cycles <= cycles + 32'd1;
             if ((state == M_PIX || state == M_LOAD) && !i_in_valid) stalls <= stalls + 32'd1;
+        end
+        // weight prefetch: w_rdata follows w_raddr one cycle later
+        w_fresh <= 1'b1;
+
+        // ---------------------------------------------------------- background drain
+        if (dr_active) begin
+            dr_wpend <= 1'b1;
+            if (dr_is_out) begin
+                d_we <= 1'b1;
+                d_waddr <= DAW'(db * GO) + DAW'(dr_grp);
+                d_wdata <= dss;
+            end else begin
+                if (dr_lay[0]) x_we <= 1'b1; else y_we <= 1'b1;
+                a_wlane <= drain_lane;
+                a_waddr <= AAW'(db * CHMAX) + AAW'({16'd0, dr_grp} / LPC);
+                a_wdata <= drain_wdata;
+            end
+            db <= db + 1'b1;
+            if (db == nb[BW-1:0] - 1'b1) begin
+                dr_active <= 1'b0;
+                dr_grp <= dr_grp + 16'd1;
+                if (dr_grp == dr_groups - 16'd1) begin
+                    dr_grp <= 16'd0;
+                    dr_lay <= dr_lay + 2'd1;
+                end
+            end
+        end
+
+        // a new snapshot may start in the last drain cycle of the previous group
+        if (ge2) begin
+            // the units snapshot their accumulators now; quantize them over nb cycles
+            dr_active <= 1'b1;
+            db <= {BW{1'b0}};
+            dr_qrec <= q_rdata;
+            q_raddr <= q_raddr + 1'b1;
         end
         if (rst) begin
             state <= M_IDLE;
             model_ok <= 1'b0;
             step <= 16'd0;
             nalive <= {NAW{1'b0}};
+            dr_active <= 1'b0;
+            ge0 <= 1'b0; ge1 <= 1'b0; ge2 <= 1'b0;
         end else begin
             case (state)
             M_IDLE: if (i_cmd_valid) begin
-                op <= i_cmd_op;
                 steps_left <= i_cmd_steps;
                 seed <= i_cmd_seed;
                 image <= i_cmd_image;
@@ -647,12 +786,13 @@ module xnca_core #(
                 state <= M_PIX2;
             end
             M_PIX2: begin
-                // level/qa reads of `cur_cell` were issued in M_PIX (s_raddr, qa_raddr)
+                // level / activation reads of cur_cell were issued in M_PIX
                 l_we <= 1'b1; l_waddr <= cur_cell;
                 l_wdata <= {pix_kept && l_rdata[4], pend_g};
-                qa0_we <= 1'b1; qa1_we <= 1'b1; qa_waddr <= cur_cell; qa_wdata <= pix_qword;
+                qa_we <= 1'b1; qa_waddr <= cur_cell;
+                qa_wdata <= {step - 16'd1, pix_qword, pix_qword};   // tag: not this step
                 if (pix_new_alive) begin
-                    al_we <= 1'b1; al_waddr <= nalive;
+                    al_we <= 1'b1; al_waddr <= nalive; al_wdata <= cur_cell;
                     nalive <= nalive + 1'b1;
                 end
                 px <= px + 1'b1;
@@ -668,102 +808,84 @@ module xnca_core #(
             end
             // ---------------------------------------------------------- step
             M_STEP: begin
-                ap <= {NAW{1'b0}};
                 nb <= {BCW{1'b0}};
+                ap <= {NAW{1'b0}};
                 if (steps_left == 16'd0) begin
-                    ap <= {NAW{1'b0}};
                     for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
                     agree <= nalive != {NAW{1'b0}};
                     state <= M_RD_A;
-                end else state <= M_FILL_A;
+                end else state <= M_COLLECT;           // fs_go starts the fire scan
             end
-            M_FILL_A: begin
-                if (ap == nalive) begin
-                    if (nb != {BCW{1'b0}}) begin
-                        lay <= 2'd0; grp <= 16'd0; wpl <= 3'd0; gcnt_ch <= 16'd0;
-                        w_raddr <= {WAW{1'b0}}; q_raddr <= {QAW{1'b0}};
-                        chrem <= g_nin[15:0];
-                        state <= M_WREQ;
-                    end else begin
-                        o_step_done <= 1'b1;
-                        step <= step + 16'd1;
-                        steps_left <= steps_left - 16'd1;
-                        state <= M_STEP;
+            M_COLLECT: begin
+                if (start_batch) begin
+                    // run the batch through the layers (nz_go starts the noise draws)
+                    lay <= 2'd0; grp <= 16'd0; wpl <= 3'd0; gcnt_ch <= 16'd0;
+                    sb <= {BW{1'b0}}; sj <= 3'd0;
+                    w_raddr <= {WAW{1'b0}}; w_fresh <= 1'b0;
+                    q_raddr <= {QAW{1'b0}};
+                    dr_lay <= 2'd0; dr_grp <= 16'd0;
+                    chrem <= g_nin[15:0];
+                    state <= M_STREAM;
+                end else if (fq_pop) begin
+                    bcell[nb[BW-1:0]] <= fq[fq_rp];
+                    gpos <= 4'd0; gd_valid <= 1'b0; gq <= 8'd0; gch <= 8'd0;
+                    gasm <= {KM*SYN_BITS{1'b0}};
+                    state <= M_GATH;
+                end else if (scan_over) begin
+                    o_step_done <= 1'b1;
+                    step <= step + 16'd1;
+                    steps_left <= steps_left - 16'd1;
+                    state <= M_STEP;
+                end
+            end
+            M_GATH: begin
+                // issue: neighbour gpos (qa_raddr); capture: the word of gd_pos
+                gd_valid <= gpos != 4'd9;
+                gd_pos <= gpos;
+                gd_inb <= ginx && giny;
+                if (gpos != 4'd9) gpos <= gpos + 4'd1;
+                if (gd_valid) begin
+                    gasm <= gasm_next;
+                    gq <= gq + 8'd1;
+                    if (gchunk_end) begin
+                        x_we <= 1'b1;
+                        a_wlane <= {KM*LPC{1'b1}};
+                        a_waddr <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
+                        a_wdata <= gasm_next;
+                        gasm <= {KM*SYN_BITS{1'b0}};
+                        gq <= 8'd0;
+                        gch <= gch + 8'd1;
                     end
-                end else state <= M_FILL_B;     // al_raddr = ap
-            end
-            M_FILL_B: begin
-                cur_cell <= al_rdata;               // hash started with al_rdata
-                state <= M_FILL_H;
-            end
-            M_FILL_H: if (h_done) begin
-                if ({1'b0, h_out[7:0]} < m_fire_t) begin
-                    bcell[nb[BW-1:0]] <= cur_cell;
-                    gpos <= 4'd0; gq <= 8'd0; gch <= 8'd0;
-                    gasm <= {KM*SYN_BITS{1'b0}};
-                    state <= M_GATH_A;
-                end else state <= M_COPY;       // qa_raddr = cur_cell
-            end
-            M_COPY: begin
-                if (rb) qa0_we <= 1'b1; else qa1_we <= 1'b1;
-                qa_waddr <= cur_cell; qa_wdata <= qa_rdata;
-                ap <= ap + 1'b1;
-                state <= M_FILL_A;
-            end
-            M_GATH_A: begin
-                ginb <= ginx && giny;           // qa_raddr = {gny, gnx}
-                state <= M_GATH_B;
-            end
-            M_GATH_B: begin
-                gasm <= gasm_next;
-                gq <= gq + 8'd1;
-                gpos <= gpos + 4'd1;
-                state <= M_GATH_A;
-                if (gchunk_end) begin
-                    x_we <= 1'b1;
-                    a_wlane <= {KM*LPC{1'b1}};
-                    a_waddr <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
-                    a_wdata <= gasm_next;
-                    gasm <= {KM*SYN_BITS{1'b0}};
-                    gq <= 8'd0;
-                    gch <= gch + 8'd1;
-                end
-                if (gpos == 4'd8) begin
-                    nb <= nb + 1'b1;
-                    ap <= ap + 1'b1;
-                    fired <= fired + 32'd1;
-                    if (nb + 1'b1 == BCW'(BATCH)) begin
-                        lay <= 2'd0; grp <= 16'd0; wpl <= 3'd0; gcnt_ch <= 16'd0;
-                        w_raddr <= {WAW{1'b0}}; q_raddr <= {QAW{1'b0}};
-                        chrem <= g_nin[15:0];
-                        state <= M_WREQ;
-                    end else state <= M_FILL_A;
+                    if (gd_pos == 4'd8) begin
+                        nb <= nb + 1'b1;
+                        fired <= fired + 32'd1;
+                        state <= M_COLLECT;
+                    end
                 end
             end
-            // ---------------------------------------------------------- array
-            M_WREQ: state <= M_WCAP;            // w_raddr / q_raddr presented
-            M_WCAP: begin
-                wreg <= w_rdata;
-                amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
-                anvalid <= cur_nvalid[CNTW-1:0];
-                sb <= {BW{1'b0}};
-                sj <= 3'd0;
-                state <= M_STREAM;
-            end
-            M_STREAM: begin
+            // ---------------------------------------------------------- array (issue side)
+            M_STREAM: if (can_issue) begin
                 // a_raddr = sb * CHMAX + chunk is presented combinationally
                 p1_valid <= 1'b1;
                 p1_first <= wpl == 3'd0 && gcnt_ch == 16'd0 && sj == 3'd0;
+                p1_ysel <= lay[0];                  // odd layers read Y
                 p1_b <= sb;
                 p1_j <= sj;
                 p1_shift <= wpl + sj;
+                if (first_tuple) begin
+                    wreg <= w_rdata;
+                    amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
+                    anvalid <= cur_nvalid[CNTW-1:0];
+                    w_raddr <= w_raddr + 1'b1;      // prefetch the next slice
+                    w_fresh <= 1'b0;
+                end
                 sj <= sj + 3'd1;
                 if (sj == m_abits - 3'd1) begin
                     sj <= 3'd0;
                     sb <= sb + 1'b1;
                 end
                 if (last_tuple) begin
-                    w_raddr <= w_raddr + 1'b1;
+                    sb <= {BW{1'b0}};
                     gcnt_ch <= gcnt_ch + 16'd1;
                     chrem <= chrem - l_ebits;
                     if (last_chunk) begin
@@ -772,78 +894,59 @@ module xnca_core #(
                         wpl <= wpl + 3'd1;
                         if (last_plane) begin
                             wpl <= 3'd0;
-                            flush <= 3'd0;
-                            state <= M_FLUSH;
-                        end else state <= M_WREQ;
-                    end else state <= M_WREQ;
-                end
-            end
-            M_FLUSH: begin
-                flush <= flush + 3'd1;
-                db <= {BW{1'b0}};
-                if (flush == 3'd2) state <= M_DRAIN;
-            end
-            M_DRAIN: begin
-                if (l_is_out) begin
-                    d_we <= 1'b1;
-                    d_waddr <= DAW'(db * GO) + DAW'(grp);
-                    d_wdata <= dss;
-                end else begin
-                    if (lay[0]) x_we <= 1'b1; else y_we <= 1'b1;
-                    a_wlane <= drain_lane;
-                    a_waddr <= AAW'(db * CHMAX) + AAW'({16'd0, grp} / LPC);
-                    a_wdata <= drain_wdata;
-                end
-                db <= db + 1'b1;
-                if (db == nb[BW-1:0] - 1'b1) begin
-                    grp <= grp + 16'd1;
-                    q_raddr <= q_raddr + 1'b1;
-                    state <= M_WREQ;
-                    if (grp == l_groups - 16'd1) begin
-                        grp <= 16'd0;
-                        lay <= lay + 2'd1;
-                        chrem <= g_nin[{next_lay, 4'd0} +: 16];
-                        if (l_is_out) begin
-                            wb <= {BW{1'b0}};
-                            state <= M_WB_A;
+                            ge0 <= 1'b1;            // group done: snapshot in 3 cycles
+                            grp <= grp + 16'd1;
+                            if (last_group) begin
+                                grp <= 16'd0;
+                                lw_out <= l_is_out;
+                                lay <= next_lay;
+                                chrem <= g_nin[{next_lay, 4'd0} +: 16];
+                                state <= M_LWAIT;
+                            end
                         end
                     end
                 end
             end
+            // the next layer reads what this layer's drains write: wait for them
+            M_LWAIT: if (array_quiet) begin
+                if (lw_out) begin
+                    wb <= {BW{1'b0}};
+                    state <= M_WB_WAIT;
+                end else state <= M_STREAM;
+            end
             // ---------------------------------------------------------- write-back
+            M_WB_WAIT: if (!nz_run) state <= M_WB_A;
             M_WB_A: state <= M_WB_B;            // s_raddr / qa_raddr = bcell[wb]
             M_WB_B: begin
                 sreg <= s_rdata;
-                qreg <= qa_rdata;
+                qreg <= qa_cur;
+                qcur <= qa_cur;
                 lvl <= l_rdata;
                 wj <= 5'd0;
-                state <= M_WB_H;
+                wv <= 1'b0;
+                state <= M_WB_S;
             end
-            M_WB_H: state <= wj[1:0] == 2'd0 ? M_WB_HW : M_WB_C;
-            M_WB_HW: if (h_done) begin
-                hreg <= h_out;
-                state <= M_WB_C;
-            end
-            M_WB_C: state <= M_WB_D;            // d_raddr / iq_raddr presented
-            M_WB_D: begin
-                nreg <= wb_sat[7:0];
-                state <= M_WB_E;
-            end
-            M_WB_E: begin
-                sreg[wj*8 +: 8] <= wb_new;
-                for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C + 1 + {27'd0, wj}] <= wb_level[pj];
-                wj <= wj + 5'd1;
-                state <= wj == 5'(CM - 1) ? M_WB_W : M_WB_H;
+            M_WB_S, M_WB_T: begin
+                // issue channel wj (d_raddr, iq_raddr, n_raddr); compute channel wjd
+                wv <= state == M_WB_S;
+                wjd <= wj;
+                if (state == M_WB_S) begin
+                    wj <= wj + 5'd1;
+                    if (wj == 5'(CM - 1)) state <= M_WB_T;
+                end else state <= M_WB_W;
+                if (wv) begin
+                    sreg[wjd*8 +: 8] <= wb_new;
+                    for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C + 1 + {27'd0, wjd}] <= wb_level[pj];
+                end
             end
             M_WB_W: begin
                 s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= sreg;
                 l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
-                if (rb) qa0_we <= 1'b1; else qa1_we <= 1'b1;
-                qa_waddr <= bcell[wb]; qa_wdata <= qreg;
+                qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur, qreg};
                 wb <= wb + 1'b1;
                 if (wb == nb[BW-1:0] - 1'b1) begin
                     nb <= {BCW{1'b0}};
-                    state <= M_FILL_A;
+                    state <= M_COLLECT;
                 end else state <= M_WB_A;
             end
             // ---------------------------------------------------------- readout
@@ -892,18 +995,19 @@ module xnca_core #(
 
     // ------------------------------------------------------------------ read addresses
     always @(*) begin
-        al_raddr = ap;
+        al_raddr = fs_run ? fs_ptr : ap;
         s_raddr = cur_cell;
         qa_raddr = cur_cell;
         a_raddr = AAW'(sb * CHMAX) + AAW'(gcnt_ch);
         d_raddr = DAW'(wb * GO) + DAW'({27'd0, wj} / UNITS);
         iq_raddr = wj + 5'd1;
+        n_raddr = NZW'(wb * NL) + NZW'(wj[4:2]);
         case (state)
         M_PIX: begin
             s_raddr = {py, px};
             qa_raddr = {py, px};
         end
-        M_GATH_A: qa_raddr = {gny, gnx};
+        M_GATH: qa_raddr = {gny, gnx};
         M_WB_A: begin
             s_raddr = bcell[wb];
             qa_raddr = bcell[wb];
@@ -914,8 +1018,9 @@ module xnca_core #(
         endcase
     end
 
-    wire unused_ok = &{1'b0, i_fault_x, i_fault_y, g_rowbytes, g_weight_bytes, m_p, m_m, m_ibits, unused_ld_ds, unused_g_ds, unused_wb_ds, rd_best, pred_best, op,
-                       g_wbase, g_qbase, g_groups[63:16], wb_sat[11:8]};
+    wire unused_ok = &{1'b0, g_rowbytes, g_weight_bytes, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
+                       unused_ld_ds, unused_g_ds, unused_wb_ds, rd_best, pred_best,
+                       g_wbase, g_qbase, g_groups[63:16], wb_sat[11:8], hf_out[31:8]};
 endmodule
 
 `resetall

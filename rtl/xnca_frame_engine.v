@@ -79,7 +79,62 @@ module xnca_frame_engine #(
   endfunction
   localparam [127:0] BOARD_L = left_align(BOARD);
   localparam [31:0] INPUT_BUFFER_BYTES = 32'd1 << FIFO_LOG2;
-  localparam [31:0] MAX_PAYLOAD_W = MAX_PAYLOAD;
+  localparam [31:0] MAX_PAYLOAD_W = MAX_PAYLOAD[31:0];
+  localparam [31:0] BUILD_ID_W = BUILD_ID;
+  localparam [31:0] CLOCK_HZ_W = CLOCK_HZ[31:0];
+  localparam [15:0] GRID_W_W = GRID_W[15:0];
+  localparam [15:0] GRID_H_W = GRID_H[15:0];
+  localparam [7:0]  CHANNELS_W = CHANNELS[7:0];
+  localparam integer HIDDEN_I = CHANNELS - 11;
+  localparam [7:0]  HIDDEN_W = HIDDEN_I[7:0];
+  localparam [15:0] PERCEPTION_W = PERCEPTION_WIDTH[15:0];
+  localparam [15:0] MLP_W = MLP_WIDTH[15:0];
+  localparam [15:0] UNITS_W = UNITS[15:0];
+  localparam [15:0] SYNAPSE_W = SYNAPSE_BITS[15:0];
+  localparam [7:0]  MAX_WBITS_W = MAX_WEIGHT_BITS[7:0];
+  localparam [7:0]  MAX_ABITS_W = MAX_ACT_BITS[7:0];
+  localparam [31:0] MAX_WBYTES_W = MAX_WEIGHT_BYTES[31:0];
+  localparam [7:0]  MAX_LAYERS_W = MAX_HIDDEN_LAYERS[7:0];
+  localparam [7:0]  MAX_SBITS_W = MAX_STATE_BITS[7:0];
+  // Board name, first character first.
+  function [127:0] byte_reverse;
+    input [127:0] s;
+    integer i;
+    begin
+      for (i = 0; i < 16; i = i + 1) byte_reverse[8 * i +: 8] = s[127 - 8 * i -: 8];
+    end
+  endfunction
+  localparam [127:0] BOARD_LE = byte_reverse(BOARD_L);
+  // The INFO reply (docs/protocol.md 3.2), little-endian, byte i in bits [8i+7:8i].
+  function [511:0] info_rom;
+    input unused_arg;  // a Verilog-2005 function needs an input
+    begin
+      info_rom = {511'd0, unused_arg};
+      info_rom[0] = 1'b0;
+      info_rom[0 +: 16] = 16'd1;                 // protocol_version
+      info_rom[16 +: 32] = BUILD_ID_W;
+      info_rom[48 +: 128] = BOARD_LE;            // board, NUL-padded
+      info_rom[176 +: 32] = CLOCK_HZ_W;
+      info_rom[208 +: 16] = GRID_W_W;
+      info_rom[224 +: 16] = GRID_H_W;
+      info_rom[240 +: 8] = CHANNELS_W;
+      info_rom[248 +: 8] = HIDDEN_W;
+      info_rom[256 +: 16] = PERCEPTION_W;
+      info_rom[272 +: 16] = MLP_W;
+      info_rom[288 +: 16] = UNITS_W;
+      info_rom[304 +: 16] = SYNAPSE_W;
+      info_rom[320 +: 8] = MAX_WBITS_W;
+      info_rom[328 +: 8] = MAX_ABITS_W;
+      info_rom[336 +: 32] = MAX_WBYTES_W;
+      info_rom[368 +: 32] = INPUT_BUFFER_BYTES;
+      info_rom[400 +: 16] = MAX_PAYLOAD_W[15:0];
+      info_rom[416 +: 8] = MAX_LAYERS_W;
+      info_rom[424 +: 8] = MAX_SBITS_W;
+      info_rom[432 +: 8] = 8'd16;                // max_report
+      info_rom[440 +: 8] = 8'd0;                 // features: packed grids, quant only
+    end
+  endfunction
+  localparam [511:0] INFO_ROM = info_rom(1'b0);
 
   // ---- receive path ----
   wire [7:0] fifo_data;
@@ -90,11 +145,29 @@ module xnca_frame_engine #(
     .rd_data_o(fifo_data), .rd_valid_o(fifo_valid), .rd_ready_i(fifo_ready)
   );
 
+  // One register stage between the FIFO's block RAM and the decoder. It takes a byte only when
+  // empty (a byte per two clocks, far above the UART's rate), so no ready path runs through it.
+  reg  [7:0] pipe_q;
+  reg        pipe_valid_q;
+  wire       pipe_ready;
+  assign fifo_ready = !pipe_valid_q;
+  always @(posedge clk_i) begin
+    if (rst_i) begin
+      pipe_valid_q <= 1'b0;
+      pipe_q <= 8'd0;
+    end else if (fifo_valid && fifo_ready) begin
+      pipe_q <= fifo_data;
+      pipe_valid_q <= 1'b1;
+    end else if (pipe_ready) begin
+      pipe_valid_q <= 1'b0;
+    end
+  end
+
   wire [7:0] dec_data;
   wire       dec_last, dec_err, dec_valid, dec_ready;
   xnca_cobs_decoder u_dec (
     .clk_i(clk_i), .rst_i(rst_i),
-    .s_data_i(fifo_data), .s_valid_i(fifo_valid), .s_ready_o(fifo_ready),
+    .s_data_i(pipe_q), .s_valid_i(pipe_valid_q), .s_ready_o(pipe_ready),
     .m_data_o(dec_data), .m_last_o(dec_last), .m_err_o(dec_err), .m_valid_o(dec_valid),
     .m_ready_i(dec_ready)
   );
@@ -132,7 +205,7 @@ module xnca_frame_engine #(
   reg        src_core_q;     // reply bytes come from the core
   reg [5:0]  idx_q;          // local reply byte index
 
-  wire        hdr_ready, body_ready;
+  wire        hdr_ready;
   wire        hdr_valid = (state_q == S_HDR);
 
   // Local reply bytes (after status and credit) by index.
@@ -158,65 +231,43 @@ module xnca_frame_engine #(
         6'd8: local_byte = frame_first4[23:16];
         default: local_byte = frame_first4[31:24];
       endcase
-    end else begin  // INFO, docs/protocol.md 3.2
-      case (idx_q)
-        6'd0: local_byte = 8'd1;
-        6'd1: local_byte = 8'd0;
-        6'd2: local_byte = BUILD_ID[7:0];
-        6'd3: local_byte = BUILD_ID[15:8];
-        6'd4: local_byte = BUILD_ID[23:16];
-        6'd5: local_byte = BUILD_ID[31:24];
-        6'd22: local_byte = CLOCK_HZ[7:0];
-        6'd23: local_byte = CLOCK_HZ[15:8];
-        6'd24: local_byte = CLOCK_HZ[23:16];
-        6'd25: local_byte = CLOCK_HZ[31:24];
-        6'd26: local_byte = GRID_W[7:0];
-        6'd27: local_byte = GRID_W[15:8];
-        6'd28: local_byte = GRID_H[7:0];
-        6'd29: local_byte = GRID_H[15:8];
-        6'd30: local_byte = CHANNELS[7:0];
-        6'd31: local_byte = CHANNELS[7:0] - 8'd11;
-        6'd32: local_byte = PERCEPTION_WIDTH[7:0];
-        6'd33: local_byte = PERCEPTION_WIDTH[15:8];
-        6'd34: local_byte = MLP_WIDTH[7:0];
-        6'd35: local_byte = MLP_WIDTH[15:8];
-        6'd36: local_byte = UNITS[7:0];
-        6'd37: local_byte = UNITS[15:8];
-        6'd38: local_byte = SYNAPSE_BITS[7:0];
-        6'd39: local_byte = SYNAPSE_BITS[15:8];
-        6'd40: local_byte = MAX_WEIGHT_BITS[7:0];
-        6'd41: local_byte = MAX_ACT_BITS[7:0];
-        6'd42: local_byte = MAX_WEIGHT_BYTES[7:0];
-        6'd43: local_byte = MAX_WEIGHT_BYTES[15:8];
-        6'd44: local_byte = MAX_WEIGHT_BYTES[23:16];
-        6'd45: local_byte = MAX_WEIGHT_BYTES[31:24];
-        6'd46: local_byte = INPUT_BUFFER_BYTES[7:0];
-        6'd47: local_byte = INPUT_BUFFER_BYTES[15:8];
-        6'd48: local_byte = INPUT_BUFFER_BYTES[23:16];
-        6'd49: local_byte = INPUT_BUFFER_BYTES[31:24];
-        6'd50: local_byte = MAX_PAYLOAD_W[7:0];
-        6'd51: local_byte = MAX_PAYLOAD_W[15:8];
-        6'd52: local_byte = MAX_HIDDEN_LAYERS[7:0];
-        6'd53: local_byte = MAX_STATE_BITS[7:0];
-        6'd54: local_byte = 8'd16;    // max_report
-        6'd55: local_byte = 8'd0;     // features: packed grids, quant only
-        default: begin
-          if (idx_q >= 6'd6 && idx_q < 6'd22) local_byte = BOARD_L[127 - 8 * (idx_q - 6'd6) -: 8];
-        end
-      endcase
+    end else begin  // INFO, docs/protocol.md 3.2: a constant table, byte i at bits 8i
+      local_byte = INFO_ROM[{idx_q, 3'b000} +: 8];
     end
   end
-  wire [7:0] body_data = src_core_q ? core_rsp_data_i : local_byte;
-  wire       body_valid = (state_q == S_BODY) && (src_core_q ? core_rsp_data_valid_i : 1'b1);
-  assign core_rsp_data_ready_o = (state_q == S_BODY) && src_core_q && body_ready;
+
+  // Reply bytes after the prefix go through one register stage (body_q) into the transmitter:
+  // it cuts the path from the local byte table / the core through the CRC and the COBS encoder.
+  reg  [15:0] fetch_left_q;   // bytes still to take from the source
+  reg         more_q;         // fetch_left_q != 0, registered
+  reg  [7:0]  body_q;
+  reg         body_valid_q;
+  wire        body_ready;
+  wire        stage_free = !body_valid_q;   // refill only when empty: no combinational ready path
+  wire        src_valid = (state_q == S_BODY) && more_q &&
+                          (src_core_q ? core_rsp_data_valid_i : 1'b1);
+  wire        fetch = src_valid && stage_free;
+  assign core_rsp_data_ready_o = (state_q == S_BODY) && src_core_q && more_q && stage_free;
   assign core_rsp_ready_o = (state_q == S_CORE_RSP);
+
+  always @(posedge clk_i) begin
+    if (rst_i) begin
+      body_valid_q <= 1'b0;
+      body_q <= 8'd0;
+    end else if (fetch) begin
+      body_q <= src_core_q ? core_rsp_data_i : local_byte;
+      body_valid_q <= 1'b1;
+    end else if (body_ready) begin
+      body_valid_q <= 1'b0;
+    end
+  end
 
   xnca_frame_tx u_tx (
     .clk_i(clk_i), .rst_i(rst_i),
     .hdr_valid_i(hdr_valid), .hdr_ready_o(hdr_ready),
     .hdr_op_i(rsp_op_q), .hdr_tag_i(frame_tag), .hdr_status_i(rsp_status_q),
     .hdr_credit_i(credit_q), .hdr_extra_len_i(rsp_len_q),
-    .s_data_i(body_data), .s_valid_i(body_valid), .s_ready_o(body_ready),
+    .s_data_i(body_q), .s_valid_i(body_valid_q), .s_ready_o(body_ready),
     .m_data_o(tx_data_o), .m_valid_o(tx_valid_o), .m_ready_i(tx_ready_i)
   );
 
@@ -257,6 +308,8 @@ module xnca_frame_engine #(
       rsp_len_q <= 16'd0;
       detail_q <= 16'd0;
       idx_q <= 6'd0;
+      fetch_left_q <= 16'd0;
+      more_q <= 1'b0;
     end else begin
       case (state_q)
         S_WAIT: if (frame_valid && !frame_ack) begin
@@ -304,12 +357,18 @@ module xnca_frame_engine #(
           end
         end
         S_HDR: if (hdr_ready) begin
+          fetch_left_q <= rsp_len_q;
+          more_q <= (rsp_len_q != 16'd0);
           state_q <= (rsp_len_q == 16'd0) ? S_ACK : S_BODY;
         end
-        S_BODY: if (body_valid && body_ready) begin
-          idx_q <= idx_q + 1'b1;
-          rsp_len_q <= rsp_len_q - 1'b1;
-          if (rsp_len_q == 16'd1) state_q <= S_ACK;
+        S_BODY: begin
+          if (fetch) begin
+            idx_q <= idx_q + 1'b1;
+            fetch_left_q <= fetch_left_q - 1'b1;
+            more_q <= (fetch_left_q != 16'd1);
+          end
+          // done when every byte was fetched and the stage has handed on the last one
+          if (!more_q && !body_valid_q) state_q <= S_ACK;
         end
         default: begin  // S_ACK: release the frame (the next one may now be decoded)
           frame_ack <= 1'b1;

@@ -34,34 +34,42 @@ module xnca_frame_rx #(
 );
 
   localparam integer PW = $clog2(MAX_PAYLOAD);
-  localparam integer CNT_MAX_I = MAX_PAYLOAD + 7;   // saturation: "longer than allowed"
   localparam integer BODY_MAX_I = MAX_PAYLOAD + 6;
-  localparam [15:0] CNT_MAX = CNT_MAX_I[15:0];
   localparam [15:0] BODY_MAX = BODY_MAX_I[15:0];
-  localparam [15:0] PL_MAX = MAX_PAYLOAD[15:0];
+  localparam integer PL_LAST_I = MAX_PAYLOAD - 1;
+  localparam [PW-1:0] PL_LAST = PL_LAST_I[PW-1:0];
   localparam [2:0] ST_OK = 3'd0, ST_BAD_CRC = 3'd1, ST_BAD_LENGTH = 3'd2, ST_BUSY = 3'd5;
 
   reg [7:0]  mem [0:MAX_PAYLOAD-1];
-  reg [15:0] count_q;    // decoded bytes so far (saturating)
+  reg [15:0] count_q;    // decoded bytes so far (stops counting once too long)
+  reg [3:0]  pos_q;      // the same, saturating at 8: decodes the header bytes cheaply
   reg [15:0] crc_q;
   reg        busy_q;     // overrun seen since the last reported frame
+  // End-of-frame checks prepared while the bytes arrive (short paths at the delimiter):
+  reg [15:0] expect_q;   // len + 6, the body length the header declares
+  reg        enough_q;   // at least 6 bytes (header and CRC)
+  reg        too_long_q; // more than MAX_PAYLOAD + 6 bytes
 
   wire [15:0] crc_next;
   xnca_frame_crc16 u_crc (.crc_i(crc_q), .data_i(s_data_i), .crc_o(crc_next));
 
   assign s_ready_o = !frame_valid_o;
   wire take = s_valid_i && s_ready_o;
-  wire [15:0] pos = count_q - 16'd4;   // payload index of the current byte
+  // Payload write pointer: bytes 4.. of the body, while the buffer has room.
+  reg [PW-1:0] wr_addr_q;
+  reg          in_payload_q;   // header (4 bytes) done
+  reg          pl_full_q;      // MAX_PAYLOAD bytes stored
 
   always @(posedge clk_i) begin
     pl_data_o <= mem[pl_addr_i];
-    if (take && !s_last_i && count_q >= 16'd4 && pos < PL_MAX) mem[pos[PW-1:0]] <= s_data_i;
+    if (take && !s_last_i && in_payload_q && !pl_full_q) mem[wr_addr_q] <= s_data_i;
   end
 
   always @(posedge clk_i) begin
     if (rst_i) begin
       frame_valid_o <= 1'b0;
       count_q <= 16'd0;
+      pos_q <= 4'd0;
       crc_q <= 16'hffff;
       busy_q <= 1'b0;
       frame_op_o <= 8'd0;
@@ -69,34 +77,54 @@ module xnca_frame_rx #(
       frame_len_o <= 16'd0;
       frame_status_o <= ST_OK;
       frame_first4_o <= 32'd0;
+      expect_q <= 16'd0;
+      enough_q <= 1'b0;
+      too_long_q <= 1'b0;
+      wr_addr_q <= {PW{1'b0}};
+      in_payload_q <= 1'b0;
+      pl_full_q <= 1'b0;
     end else begin
       if (overrun_i) busy_q <= 1'b1;
       if (frame_valid_o && frame_ack_i) frame_valid_o <= 1'b0;
       if (take) begin
         if (s_last_i) begin
           frame_valid_o <= 1'b1;
-          if (count_q < 16'd1) frame_op_o <= 8'd0;
-          if (count_q < 16'd2) frame_tag_o <= 8'd0;
+          if (pos_q == 4'd0) frame_op_o <= 8'd0;
+          if (pos_q[3:1] == 3'd0) frame_tag_o <= 8'd0;
           if (busy_q || overrun_i) frame_status_o <= ST_BUSY;
-          else if (s_err_i || count_q < 16'd6 || count_q > BODY_MAX ||
-                   frame_len_o + 16'd6 != count_q) frame_status_o <= ST_BAD_LENGTH;
+          else if (s_err_i || !enough_q || too_long_q || expect_q != count_q) frame_status_o <= ST_BAD_LENGTH;
           else if (crc_q != 16'd0) frame_status_o <= ST_BAD_CRC;
           else frame_status_o <= ST_OK;
           busy_q <= 1'b0;
           count_q <= 16'd0;
+          pos_q <= 4'd0;
           crc_q <= 16'hffff;
+          enough_q <= 1'b0;
+          too_long_q <= 1'b0;
+          wr_addr_q <= {PW{1'b0}};
+          in_payload_q <= 1'b0;
+          pl_full_q <= 1'b0;
         end else begin
+          if (pos_q == 4'd3) in_payload_q <= 1'b1;
+          if (!pos_q[3]) pos_q <= pos_q + 1'b1;
+          if (in_payload_q && !pl_full_q) begin
+            wr_addr_q <= wr_addr_q + 1'b1;
+            if (wr_addr_q == PL_LAST) pl_full_q <= 1'b1;
+          end
           crc_q <= crc_next;
-          if (count_q != CNT_MAX) count_q <= count_q + 1'b1;
-          case (count_q)
-            16'd0: frame_op_o <= s_data_i;
-            16'd1: frame_tag_o <= s_data_i;
-            16'd2: frame_len_o[7:0] <= s_data_i;
-            16'd3: frame_len_o[15:8] <= s_data_i;
-            16'd4: frame_first4_o[7:0] <= s_data_i;
-            16'd5: frame_first4_o[15:8] <= s_data_i;
-            16'd6: frame_first4_o[23:16] <= s_data_i;
-            16'd7: frame_first4_o[31:24] <= s_data_i;
+          if (!too_long_q) count_q <= count_q + 1'b1;   // stops at MAX_PAYLOAD + 7
+          if (pos_q == 4'd5) enough_q <= 1'b1;
+          if (count_q == BODY_MAX) too_long_q <= 1'b1;
+          if (pos_q == 4'd3) expect_q <= {s_data_i, frame_len_o[7:0]} + 16'd6;
+          case (pos_q)
+            4'd0: frame_op_o <= s_data_i;
+            4'd1: frame_tag_o <= s_data_i;
+            4'd2: frame_len_o[7:0] <= s_data_i;
+            4'd3: frame_len_o[15:8] <= s_data_i;
+            4'd4: frame_first4_o[7:0] <= s_data_i;
+            4'd5: frame_first4_o[15:8] <= s_data_i;
+            4'd6: frame_first4_o[23:16] <= s_data_i;
+            4'd7: frame_first4_o[31:24] <= s_data_i;
             default: ;
           endcase
         end

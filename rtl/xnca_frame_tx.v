@@ -32,59 +32,78 @@ module xnca_frame_tx (
   reg [7:0]  op_q, tag_q, status_q;
   reg [15:0] credit_q, len_q, crc_q;
 
-  reg  [7:0] body_data;
-  reg        body_valid, body_last;
-  wire       body_ready;
+  // The next body byte is chosen by the state machine and loaded into a register stage (out_*)
+  // in front of the encoder; the CRC advances as bytes are loaded, so the CRC bytes that follow
+  // the last payload byte are ready when their turn comes.
+  reg  [7:0]  next_data;
+  reg         next_valid, next_last;
+  reg  [7:0]  out_q;
+  reg         out_valid_q, out_last_q;
+  wire        enc_ready;
+  wire        stage_free = !out_valid_q;   // refill only when empty: no combinational ready path
   wire [15:0] crc_next;
-  xnca_frame_crc16 u_crc (.crc_i(crc_q), .data_i(body_data), .crc_o(crc_next));
+  xnca_frame_crc16 u_crc (.crc_i(crc_q), .data_i(next_data), .crc_o(crc_next));
 
   xnca_cobs_encoder u_enc (
     .clk_i    (clk_i),
     .rst_i    (rst_i),
-    .s_data_i (body_data),
-    .s_last_i (body_last),
-    .s_valid_i(body_valid),
-    .s_ready_o(body_ready),
+    .s_data_i (out_q),
+    .s_last_i (out_last_q),
+    .s_valid_i(out_valid_q),
+    .s_ready_o(enc_ready),
     .m_data_o (m_data_o),
     .m_valid_o(m_valid_o),
     .m_ready_i(m_ready_i)
   );
 
   assign hdr_ready_o = (state_q == S_IDLE);
-  assign s_ready_o = (state_q == S_EXTRA) && body_ready;
+  assign s_ready_o = (state_q == S_EXTRA) && stage_free;
 
-  // The body byte offered to the encoder in each state.
   always @(*) begin
-    body_data = 8'h00;
-    body_valid = 1'b0;
-    body_last = 1'b0;
+    next_data = 8'h00;
+    next_valid = 1'b0;
+    next_last = 1'b0;
     case (state_q)
       S_PREFIX: begin
-        body_valid = 1'b1;
+        next_valid = 1'b1;
         case (idx_q)
-          3'd0: body_data = op_q;
-          3'd1: body_data = tag_q;
-          3'd2: body_data = len_q[7:0];
-          3'd3: body_data = len_q[15:8];
-          3'd4: body_data = status_q;
-          3'd5: body_data = credit_q[7:0];
-          default: body_data = credit_q[15:8];
+          3'd0: next_data = op_q;
+          3'd1: next_data = tag_q;
+          3'd2: next_data = len_q[7:0];
+          3'd3: next_data = len_q[15:8];
+          3'd4: next_data = status_q;
+          3'd5: next_data = credit_q[7:0];
+          default: next_data = credit_q[15:8];
         endcase
       end
       S_EXTRA: begin
-        body_valid = s_valid_i;
-        body_data = s_data_i;
+        next_valid = s_valid_i;
+        next_data = s_data_i;
       end
       S_CRC: begin
-        body_valid = 1'b1;
-        body_data = (idx_q == 3'd0) ? crc_q[15:8] : crc_q[7:0];
-        body_last = (idx_q != 3'd0);
+        next_valid = 1'b1;
+        next_data = (idx_q == 3'd0) ? crc_q[15:8] : crc_q[7:0];
+        next_last = (idx_q != 3'd0);
       end
       default: ;
     endcase
   end
 
-  wire step = body_valid && body_ready;
+  wire load = next_valid && stage_free;
+
+  always @(posedge clk_i) begin
+    if (rst_i) begin
+      out_valid_q <= 1'b0;
+      out_last_q <= 1'b0;
+      out_q <= 8'h00;
+    end else if (load) begin
+      out_q <= next_data;
+      out_last_q <= next_last;
+      out_valid_q <= 1'b1;
+    end else if (enc_ready) begin
+      out_valid_q <= 1'b0;
+    end
+  end
 
   always @(posedge clk_i) begin
     if (rst_i) begin
@@ -104,7 +123,7 @@ module xnca_frame_tx (
           crc_q <= 16'hffff;
           state_q <= S_PREFIX;
         end
-        S_PREFIX: if (step) begin
+        S_PREFIX: if (load) begin
           crc_q <= crc_next;
           idx_q <= idx_q + 1'b1;
           if (idx_q == 3'd6) begin
@@ -112,12 +131,12 @@ module xnca_frame_tx (
             state_q <= (left_q == 16'd0) ? S_CRC : S_EXTRA;
           end
         end
-        S_EXTRA: if (step) begin
+        S_EXTRA: if (load) begin
           crc_q <= crc_next;
           left_q <= left_q - 1'b1;
           if (left_q == 16'd1) state_q <= S_CRC;
         end
-        default: if (step) begin  // S_CRC: the CRC bytes are not fed back into crc_q
+        default: if (load) begin  // S_CRC: the CRC bytes are not fed back into crc_q
           idx_q <= idx_q + 1'b1;
           if (idx_q != 3'd0) state_q <= S_IDLE;
         end

@@ -5,6 +5,8 @@
 //   stage 2: acc[b] = (first ? 0 : acc[b]) + ((2 pc - nvalid) << shift)
 // w is one weight bit-plane chunk of this unit's output row (held for a whole slice),
 // a one activation bit-plane chunk of cell b of the batch, shift = i + j (spec 3.3).
+// i_snap copies every accumulator into a shadow register at once (the end of an output
+// row group), so the drain reads the shadows while the next group already accumulates.
 `resetall
 `default_nettype none
 
@@ -27,6 +29,7 @@ module xnca_unit #(
     input  wire [SYN_BITS-1:0]     i_mask,
     input  wire [CW-1:0]           i_nvalid,  // popcount(i_mask)
     // drain
+    input  wire                    i_snap,
     input  wire [BW-1:0]           i_rd_b,
     output wire signed [ACC_W-1:0] o_acc
 );
@@ -35,12 +38,9 @@ module xnca_unit #(
 
     // stage 1: XNOR-popcount
     wire [SYN_BITS-1:0] agree = ~(i_w ^ i_a) & i_mask;
-    reg  [CW-1:0] count;
-    integer n;
-    always @(*) begin
-        count = {CW{1'b0}};
-        for (n = 0; n < SYN_BITS; n = n + 1) count = count + {{(CW-1){1'b0}}, agree[n]};
-    end
+    // $countones: yosys builds the adder tree, Verilator a word popcount (fast simulation)
+    wire [31:0] count32 = $countones(agree);
+    wire [CW-1:0] count = count32[CW-1:0];
 
     reg          s1_valid, s1_first;
     reg [BW-1:0] s1_b;
@@ -64,7 +64,17 @@ module xnca_unit #(
         if (s1_valid) acc[s1_b] <= (s1_first ? {ACC_W{1'b0}} : acc[s1_b]) + partial;
     end
 
-    assign o_acc = acc[i_rd_b];
+    reg signed [ACC_W-1:0] shadow [0:BATCH-1];
+    genvar gb;
+    generate
+        for (gb = 0; gb < BATCH; gb = gb + 1) begin : g_shadow
+            always @(posedge clk) if (i_snap) shadow[gb] <= acc[gb];
+        end
+    endgenerate
+
+    assign o_acc = shadow[i_rd_b];
+
+    wire unused_count = &{1'b0, count32[31:CW]};
 endmodule
 
 `resetall

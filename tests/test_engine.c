@@ -328,6 +328,8 @@ static const config configs[] = {
     {32, 64, 40, 2, 3, 2, 2, 3, 0, 128, 10, 5},    /* L = 2, C = 32 (5 perception words), S = 2 */
     {25, 72, 130, 2, 8, 8, 8, 1, 127, 100, 9, 3},  /* m = k = 8: 64-bit sums, out_words = 3 */
     {17, 200, 8, 1, 1, 2, 6, 1, 5, 0, 9, 2},       /* fire_t = 0: nothing changes */
+    {16, 24, 16, 1, 1, 1, 8, 1, 9, 128, 12, 5},    /* C = 16 and 24: specialized gathers */
+    {24, 40, 24, 1, 2, 1, 6, 2, 9, 128, 12, 5},
 };
 
 static void run_against_reference(const config *cf, int path)
