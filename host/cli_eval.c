@@ -94,8 +94,94 @@ static void progress_bar(void *ctx, long done, long total)
     pthread_mutex_unlock(&ps->lock);
 }
 
+/* ---- hidden --tie-rate: argmax ties at the last report step ----
+ * A cell "ties" when its largest class channel is shared by another class channel (spec 5
+ * then picks the lowest index). The engine's xnca_eval does not expose states, so this is a
+ * second pass with the public step API: same seed, image indices and step numbering as
+ * xnca_eval without mutation, hence the same states at the last report step. Costs one more
+ * evaluation; folding the count into xnca_eval's report would remove it. */
+typedef struct {
+    const xnca_model *m;
+    const xnca_dataset *d;
+    int n, steps;
+    uint32_t seed;
+    int next, failed;
+    long ties, alive; /* under lock */
+    pthread_mutex_t lock;
+} tie_job;
+
+static int cell_ties(const xnca_grid *g, size_t cell)
+{
+    size_t base = cell * (size_t)g->c + (size_t)(g->c - XNCA_CLASSES);
+    int best = 0, count = 1;
+    for (int k = 1; k < XNCA_CLASSES; k++) {
+        int gt = g->qs ? g->qs[base + k] > g->qs[base + best] : g->fs[base + k] > g->fs[base + best];
+        int eq = g->qs ? g->qs[base + k] == g->qs[base + best] : g->fs[base + k] == g->fs[base + best];
+        if (gt) {
+            best = k;
+            count = 1;
+        } else if (eq) {
+            count++;
+        }
+    }
+    return count > 1;
+}
+
+static void *tie_worker(void *arg)
+{
+    tie_job *job = arg;
+    xnca_workspace *ws = xnca_workspace_new();
+    size_t px = (size_t)job->d->w * job->d->h;
+    if (!ws) {
+        __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    for (;;) {
+        int i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (i >= job->n || __atomic_load_n(&job->failed, __ATOMIC_RELAXED)) break;
+        xnca_grid g;
+        if (xnca_grid_init(job->m, &g, job->d->w, job->d->h, job->d->images + px * i) != 0) {
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            break;
+        }
+        for (int s = 0; s < job->steps; s++) xnca_step_ws(ws, job->m, &g, job->seed, (uint32_t)i, (uint32_t)s, NULL);
+        long ties = 0, alive = 0;
+        for (size_t cell = 0; cell < px; cell++)
+            if (g.alive[cell]) {
+                alive++;
+                ties += cell_ties(&g, cell);
+            }
+        xnca_grid_free(&g);
+        pthread_mutex_lock(&job->lock);
+        job->ties += ties;
+        job->alive += alive;
+        pthread_mutex_unlock(&job->lock);
+    }
+    xnca_workspace_free(ws);
+    return NULL;
+}
+
+/* Percent of alive cells (pooled over the first n images) that tie after `steps` steps; -1 on failure. */
+static double tie_rate(const xnca_model *m, const xnca_dataset *d, int n, int steps, uint32_t seed, int threads)
+{
+    tie_job job = {.m = m, .d = d, .n = n, .steps = steps, .seed = seed};
+    pthread_mutex_init(&job.lock, NULL);
+    long nt = threads > 0 ? threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (nt < 1) nt = 1;
+    if (nt > n) nt = n;
+    pthread_t tid[64];
+    int started = 0;
+    for (; started < nt && started < 64; started++)
+        if (pthread_create(&tid[started], NULL, tie_worker, &job) != 0) break;
+    if (started == 0) tie_worker(&job);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&job.lock);
+    if (job.failed) return -1.0;
+    return job.alive ? 100.0 * (double)job.ties / (double)job.alive : 0.0;
+}
+
 static void print_json(const char *model_path, const char *data, const char *split, int n, uint32_t seed,
-                       const xnca_eval_opts *o, const xnca_metric *metrics)
+                       const xnca_eval_opts *o, const xnca_metric *metrics, double ties)
 {
     printf("{\"model\": ");
     cli_json_string(stdout, model_path);
@@ -108,7 +194,9 @@ static void print_json(const char *model_path, const char *data, const char *spl
         printf("%s{\"step\": %d, \"cell_accuracy\": %.4f, \"agreement\": %.4f, \"image_accuracy\": %.4f}",
                i ? ", " : "", metrics[i].step, metrics[i].cell_accuracy, metrics[i].agreement,
                metrics[i].image_accuracy);
-    printf("]}\n");
+    printf("]");
+    if (ties >= 0) printf(", \"tie_rate\": {\"step\": %d, \"percent\": %.4f}", o->report[o->n_report - 1], ties);
+    printf("}\n");
 }
 
 static void print_table(const char *model_path, const xnca_model *m, const char *data, const char *split, int n,
@@ -135,10 +223,11 @@ int cmd_eval(int argc, char **argv)
         {"seed", required_argument, 0, 'k'},   {"mutate-at", required_argument, 0, 'M'},
         {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
         {"device", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
+        {"tie-rate", no_argument, 0, 'T'}, /* hidden (scripts/models-table.py): see tie_rate() */
         {0, 0, 0, 0}};
     const char *model_path = NULL, *data = NULL, *split = NULL, *device = NULL, *at = NULL;
     long n = -1, steps = -1, seed = 0, mutate_at = -1, threads = 0;
-    int json = 0, c;
+    int json = 0, ties = 0, c;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -148,6 +237,7 @@ int cmd_eval(int argc, char **argv)
         case 's': split = optarg; break;
         case 'a': at = optarg; break;
         case 'j': json = 1; break;
+        case 'T': ties = 1; break;
         case 'd': device = optarg; break;
         case 'n':
             if (cli_parse_int(optarg, 1, 1000000000L, &n)) return cli_usage_error("eval", "--n needs a positive integer");
@@ -178,6 +268,7 @@ int cmd_eval(int argc, char **argv)
     if (strcmp(data, "mnist") && strcmp(data, "fashion"))
         return cli_usage_error("eval", "--data must be mnist or fashion, not '%s'", data);
     if (!split) return cli_usage_error("eval", "--split test|train is required");
+    if (ties && (mutate_at >= 0 || !json)) return cli_usage_error("eval", "--tie-rate needs --json and no --mutate-at");
     if (strcmp(split, "test") && strcmp(split, "train"))
         return cli_usage_error("eval", "--split must be test or train, not '%s'", split);
 
@@ -234,7 +325,9 @@ int cmd_eval(int argc, char **argv)
     if (xnca_eval(&m, &d, (int)n, &o, metrics, NULL, err, sizeof(err))) {
         rc = cli_error("eval", "%s", err);
     } else if (json) {
-        print_json(model_path, data, split, (int)n, o.seed, &o, metrics);
+        double tr = ties ? tie_rate(&m, &d, (int)n, o.report[o.n_report - 1], o.seed, o.threads) : -1.0;
+        if (ties && tr < 0) rc = cli_error("eval", "out of memory while counting ties");
+        else print_json(model_path, data, split, (int)n, o.seed, &o, metrics, tr);
     } else {
         print_table(model_path, &m, data, split, (int)n, &o, metrics, seconds_since(&ps.start));
     }

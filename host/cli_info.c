@@ -1,18 +1,24 @@
-/* cli_info.c - `xnca info`: a model file's dimensions, sizes, run parameters and metadata. */
+/* cli_info.c - `xnca info`: a model file's dimensions, sizes, run parameters and metadata; or,
+ * without --model, a device's INFO reply (docs/protocol.md 3.2). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_device.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xnca info --model FILE [--json] [--device cpu]\n\n"
-               "Prints the model's variant, dimensions, bit widths, parameter count, device payload size\n"
-               "(weight_bytes, spec 9) and metadata.\n\n"
-               "  --model FILE   .xnca model file (required)\n"
+    fprintf(f, "usage: xnca info --model FILE [--json] [--device cpu]\n"
+               "       xnca info --device D [--json]\n\n"
+               "With --model: prints the model's variant, dimensions, bit widths, parameter count, device\n"
+               "payload size (weight_bytes, spec 9) and metadata (on the CPU; no device is opened).\n"
+               "Without --model: opens device D and prints its INFO reply: protocol version, build id,\n"
+               "board, clock, the grid and widths it is built for, its units and caps.\n\n"
+               "  --model FILE   .xnca model file\n"
+               "  --device D     cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD], or auto (a USB\n"
+               "                 board if one answers, else sim, else cpu); with --model only 'cpu'\n"
                "  --json         one JSON object instead of text\n"
-               "  --device NAME  target device; only 'cpu' exists in this build\n"
                "  --help         this text\n");
 }
 
@@ -97,6 +103,64 @@ static void print_text(const xnca_model *m, const char *path)
     }
 }
 
+static void print_device_json(xnca_dev *dev)
+{
+    const xnca_device_info *in = xnca_info(dev);
+    printf("{\"device\": ");
+    cli_json_string(stdout, xnca_transport_name(dev));
+    printf(", \"protocol_version\": %u, \"build_id\": \"%08x\", \"board\": ", in->protocol_version, in->build_id);
+    cli_json_string(stdout, in->board);
+    printf(", \"clock_hz\": %u, \"grid_w\": %u, \"grid_h\": %u, \"channels\": %u, \"hidden_channels\": %u",
+           in->clock_hz, in->grid_w, in->grid_h, in->channels, in->hidden_channels);
+    printf(", \"perception_width\": %u, \"mlp_width\": %u, \"units\": %u, \"synapse_bits_per_unit\": %u",
+           in->perception_width, in->mlp_width, in->units, in->synapse_bits_per_unit);
+    printf(", \"max_weight_bits\": %u, \"max_act_bits\": %u, \"max_weight_bytes\": %u, \"input_buffer_bytes\": %u",
+           in->max_weight_bits, in->max_act_bits, in->max_weight_bytes, in->input_buffer_bytes);
+    printf(", \"max_payload\": %u, \"max_hidden_layers\": %u, \"max_state_bits\": %u, \"max_report\": %u"
+           ", \"features\": {\"raw_grid\": %s, \"float\": %s}}\n",
+           in->max_payload, in->max_hidden_layers, in->max_state_bits, in->max_report,
+           in->features & XNCA_FEATURE_RAW_GRID ? "true" : "false", in->features & XNCA_FEATURE_FLOAT ? "true" : "false");
+}
+
+static void print_device_text(xnca_dev *dev)
+{
+    const xnca_device_info *in = xnca_info(dev);
+    printf("device         %s\n", xnca_transport_name(dev));
+    printf("board          %s\n", in->board);
+    printf("build id       %08x\n", in->build_id);
+    printf("protocol       %u\n", in->protocol_version);
+    if (in->clock_hz)
+        printf("clock          %.3f MHz\n", in->clock_hz / 1e6);
+    else
+        printf("clock          none (reference engine)\n");
+    printf("grid           %u x %u\n", in->grid_w, in->grid_h);
+    printf("channels       %u (%u hidden)\n", in->channels, in->hidden_channels);
+    printf("widths         perception %u, mlp %u, hidden layers <= %u\n", in->perception_width, in->mlp_width,
+           in->max_hidden_layers);
+    printf("units          %u x %u synapse bits\n", in->units, in->synapse_bits_per_unit);
+    printf("bits           weight <= %u, activation <= %u, state <= %u\n", in->max_weight_bits, in->max_act_bits,
+           in->max_state_bits);
+    printf("weight bytes   <= %u\n", in->max_weight_bytes);
+    printf("link           input buffer %u B, max payload %u B, %u report steps\n", in->input_buffer_bytes,
+           in->max_payload, in->max_report);
+    printf("features       %s%s\n", in->features & XNCA_FEATURE_RAW_GRID ? "raw-grid " : "",
+           in->features & XNCA_FEATURE_FLOAT ? "float" : "");
+}
+
+static int device_info(const char *device, int json)
+{
+    xnca_dev *dev;
+    int rc = cli_device_open("info", device, &dev);
+    if (rc)
+        return rc;
+    if (json)
+        print_device_json(dev);
+    else
+        print_device_text(dev);
+    xnca_close(dev);
+    return XNCA_EXIT_OK;
+}
+
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
@@ -119,7 +183,8 @@ int cmd_info(int argc, char **argv)
         }
     }
     if (optind < argc) return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
-    if (!model_path) return cli_usage_error("info", "--model FILE is required");
+    if (!model_path && device) return device_info(device, json);
+    if (!model_path) return cli_usage_error("info", "--model FILE is required (or --device D to query a device)");
     int rc = cli_check_device("info", device);
     if (rc) return rc;
     xnca_model m;

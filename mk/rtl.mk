@@ -125,12 +125,14 @@ $(RTL_SYN_DIR)/up5k/core.json: $(RTL_CORE_SRCS)
 	    chparam $(call rtl_chparams,up5k) xnca_core; \
 	    synth_ice40 -top xnca_core -device u -spram -dsp -json $@; stat" >/dev/null
 
-$(RTL_SYN_DIR)/up5k/report.json: $(RTL_SYN_DIR)/up5k/core.json
-	$(NEXTPNR_ICE40) -q --up5k --package sg48 --pcf-allow-unconstrained --json $< \
-	    --freq $(RTL_UP5K_FREQ) --report $@ -l $(@D)/nextpnr.log
-
-synth-up5k: $(RTL_SYN_DIR)/up5k/report.json
-	@sim/synth-summary up5k $(RTL_SYN_DIR)/up5k
+# place and route only when the cell counts fit the part (nextpnr would fail anyway)
+synth-up5k: $(RTL_SYN_DIR)/up5k/core.json
+	@rm -f $(RTL_SYN_DIR)/up5k/report.json; \
+	if sim/synth-summary up5k-cells $(RTL_SYN_DIR)/up5k; then \
+	    $(NEXTPNR_ICE40) -q --up5k --package sg48 --pcf-allow-unconstrained --json $< \
+	        --freq $(RTL_UP5K_FREQ) --report $(RTL_SYN_DIR)/up5k/report.json \
+	        -l $(RTL_SYN_DIR)/up5k/nextpnr.log || tail -5 $(RTL_SYN_DIR)/up5k/nextpnr.log; fi; \
+	sim/synth-summary up5k $(RTL_SYN_DIR)/up5k
 
 $(RTL_SYN_DIR)/ecp5/core.json: $(RTL_CORE_SRCS)
 	@mkdir -p $(@D)

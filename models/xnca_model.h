@@ -71,7 +71,10 @@ size_t xnca_model_weight_bytes(const xnca_model *m); /* spec 9 */
 long xnca_model_params(const xnca_model *m);          /* weights + per-output parameters */
 const char *xnca_variant_name(xnca_variant v);        /* "float", "bwn", "ban", "quant" */
 /* Fill a quant model of the given dimensions with random weights/quantizers drawn from `seed`
- * such that the dynamics are not trivial (used by tests, co-sim and benchmarks). */
+ * such that the dynamics are not trivial (used by tests, co-sim and benchmarks). Allocates the
+ * arrays unless m->inq is already set (xnca_model_alloc done). fire_t and noise_p are kept as
+ * set by the caller, except 0, which becomes 128 and 2 (set them after the call to force 0);
+ * variant becomes quant. */
 int xnca_model_random(xnca_model *m, uint32_t seed, char *err, size_t errlen);
 /* Look up a metadata value; returns NULL if absent. Result points into a static buffer. */
 const char *xnca_model_meta(const xnca_model *m, const char *key);

@@ -11,7 +11,11 @@
  *    at the median); a quarter of the rows use a negative mul;
  *  - output layer: a dead zone of +-DEAD_ZONE standard deviations maps to 0, beyond it the
  *    residual is +-1 (+-2 ... further out), so a few channels per cell change per update.
- * noise_p = 2 (about 1.6 % of the channel updates get +-1), fire_t = 128.
+ * The caller's fire_t and noise_p are kept, except that 0 becomes 128 and 2 respectively (set
+ * them after the call to force 0). Measured in tests/test_engine.c with fire_t = 128 and
+ * noise_p = 2: 10-90 % of the firing cells change state per step, < 20 % of the channels sit
+ * at a rail. Without noise, W1A1 models still move; W2A2 and wider ones may freeze from the
+ * all-zero start (their sums stay inside the dead zone).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,7 +24,7 @@
 #include "xnca_model.h"
 
 #define SAMPLES 256
-#define DEAD_ZONE 2.6
+#define DEAD_ZONE 2.4
 
 typedef struct {
     uint64_t s;
@@ -122,18 +126,26 @@ static void row_stats(int64_t *ys, double *median, double *sd)
     *median = (double)ys[SAMPLES / 2];
 }
 
-/* Random neighbourhoods: each position alive with p = 0.7, alive states in -2..2. */
+/* A state near 0, as in the first steps of an image: 0 (60 %), +-1 (30 %), +-2 (10 %). */
+static int young_state(rng64 *r)
+{
+    int u = rng_below(r, 20);
+    return u < 12 ? 0 : u < 15 ? 1 : u < 18 ? -1 : u < 19 ? 2 : -2;
+}
+
+/* Random neighbourhoods of an alive cell: the centre is alive (only alive cells update), each
+ * neighbour alive with p = 0.8; alive cells hold young states. */
 static void sample_perception(const xnca_model *m, rng64 *r, int *act)
 {
     int C = m->channels, k = m->act_bits, amax = (1 << k) - 1;
     for (int s = 0; s < SAMPLES; s++)
         for (int pos = 0; pos < 9; pos++) {
-            int alive = rng_below(r, 10) < 7;
+            int alive = pos == 4 || rng_below(r, 10) < 8;
             for (int c = 0; c < C; c++) {
                 int v = 0;
                 if (alive)
                     v = c == 0 ? 1 + rng_below(r, (1 << m->input_bits) - 1 > 0 ? (1 << m->input_bits) - 1 : 1)
-                               : rng_below(r, 5) - 2;
+                               : young_state(r);
                 int q = qlevel(&m->inq[c], v, k);
                 act[(size_t)s * 9 * C + pos * C + c] = 2 * q - amax;
             }
@@ -214,8 +226,10 @@ int xnca_model_random(xnca_model *m, uint32_t seed, char *err, size_t errlen)
     free(act);
     free(next);
     free(ys);
-    m->fire_t = 128;
-    m->noise_p = 2;
+    if (m->fire_t == 0) /* a model that never fires has no dynamics: use Distill's rate */
+        m->fire_t = 128;
+    if (m->noise_p == 0) /* without noise W2A2 and wider random models may freeze (see above) */
+        m->noise_p = 2;
     m->noise_sigma = 0;
     return 0;
 }

@@ -63,7 +63,8 @@ void xnca_train_defaults(xnca_train_config *cfg)
     cfg->fire_rate = 0.5f;
     cfg->weight_init = 0.05f;
     cfg->out_init = 0.05f;
-    cfg->in_range = 0.5f;
+    cfg->in_range = 2.0f;
+    cfg->ste_recover = 1;
     cfg->data = "mnist";
     cfg->checkpoint_every = 0;
     cfg->progress_every = 100;
@@ -760,7 +761,7 @@ int xnca_trainer_save_checkpoint(const xnca_trainer *t, const char *path, char *
     int64_t ints[] = {c->variant, c->weight_bits, c->act_bits, c->state_bits, c->input_bits, c->hidden_channels,
                       c->perception_width, c->mlp_width, c->hidden_layers, c->batch, c->pool, c->steps,
                       c->decay1, c->decay2, c->seed, c->train_n, t->W, t->H, t->iteration, t->adam_t,
-                      (int64_t)t->n_params, (int64_t)t->n_fixed, c->iters};
+                      (int64_t)t->n_params, (int64_t)t->n_fixed, c->iters, c->ste_recover};
     wr_i64(&o, (int64_t)(sizeof(ints) / sizeof(ints[0])));
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) wr_i64(&o, ints[i]);
     wr_f32(&o, c->lr);
@@ -808,20 +809,21 @@ xnca_trainer *xnca_trainer_resume(const char *path, const xnca_train_config *ov,
     char magic[8];
     rd(&o, magic, 8);
     int64_t nints = rd_i64(&o);
-    if (o.bad || memcmp(magic, CKPT_MAGIC, 8) || nints != 23) {
+    if (o.bad || memcmp(magic, CKPT_MAGIC, 8) || (nints != 23 && nints != 24)) {
         set_err(err, errlen, "%s: not an xnca training checkpoint", path);
         fclose(o.f);
         return NULL;
     }
-    int64_t v[23];
-    for (int i = 0; i < 23; i++) v[i] = rd_i64(&o);
+    int64_t v[24] = {0};
+    for (int i = 0; i < nints; i++) v[i] = rd_i64(&o);
     xnca_train_config c;
     xnca_train_defaults(&c);
     c.variant = (xnca_variant)v[0];
     c.weight_bits = (int)v[1]; c.act_bits = (int)v[2]; c.state_bits = (int)v[3]; c.input_bits = (int)v[4];
     c.hidden_channels = (int)v[5]; c.perception_width = (int)v[6]; c.mlp_width = (int)v[7];
     c.hidden_layers = (int)v[8]; c.batch = (int)v[9]; c.pool = (int)v[10]; c.steps = (int)v[11];
-    c.decay1 = v[12]; c.decay2 = v[13]; c.iters = v[22]; c.seed = (uint32_t)v[14]; c.train_n = (int)v[15];
+    c.decay1 = v[12]; c.decay2 = v[13]; c.iters = v[22];
+    c.ste_recover = (int)v[23]; /* version-23 checkpoints predate it: clipped STE */ c.seed = (uint32_t)v[14]; c.train_n = (int)v[15];
     c.lr = rd_f32(&o);
     c.noise = rd_f32(&o);
     c.fire_rate = rd_f32(&o);

@@ -48,8 +48,9 @@ typedef struct {
     float weight_init;   /* quant: shadow weights start uniform in +-weight_init (codes flip when
                             they cross 0, so this sets how soon; default 0.05) */
     float out_init;      /* quant: initial residual scale, float units per sum std (default 0.05) */
+    int ste_recover;     /* 1: clamps also pass gradient that moves a value back into range (default 1) */
     float in_range;      /* quant: the input quantizers of mutable channels start mapping
-                            +-in_range float units onto the k-bit levels (default 0.5) */
+                            +-in_range float units onto the k-bit levels (default 2) */
     const char *data;    /* "mnist" or "fashion" */
     int train_n;         /* use only the first n training images (0: all) */
     long checkpoint_every; /* iterations between checkpoints (0: none) */

@@ -160,7 +160,7 @@ float train_input_value(const xnca_trainer *t, uint8_t p)
 
 /* Activation of channel c at state value s, and (when d != NULL) its derivative
  * under the STE (0 where no gradient passes). */
-static inline float state_act(const xnca_trainer *t, int mode, int c, float s, float *d)
+static inline float state_act(const xnca_trainer *t, int mode, int c, float s, float *d, int *side)
 {
     switch (t->cfg.variant) {
     case XNCA_QUANT: {
@@ -168,15 +168,18 @@ static inline float state_act(const xnca_trainer *t, int mode, int c, float s, f
         if (mode == XNCA_TRAIN_EXACT) {
             const xnca_qparam *r = &t->in_rec[c];
             int64_t z = floor_shift((int64_t)(int32_t)s * r->mul + r->add, r->shift);
-            if (d) *d = (z >= 0 && z <= top) ? 2 * t->in_geff[c] : 0;
+            if (d) *d = 2 * t->in_geff[c];
+            if (side) *side = z < 0 ? -1 : (z > top ? 1 : 0);
             int q = z < 0 ? 0 : (z > top ? top : (int)z);
             return (float)(2 * q - top);
         }
         float z = s * t->in_geff[c] + t->in_beff[c];
-        if (d) *d = (z >= 0 && z <= (float)(top + 1)) ? 2 * t->in_geff[c] : 0;
+        if (d) *d = 2 * t->in_geff[c];
+        if (side) *side = z < 0 ? -1 : (z > (float)(top + 1) ? 1 : 0);
         return 2 * clampf(z, 0, (float)(top + 1)) - (float)(top + 1);
     }
     case XNCA_BAN:
+        if (side) *side = 0;
         if (mode == XNCA_TRAIN_EXACT) {
             if (d) *d = fabsf(s) <= 1 ? 1 : 0;
             return s > 0 ? 1.0f : -1.0f;
@@ -185,12 +188,14 @@ static inline float state_act(const xnca_trainer *t, int mode, int c, float s, f
         return clampf(s, -1, 1);
     default:
         if (d) *d = 1;
+        if (side) *side = 0;
         return s;
     }
 }
 
 /* Hidden activation of layer l's output o from sum y; derivative in *d (may be NULL). */
-static inline float hidden_act(const xnca_trainer *t, const train_layer *L, int mode, int o, float y, float *d)
+static inline float hidden_act(const xnca_trainer *t, const train_layer *L, int mode, int o, float y, float *d,
+                               int *side)
 {
     switch (t->cfg.variant) {
     case XNCA_QUANT: {
@@ -198,24 +203,28 @@ static inline float hidden_act(const xnca_trainer *t, const train_layer *L, int 
         if (mode == XNCA_TRAIN_EXACT) {
             const xnca_qparam *r = &L->rec[o];
             int64_t z = floor_shift((int64_t)(int32_t)y * r->mul + r->add, r->shift);
-            if (d) *d = (z >= 0 && z <= top) ? 2 * L->geff[o] : 0;
+            if (d) *d = 2 * L->geff[o];
+            if (side) *side = z < 0 ? -1 : (z > top ? 1 : 0);
             int q = z < 0 ? 0 : (z > top ? top : (int)z);
             return (float)(2 * q - top);
         }
         float z = y * L->geff[o] + L->beff[o];
-        if (d) *d = (z >= 0 && z <= (float)(top + 1)) ? 2 * L->geff[o] : 0;
+        if (d) *d = 2 * L->geff[o];
+        if (side) *side = z < 0 ? -1 : (z > (float)(top + 1) ? 1 : 0);
         return 2 * clampf(z, 0, (float)(top + 1)) - (float)(top + 1);
     }
     case XNCA_BAN: {
         float z = y + L->bias[o];
         float r = z > 0 ? z : 0;
         if (d) *d = (z > 0 && r <= 1) ? 1 : 0;
+        if (side) *side = 0;
         if (mode == XNCA_TRAIN_EXACT) return r > 0 ? 1.0f : -1.0f;
         return clampf(r, -1, 1);
     }
     default: {
         float z = y + L->bias[o];
         if (d) *d = z > 0 ? 1 : 0;
+        if (side) *side = 0;
         return z > 0 ? z : 0;
     }
     }
@@ -227,8 +236,8 @@ static void compute_acts(const xnca_trainer *t, int mode, const float *S, float 
 {
     const int hw = t->W * t->H, C = t->C;
     for (int i = 0; i < hw; i++)
-        for (int c = 0; c < C; c++) act[(size_t)i * C + c] = state_act(t, mode, c, S[(size_t)i * C + c], NULL);
-    for (int c = 0; c < C; c++) act[(size_t)hw * C + c] = state_act(t, mode, c, 0, NULL);
+        for (int c = 0; c < C; c++) act[(size_t)i * C + c] = state_act(t, mode, c, S[(size_t)i * C + c], NULL, NULL);
+    for (int c = 0; c < C; c++) act[(size_t)hw * C + c] = state_act(t, mode, c, 0, NULL, NULL);
 }
 
 static inline int neighbour(const xnca_trainer *t, int cell, int pos)
@@ -296,7 +305,7 @@ static void forward_step(const xnca_trainer *t, train_ws *ws, int mode, uint32_t
             float *Xn = ws->X[l + 1] + (size_t)step * cap * t->layer[l + 1].n_in;
             for (int f = 0; f < nf; f++)
                 for (int o = 0; o < L->n_out; o++)
-                    Xn[(size_t)f * L->n_out + o] = hidden_act(t, L, mode, o, Y[(size_t)f * L->n_out + o], NULL);
+                    Xn[(size_t)f * L->n_out + o] = hidden_act(t, L, mode, o, Y[(size_t)f * L->n_out + o], NULL, NULL);
         }
     }
 
@@ -327,6 +336,17 @@ static void forward_step(const xnca_trainer *t, train_ws *ws, int mode, uint32_t
             Sn[(size_t)i * C + 1 + j] = ns;
         }
     }
+}
+
+/* Does the straight-through estimator pass gradient g at a clamp? side: -1 below the
+ * range, 0 inside, +1 above. Clipped STE (spec 11): inside only. Recovering STE
+ * (cfg.ste_recover): also where gradient descent moves the value back into the range,
+ * so a saturated state or activation is not stuck without gradient. */
+static inline int ste_pass(const xnca_trainer *t, int side, float g)
+{
+    if (side == 0) return 1;
+    if (!t->cfg.ste_recover) return 0;
+    return side > 0 ? g > 0 : g < 0;
 }
 
 /* Backward of step `step`: G holds dLoss/dS_{step+1} on entry, dLoss/dS_step on exit.
@@ -362,7 +382,7 @@ static void backward_step(const xnca_trainer *t, train_ws *ws, int mode, int ste
                 } else {
                     pre = s + y * Lo->geff[j] + Lo->beff[j] + noise[(size_t)f * nm + j];
                 }
-                if (pre < lo || pre > hi) g = 0;
+                if (!ste_pass(t, pre < lo ? -1 : (pre > hi ? 1 : 0), g)) g = 0;
                 G[(size_t)i * C + 1 + j] = g;
                 dY[(size_t)f * nm + j] = g * Lo->geff[j];
                 grad[Lo->gamma_off + j] += g * y * Lo->c[j];
@@ -390,13 +410,15 @@ static void backward_step(const xnca_trainer *t, train_ws *ws, int mode, int ste
         const float *Yp = ws->Y[l - 1] + (size_t)step * cap * P->n_out;
         for (int f = 0; f < nf; f++)
             for (int o = 0; o < P->n_out; o++) {
-                float d, y = Yp[(size_t)f * P->n_out + o];
-                hidden_act(t, P, mode, o, y, &d);
-                float dz = ws->dX[(size_t)f * P->n_out + o] * d; /* dLoss/dy */
+                float d, y = Yp[(size_t)f * P->n_out + o], da = ws->dX[(size_t)f * P->n_out + o];
+                int side;
+                hidden_act(t, P, mode, o, y, &d, &side);
+                int pass = ste_pass(t, side, da);
+                float dz = pass ? da * d : 0; /* dLoss/dy */
                 dY[(size_t)f * P->n_out + o] = dz;
                 if (quant) {
                     /* d = 2 geff where passing; dLoss/dz_float = dLoss/da * 2 */
-                    float dzq = d != 0 ? ws->dX[(size_t)f * P->n_out + o] * 2 : 0;
+                    float dzq = pass ? da * 2 : 0;
                     grad[P->gamma_off + o] += dzq * y * P->c[o];
                     grad[P->beta_off + o] += dzq;
                 } else {
@@ -420,8 +442,10 @@ static void backward_step(const xnca_trainer *t, train_ws *ws, int mode, int ste
         for (int c = 0; c < C; c++) {
             if (da[c] == 0) continue;
             float s = i < hw ? S[(size_t)i * C + c] : 0, d;
-            state_act(t, mode, c, s, &d);
-            if (quant && d != 0) {
+            int side;
+            state_act(t, mode, c, s, &d, &side);
+            if (!ste_pass(t, side, da[c])) continue;
+            if (quant) {
                 float dzq = da[c] * 2;
                 grad[t->in_gamma_off + c] += dzq * s * t->in_c[c];
                 grad[t->in_beta_off + c] += dzq;

@@ -37,50 +37,57 @@ module xnca_geom #(
 
     // index of the output layer (L + 1)
     wire [31:0] out_layer = {30'd0, i_layers} + 32'd1;
+    wire unused_c = &{1'b0, nin_c[SB-1:0], nout_c[UB > 0 ? UB-1 : 0]};
 
-    reg [15:0] nin [0:3];
-    reg [15:0] nout [0:3];
+    // widths: N_in <= 288, N_out <= 256, chunks <= 9 (SYN_BITS >= 32), m <= 4, row bytes <= 36
+    reg [8:0]  nin [0:3];
+    reg [8:0]  nout [0:3];
     reg [15:0] ebits [0:3];
-    reg [15:0] chunks [0:3];
-    reg [15:0] groups [0:3];
+    reg [3:0]  chunks [0:3];
+    reg [8:0]  groups [0:3];
     reg [15:0] wbase [0:3];
     reg [15:0] qbase [0:3];
-    reg [15:0] rowb [0:3];
+    reg [5:0]  rowb [0:3];
     reg [31:0] wbytes;
+    reg [9:0]  nin_c, nout_c;
+    reg [8:0]  row_cost;
 
     integer l;
     always @(*) begin
         wbytes = 32'd6 * CHANNELS + 32'd8;
         for (l = 0; l < 4; l = l + 1) begin
-            nin[l] = l == 0 ? NIN0[15:0] : (l == 1 ? {7'd0, i_p} : {7'd0, i_m});
-            nout[l] = l == out_layer ? NOUTL[15:0] : (l == 0 ? {7'd0, i_p} : {7'd0, i_m});
+            nin[l] = l == 0 ? NIN0[8:0] : (l == 1 ? i_p : i_m);
+            nout[l] = l == out_layer ? NOUTL[8:0] : (l == 0 ? i_p : i_m);
+            nin_c = {1'b0, nin[l]} + SYN_BITS[9:0] - 10'd1;
+            nout_c = {1'b0, nout[l]} + UNITS[9:0] - 10'd1;
             ebits[l] = l == 0 ? E0[15:0] : SYN_BITS[15:0];
-            chunks[l] = l == 0 ? CH0[15:0] : (nin[l] + SYN_BITS[15:0] - 16'd1) >> SB;
-            groups[l] = (nout[l] + UNITS[15:0] - 16'd1) >> UB;
-            rowb[l] = (nin[l] + 16'd7) >> 3;
+            chunks[l] = l == 0 ? CH0[3:0] : 4'(nin_c >> SB);
+            groups[l] = 9'(nout_c >> UB);
+            rowb[l] = 6'(({1'b0, nin[l]} + 10'd7) >> 3);
             if (l == 0) begin
                 wbase[l] = 16'd0;
                 qbase[l] = 16'd0;
             end else begin
-                wbase[l] = wbase[l-1] + groups[l-1] * {13'd0, i_wbits} * chunks[l-1];
-                qbase[l] = qbase[l-1] + groups[l-1];
+                wbase[l] = wbase[l-1] + 16'(groups[l-1] * i_wbits) * {12'd0, chunks[l-1]};
+                qbase[l] = qbase[l-1] + {7'd0, groups[l-1]};
             end
+            row_cost = 9'({6'd0, i_wbits} * {3'd0, rowb[l]}) + 9'd6;     // m R + 6 bytes
             if (l <= out_layer)
-                wbytes = wbytes + {16'd0, nout[l]} * ({29'd0, i_wbits} * {16'd0, rowb[l]} + 32'd6);
+                wbytes = wbytes + {14'd0, {9'd0, nout[l]} * {9'd0, row_cost}};
         end
     end
 
     genvar gl;
     generate
         for (gl = 0; gl < 4; gl = gl + 1) begin : g_out
-            assign o_nin[gl*16 +: 16] = nin[gl];
-            assign o_nout[gl*16 +: 16] = nout[gl];
+            assign o_nin[gl*16 +: 16] = {7'd0, nin[gl]};
+            assign o_nout[gl*16 +: 16] = {7'd0, nout[gl]};
             assign o_chunk_bits[gl*16 +: 16] = ebits[gl];
-            assign o_chunks[gl*16 +: 16] = chunks[gl];
-            assign o_groups[gl*16 +: 16] = groups[gl];
+            assign o_chunks[gl*16 +: 16] = {12'd0, chunks[gl]};
+            assign o_groups[gl*16 +: 16] = {7'd0, groups[gl]};
             assign o_wbase[gl*16 +: 16] = wbase[gl];
             assign o_qbase[gl*16 +: 16] = qbase[gl];
-            assign o_rowbytes[gl*16 +: 16] = rowb[gl];
+            assign o_rowbytes[gl*16 +: 16] = {10'd0, rowb[gl]};
         end
     endgenerate
     assign o_weight_bytes = wbytes;
