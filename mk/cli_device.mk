@@ -25,11 +25,11 @@ $(IMAGE_LIB): $(patsubst host/%.c,$(BUILD)/cli/%.o,$(IMAGE_SRCS))
 
 # ---- suite image: PNG / PGM parsing, preprocessing, PNG and GIF writers ----
 $(BUILD)/test_image: tests/test_image.c $(IMAGE_SRCS) $(IMAGE_HDRS) | $(BUILD)/cli
-	$(CC) $(CFLAGS) -Ihost $(CMOCKA_CFLAGS) -o $@ tests/test_image.c $(IMAGE_SRCS) $(CMOCKA_LIBS) $(IMAGE_LDLIBS)
+	$(CC) $(CFLAGS) -Ihost $(CMOCKA_CFLAGS) -o $@ tests/test_image.c $(IMAGE_SRCS) $(CMOCKA_LIBS) $(IMAGE_LDLIBS) -lm
 
 $(BUILD)/test_image-asan: tests/test_image.c $(IMAGE_SRCS) $(IMAGE_HDRS) | $(BUILD)/cli
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -Ihost $(CMOCKA_CFLAGS) -o $@ tests/test_image.c $(IMAGE_SRCS) \
-	    $(CMOCKA_LIBS) $(IMAGE_LDLIBS)
+	    $(CMOCKA_LIBS) $(IMAGE_LDLIBS) -lm
 
 TEST_SUITES += image
 .PHONY: test-image

@@ -162,14 +162,18 @@ test-usb: $(BUILD)/test_usb_ftdi $(BUILD)/test_usb_ftdi-asan
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
-FUZZ_TARGETS := frame model idx
+FUZZ_TARGETS := frame model idx png
 FUZZ_SRCS_frame := host/xnca_frame.c
 FUZZ_SRCS_model = $(ENGINE_SRCS)
 FUZZ_SRCS_idx = $(ENGINE_SRCS)
+# png: the picture decoders and MNIST preprocessing of `xnca classify` (mk/cli_device.mk)
+FUZZ_SRCS_png := host/xnca_image.c
+FUZZ_LIBS_png := -lpng
 
 define FUZZ_RULE
 $(BUILD)/fuzz/fuzz_$(1): fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) | $(BUILD)/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -Ihost -Imodels $(ENGINE_DEFS) -o $$@ $$< $$(FUZZ_SRCS_$(1)) $(ENGINE_LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ihost -Imodels $(ENGINE_DEFS) -o $$@ $$< $$(FUZZ_SRCS_$(1)) $(ENGINE_LDLIBS) \
+	    $$(FUZZ_LIBS_$(1))
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 

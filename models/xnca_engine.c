@@ -219,6 +219,18 @@ struct xnca_workspace {
 
     uint32_t *act_map; /* (h + 2) x (w + 2) cells x k planes */
     size_t act_cap;
+    /* Grid cache, valid while the grid's dims and alive mask equal the copies below and the
+     * plan is unchanged: the alive cells in raster order, and the activation map's dead cells
+     * and border (the padding words), which then need no refill. The alive cells' words are
+     * recomputed every step, so direct edits of the states between steps are always seen. */
+    int map_valid, map_w, map_h, map_k;
+    unsigned map_plan_gen, plan_gen; /* plan_gen: bumped at every plan rebuild */
+    uint8_t *alive_copy;
+    size_t alive_copy_cap;
+    int n_alive;
+    int *alive_idx;       /* index y * w + x */
+    uint32_t *alive_xy;   /* y << 8 | x */
+    size_t alive_idx_cap, alive_xy_cap;
     int *cells;        /* the firing alive cells of this step: index y * w + x */
     uint32_t *cell_xy; /* the same cells as y << 8 | x */
     size_t cells_cap, xy_cap;
@@ -244,6 +256,9 @@ void xnca_workspace_free(xnca_workspace *ws)
     xnca_plan_free(&ws->plan);
     free(ws->key_blob);
     free(ws->act_map);
+    free(ws->alive_copy);
+    free(ws->alive_idx);
+    free(ws->alive_xy);
     free(ws->cells);
     free(ws->cell_xy);
     free(ws->draws);
@@ -299,6 +314,7 @@ static int plan_refresh(xnca_workspace *ws, const xnca_model *m)
         return 0;
     xnca_plan_free(&ws->plan);
     ws->have_plan = 0;
+    ws->plan_gen++;
     if (xnca_plan_build(m, &ws->plan) != 0)
         return -1;
     const void *ptrs[2 * XNCA_MAX_LAYERS + 1];
@@ -446,25 +462,55 @@ void xnca_grid_mutate(const xnca_model *m, xnca_grid *g, const uint8_t *new_pixe
 /* ------------------------------------------------------------------------------------------
  * The quant step
  * ---------------------------------------------------------------------------------------- */
-/* Step 1: the activation map of the previous state. */
-static void build_act_map(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int k)
+/* Step 1a: the grid cache (see struct xnca_workspace). Rebuilt, with the padding words of
+ * the whole map, only when the grid's dims, its alive mask or the plan changed: in an
+ * evaluation once per image and after a mutation. Returns -1 when out of memory. */
+static int refresh_grid_cache(xnca_workspace *ws, const xnca_grid *g, int k)
 {
-    int W = g->w + 2, H = g->h + 2, C = g->c;
-    uint32_t *map = ws->act_map;
-    if (k == 1) {
-        uint32_t pad = ws->plan.pad[0];
-        for (int i = 0; i < W * H; i++)
-            map[i] = pad;
-    } else {
-        for (int i = 0; i < W * H; i++)
-            for (int j = 0; j < k; j++)
-                map[i * k + j] = ws->plan.pad[j];
-    }
+    size_t n = (size_t)g->w * g->h;
+    if (ws->map_valid && ws->map_w == g->w && ws->map_h == g->h && ws->map_k == k &&
+        ws->map_plan_gen == ws->plan_gen && memcmp(ws->alive_copy, g->alive, n) == 0)
+        return 0;
+    ws->map_valid = 0;
+    size_t map = (size_t)(g->w + 2) * (g->h + 2);
+    if (grow((void **)&ws->act_map, &ws->act_cap, map * k, sizeof(uint32_t)) != 0 ||
+        grow((void **)&ws->alive_copy, &ws->alive_copy_cap, n, 1) != 0 ||
+        grow((void **)&ws->alive_idx, &ws->alive_idx_cap, n, sizeof(int)) != 0 ||
+        grow((void **)&ws->alive_xy, &ws->alive_xy_cap, n, sizeof(uint32_t)) != 0)
+        return -1;
+    uint32_t *words = ws->act_map;
+    for (size_t i = 0; i < map; i++)
+        for (int j = 0; j < k; j++)
+            words[i * k + j] = ws->plan.pad[j];
+    int na = 0;
     for (int y = 0; y < g->h; y++)
         for (int x = 0; x < g->w; x++)
-            if (g->alive[y * g->w + x])
-                K->cell_words(&ws->plan, g->qs + ((size_t)y * g->w + x) * C,
-                              map + ((size_t)(y + 1) * W + (x + 1)) * k);
+            if (g->alive[y * g->w + x]) {
+                ws->alive_idx[na] = y * g->w + x;
+                ws->alive_xy[na] = (uint32_t)(y << 8 | x); /* also lane 0: the fire draw */
+                na++;
+            }
+    ws->n_alive = na;
+    memcpy(ws->alive_copy, g->alive, n);
+    ws->map_w = g->w;
+    ws->map_h = g->h;
+    ws->map_k = k;
+    ws->map_plan_gen = ws->plan_gen;
+    ws->map_valid = 1;
+    return 0;
+}
+
+/* Step 1b: the activation map of the previous state. Dead cells and the border hold the
+ * padding words (written by refresh_grid_cache); the alive cells' words are recomputed. */
+static void build_act_map(xnca_workspace *ws, const xnca_kernels *K, const xnca_grid *g, int k)
+{
+    int W = g->w + 2, C = g->c;
+    uint32_t *map = ws->act_map;
+    for (int i = 0; i < ws->n_alive; i++) {
+        uint32_t xy = ws->alive_xy[i];
+        size_t at = ((size_t)((xy >> 8) + 1) * W + (xy & 0xff) + 1) * k;
+        K->cell_words(&ws->plan, g->qs + (size_t)ws->alive_idx[i] * C, map + at);
+    }
 }
 
 /* Step 3a: the k perception planes of cell (x, y) into a (k x layer-0 words).
@@ -566,21 +612,16 @@ static void swap_cells(xnca_workspace *ws, int i, int j)
 static int list_firing(xnca_workspace *ws, const xnca_kernels *K, const xnca_model *m, const xnca_grid *g,
                        uint32_t seed, uint32_t image, uint32_t step, xnca_order order)
 {
-    int n = 0, n_alive = 0;
-    for (int y = 0; y < g->h; y++)
-        for (int x = 0; x < g->w; x++)
-            if (g->alive[y * g->w + x]) {
-                ws->cells[n_alive] = y * g->w + x;
-                ws->cell_xy[n_alive] = (uint32_t)(y << 8 | x); /* also lane 0: the fire draw */
-                n_alive++;
-            }
+    int n = 0, n_alive = ws->n_alive;
     if (m->fire_t >= 256) {
+        memcpy(ws->cells, ws->alive_idx, sizeof(int) * (size_t)n_alive);
+        memcpy(ws->cell_xy, ws->alive_xy, sizeof(uint32_t) * (size_t)n_alive);
         n = n_alive;
     } else {
-        K->hash_batch(seed, image, step, 0, ws->cell_xy, n_alive, ws->draws);
+        K->hash_batch(seed, image, step, 0, ws->alive_xy, n_alive, ws->draws);
         for (int i = 0; i < n_alive; i++) { /* branch-free: the fire bit is a coin flip */
-            ws->cells[n] = ws->cells[i];
-            ws->cell_xy[n] = ws->cell_xy[i];
+            ws->cells[n] = ws->alive_idx[i];
+            ws->cell_xy[n] = ws->alive_xy[i];
             n += (int)(ws->draws[i] & 0xff) < m->fire_t;
         }
     }
@@ -623,8 +664,8 @@ long xnca_step_ws(xnca_workspace *ws, const xnca_model *m, xnca_grid *g, uint32_
         abort();
     }
     int k = m->act_bits;
-    size_t cells = (size_t)g->w * g->h, map = (size_t)(g->w + 2) * (g->h + 2) * k;
-    if (plan_refresh(ws, m) != 0 || grow((void **)&ws->act_map, &ws->act_cap, map, sizeof(uint32_t)) != 0 ||
+    size_t cells = (size_t)g->w * g->h;
+    if (plan_refresh(ws, m) != 0 || refresh_grid_cache(ws, g, k) != 0 ||
         grow((void **)&ws->cells, &ws->cells_cap, cells, sizeof(int)) != 0 ||
         grow((void **)&ws->cell_xy, &ws->xy_cap, cells, sizeof(uint32_t)) != 0) {
         fprintf(stderr, "xnca: out of memory in the engine\n");

@@ -577,6 +577,20 @@ static void adam_step(xnca_trainer *t)
     }
 }
 
+/* Keep quant shadow weights inside the estimator's range |v| <= 2^m (BinaryConnect's
+ * clip): a weight pushed beyond it would get no gradient again and stay frozen. */
+static void clip_weights(xnca_trainer *t)
+{
+    if (t->cfg.variant != XNCA_QUANT) return;
+    const int m = t->cfg.weight_bits;
+    const float lim = (float)(1 << m) / (float)((1 << m) - 1);
+    for (int l = 0; l < t->n_layers; l++) {
+        train_layer *L = &t->layer[l];
+        for (size_t i = 0; i < (size_t)L->n_in * L->n_out; i++)
+            L->w[i] = L->w[i] > lim ? lim : (L->w[i] < -lim ? -lim : L->w[i]);
+    }
+}
+
 double xnca_trainer_iterate(xnca_trainer *t, double *acc)
 {
     const int B = t->cfg.batch, P = t->cfg.pool;
@@ -630,6 +644,7 @@ double xnca_trainer_iterate(xnca_trainer *t, double *acc)
     for (size_t i = 0; i < t->n_params; i++) t->grad[i] /= (float)B;
     weight_ste(t, t->grad);
     adam_step(t);
+    clip_weights(t);
     t->iteration++;
     if (acc) *acc = na ? 100.0 * nc / na : 0;
     free(perm); free(slot); free(correct); free(alive); free(loss);

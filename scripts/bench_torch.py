@@ -233,14 +233,14 @@ def main():
     a = ap.parse_args()
     if a.steps < 1 or a.batch < 1:
         fail("--steps and --batch must be >= 1")
-    try:
-        import torch
-    except ImportError:
-        fail("python3-torch is not installed (make deps)")
     model = load_float_model(a.model)
     if len(model["layers"]) != 3:
         fail("bench_torch implements Distill's architecture: exactly one hidden layer")
     pixels, labels = load_mnist_test(a.data, a.n)
+    try:
+        import torch
+    except ImportError:
+        fail("python3-torch is not installed (make deps)")
     threads = a.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     torch.manual_seed(0)

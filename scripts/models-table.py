@@ -36,6 +36,9 @@ MUTATE_AT = 200
 MUTATION_STEPS = (list(range(10, 201, 10)) + list(range(201, 211)) + list(range(212, 241, 2))
                   + list(range(250, 401, 10)))
 # Metadata keys read for the model card (spec 10 plus the trainer's extras).
+# How the files without a `command=` key were made.
+NO_COMMAND = {FIRST_MODEL: "# imported, not trained here (make distill-model):\n"
+                           "xnca import-distill models/third_party/distill/model.json -o models/distill-float.xnca"}
 CARD_KEYS = ("dataset", "iterations", "train_steps", "train_seconds", "seed", "source", "license")
 
 
@@ -242,7 +245,7 @@ def card_markdown(rows, n_label, plots):
         out.append("| sha256 | `%s` |" % r["sha256"])
         out.append("")
         cmd = meta.get("command")
-        out.append("Trained by:\n\n```sh\n%s\n```\n" % (cmd if cmd else "(no `command` in the metadata: not trained by `xnca train`)"))
+        out.append("Trained by:\n\n```sh\n%s\n```\n" % (cmd if cmd else NO_COMMAND.get(r["name"], "# no command= in the metadata: not trained by xnca train")))
         out.append("Test metrics (%s, `%s` test split):\n" % (n_label, r["dataset"]))
         out.append("| step | cell accuracy % | agreement % | image accuracy % |\n|---:|---:|---:|---:|")
         for s in (1, 10, 20, 50, 100, 200):
@@ -262,14 +265,15 @@ def card_markdown(rows, n_label, plots):
             out.append("\nMutation after step %d (`--mutate-at %d`), cell accuracy / agreement %%: %s." % (
                 MUTATE_AT, MUTATE_AT, vals))
         out.append("\nEvaluation commands: `%s` (%.0f s)%s\n" % (
-            " ".join(ev["argv"][1:]), ev.get("eval_seconds", 0),
-            "; `%s` (%.0f s)" % (" ".join(mu["argv"][1:]), mu.get("eval_seconds", 0)) if mu else ""))
+            " ".join(["xnca"] + ev["argv"][1:]), ev.get("eval_seconds", 0),
+            "; `%s` (%.0f s)" % (" ".join(["xnca"] + mu["argv"][1:]), mu.get("eval_seconds", 0)) if mu else ""))
     return "\n".join(out)
 
 
 # ---------------------------------------------------------------- plots
 
 def plot_all(rows, plot_dir, n_label, train_dir, log):
+    short = n_label.split(" (")[0]  # plot titles: "first 1,000 test images" / "full test set"
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -295,7 +299,7 @@ def plot_all(rows, plot_dir, n_label, train_dir, log):
             if key == "mutation":
                 ax.axvline(MUTATE_AT, color="k", lw=0.8, ls="--")
         ax2.legend(fontsize=8, loc="lower right")
-        fig.suptitle("%s (MNIST test, %s)" % (title, n_label))
+        fig.suptitle("%s (MNIST, %s)" % (title, short))
         fig.tight_layout()
         path = os.path.join(plot_dir, fname)
         fig.savefig(path, dpi=110)
@@ -323,7 +327,7 @@ def plot_all(rows, plot_dir, n_label, train_dir, log):
         ax.scatter([], [], marker="^", color="C2", label="image accuracy")
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3, which="both")
-        ax.set_title("Accuracy against bit cost (MNIST test, %s)" % n_label)
+        ax.set_title("Accuracy against bit cost (MNIST, %s)" % short, fontsize=10)
         fig.tight_layout()
         path = os.path.join(plot_dir, "accuracy-vs-bits.png")
         fig.savefig(path, dpi=110)
