@@ -32,6 +32,8 @@ static void usage(FILE *f)
             "  --fire-rate R        0..1 (default 0.5)\n"
             "  --weight-init X      quant: shadow weights start uniform in +-X (default 0.05)\n"
             "  --out-init X         quant: initial residual scale per sum std, float units (default 0.05)\n"
+            "  --data-init 0|1      quant from scratch: calibrate the quantizers on the first pool\n"
+            "                       digits' sums (1, default) or use the analytic normalizers (0)\n"
             "  --ste clip|recover   quant clamps pass gradient inside their range only (clip), or also\n"
             "                       where it moves a value back into range (recover, default)\n"
             "  --in-range X         quant: state inputs start quantized over +-X float units (default 2)\n"
@@ -87,7 +89,7 @@ static char *join_command(int argc, char **argv)
 enum {
     O_VARIANT = 256, O_WBITS, O_ABITS, O_SBITS, O_IBITS, O_HC, O_PW, O_MW, O_HL, O_ITERS, O_BATCH, O_POOL, O_STEPS,
     O_LR, O_SEED, O_THREADS, O_NOISE, O_FIRE, O_DATA, O_INIT, O_CKPT_EVERY, O_RESUME, O_CKPT_DIR, O_EXPORT_EVERY,
-    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE, O_STE
+    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE, O_STE, O_DATAINIT
 };
 
 int cmd_train(int argc, char **argv)
@@ -108,7 +110,7 @@ int cmd_train(int argc, char **argv)
         {"progress-every", required_argument, 0, O_PROGRESS}, {"decay", required_argument, 0, O_DECAY},
         {"train-n", required_argument, 0, O_TRAIN_N}, {"weight-init", required_argument, 0, O_WINIT},
         {"out-init", required_argument, 0, O_OINIT}, {"in-range", required_argument, 0, O_INRANGE},
-        {"ste", required_argument, 0, O_STE}, {"out", required_argument, 0, 'o'},
+        {"ste", required_argument, 0, O_STE}, {"data-init", required_argument, 0, O_DATAINIT}, {"out", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     xnca_train_config cfg;
     xnca_train_defaults(&cfg);
@@ -166,6 +168,7 @@ int cmd_train(int argc, char **argv)
                 return cli_usage_error("train", "--out-init needs a number in 0..100");
             cfg.out_init = (float)x;
             break;
+        case O_DATAINIT: INT_OPT(data_init, 0, 1, "--data-init"); break;
         case O_STE:
             if (strcmp(optarg, "clip") && strcmp(optarg, "recover"))
                 return cli_usage_error("train", "--ste must be clip or recover, not '%s'", optarg);

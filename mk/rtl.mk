@@ -12,7 +12,7 @@
 #   make postsim       the yosys iCE40 netlist of the tiny configuration under the cosim harness
 # Suites: rtl-lint, cosim, synth-up5k.
 
-RTL_CORE_SRCS := rtl/xnca_ram.v rtl/xnca_hash.v rtl/xnca_quant.v rtl/xnca_unit.v \
+RTL_CORE_SRCS := rtl/xnca_ram.v rtl/xnca_hash.v rtl/xnca_hash_pipe.v rtl/xnca_quant.v rtl/xnca_unit.v \
 	rtl/xnca_geom.v rtl/xnca_loader.v rtl/xnca_core.v
 RTL_VLT := rtl/xnca.vlt
 VERILATOR ?= verilator
@@ -23,12 +23,15 @@ RTL_DIR := $(BUILD)/rtl
 # ---- configurations (parameter sets of xnca_core) ----------------------------------------------
 # tiny: smallest grid, channels, units and chunk; odd: odd non-square grid, non-power-of-2 batch;
 # wide: the largest units x chunk; up5k: the iCEBreaker core (caps W2A2); ecp5: the ULX3S-85F core.
+# odd, wide and ecp5 use the pipelined fire/noise hashes (HASH_PIPE=1), tiny and up5k the iterative one.
 RTL_CONFIGS := tiny odd wide up5k ecp5
 RTL_PARAMS_tiny := GRID_W=8 GRID_H=8 CHANNELS=12 UNITS=1 SYN_BITS=32 BATCH=1
-RTL_PARAMS_odd := GRID_W=13 GRID_H=9 CHANNELS=16 MAX_P=96 MAX_M=88 UNITS=2 SYN_BITS=64 BATCH=3
-RTL_PARAMS_wide := GRID_W=9 GRID_H=8 CHANNELS=32 MAX_P=256 MAX_M=256 UNITS=64 SYN_BITS=1024 BATCH=16
+RTL_PARAMS_odd := GRID_W=13 GRID_H=9 CHANNELS=16 MAX_P=96 MAX_M=88 UNITS=2 SYN_BITS=64 BATCH=3 \
+	HASH_PIPE=1
+RTL_PARAMS_wide := GRID_W=9 GRID_H=8 CHANNELS=32 MAX_P=256 MAX_M=256 UNITS=64 SYN_BITS=1024 \
+	BATCH=16 HASH_PIPE=1
 RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 MAX_WBITS=2 MAX_ABITS=2 UNITS=4 SYN_BITS=64 BATCH=4
-RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=64 SYN_BITS=256 BATCH=8
+RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=64 SYN_BITS=256 BATCH=8 HASH_PIPE=1
 
 # cosim cases per configuration (sim/cosim_main.cpp --help). /H = hot residuals (saturation).
 RTL_CASES_tiny := --case W1A1 --case W2A2/S3/H --case W4A4/L2/P40/M24/S4 --case W1A3/L0/P16/B3/H \
@@ -36,8 +39,8 @@ RTL_CASES_tiny := --case W1A1 --case W2A2/S3/H --case W4A4/L2/P40/M24/S4 --case 
 RTL_CASES_odd := --case W1A1/P96/M88 --case W2A2/S2/H/B2 --case W3A1/L2/P40/M40 \
 	--images 2 --steps 5 --mutate-at 2
 RTL_CASES_wide := --case W1A1/L2/P256/M256 --case W4A4/P100/M90/S5/H --images 1 --steps 3 --mutate-at 1
-RTL_CASES_up5k := --case W1A1 --case W2A2/S3/H --images 1 --steps 6 --mutate-at 3
-RTL_CASES_ecp5 := --case W1A1 --case W2A2 --case W4A4/S4/H --images 1 --steps 6 --mutate-at 3
+RTL_CASES_up5k := --case W1A1 --case W2A2/S3/H --images 2 --steps 10 --mutate-at 5
+RTL_CASES_ecp5 := --case W1A1 --case W2A2 --case W4A4/S4/H --images 2 --steps 10 --mutate-at 5
 # negative control: every cell alive and firing, one state bit flipped at step 2, cell (0, 5), ch 3
 RTL_FAULT_ARGS := --case W1A1 --images 1 --steps 4 --fire-all --full-grid --no-corners \
 	+inject_fault=2,0,5,3
@@ -48,7 +51,8 @@ RTL_VFLAGS := -Wall --x-assign unique --x-initial unique
 RTL_CXXFLAGS := -O1 -I$(CURDIR)/models
 RTL_LDFLAGS := $(CURDIR)/$(BUILD)/libxnca_engine.a $(ENGINE_LDLIBS)
 
-ALL_TARGETS += $(foreach c,$(RTL_CONFIGS),$(RTL_DIR)/$(c)/cosim)
+# `make` builds one co-simulation binary; `make cosim` builds the rest (minutes each)
+ALL_TARGETS += $(RTL_DIR)/tiny/cosim
 TEST_SUITES += rtl-lint cosim synth-up5k
 
 .PHONY: lint lint-core cosim sim postsim synth synth-up5k synth-ecp5 \
@@ -148,3 +152,29 @@ synth: synth-up5k synth-ecp5
 test-synth-up5k:
 	@mkdir -p $(RESULTS); if $(MAKE) --no-print-directory synth-up5k; then echo "1 0" > $(RESULTS)/synth-up5k; \
 	else echo "0 1" > $(RESULTS)/synth-up5k; fi
+
+# ---- post-synthesis simulation -------------------------------------------------------------------
+# The yosys iCE40 netlist of the tiny configuration with the vendor cell models under the same
+# harness. Vendor models and the flat netlist are not lint-clean: only style/lint warnings are
+# waived for this build (no -Wno-fatal: anything else still stops it).
+RTL_POST_DIR := $(RTL_DIR)/postsim
+ICE40_CELLS_SIM ?= $(shell $(YOSYS)-config --datdir 2>/dev/null || echo /usr/share/yosys)/ice40/cells_sim.v
+RTL_POST_CASES := --case W1A1 --case W2A2/S3/H --images 1 --steps 3 --mutate-at 1
+
+$(RTL_POST_DIR)/net.v: $(RTL_CORE_SRCS)
+	@mkdir -p $(@D)
+	nice $(YOSYS) -q -l $(@D)/yosys.log -p "read_verilog -sv $(RTL_CORE_SRCS); \
+	    chparam $(call rtl_chparams,tiny) xnca_core; synth_ice40 -top xnca_core; \
+	    write_verilog -noattr $@" >/dev/null
+
+$(RTL_POST_DIR)/cosim: $(RTL_POST_DIR)/net.v sim/cosim_main.cpp $(BUILD)/libxnca_engine.a
+	nice $(VERILATOR) --cc --exe --build -j 1 --no-timing --timescale 1ns/1ps \
+	    -DNO_ICE40_DEFAULT_ASSIGNMENTS -Wno-lint -Wno-style -Wno-MULTIDRIVEN -Wno-UNOPTFLAT \
+	    -Wno-TIMESCALEMOD --top-module xnca_core $(CURDIR)/$< $(ICE40_CELLS_SIM) \
+	    $(CURDIR)/sim/cosim_main.cpp -CFLAGS "$(RTL_CXXFLAGS)" -LDFLAGS "$(RTL_LDFLAGS)" \
+	    --Mdir $(RTL_POST_DIR)/obj -o cosim >$(RTL_POST_DIR)/build.log 2>&1 \
+	    || { tail -30 $(RTL_POST_DIR)/build.log; exit 1; }
+	@cp $(RTL_POST_DIR)/obj/cosim $@
+
+postsim: $(RTL_POST_DIR)/cosim
+	$(RTL_POST_DIR)/cosim $(RTL_POST_CASES)

@@ -54,17 +54,24 @@ static void residual_scalar(const xnca_plan_layer *L, const uint64_t *in, int k,
     }
 }
 
+/* Four channels per noise draw (channel o uses byte o % 4 of draw o / 4); the noise is
+ * summed into a local copy of ds first, so the int8 stores cannot alias the loop's inputs. */
 void xnca_apply_residuals(const int64_t *ds, int8_t *mut, int n_mut, const uint32_t *noise, size_t nstride,
                           int noise_p, int lo, int hi)
 {
-    for (int o = 0; o < n_mut; o++) {
-        int n = 0;
-        if (noise) {
-            int r = (int)((noise[(size_t)(o / 4) * nstride] >> (8 * (o % 4))) & 0xff);
-            n = r < noise_p ? -1 : r >= 256 - noise_p ? 1 : 0;
+    for (int o4 = 0; o4 < n_mut; o4 += 4) {
+        int64_t v[4];
+        uint32_t r = noise ? noise[(size_t)(o4 / 4) * nstride] : 0;
+        for (int b = 0; b < 4; b++) {
+            int rb = (int)((r >> (8 * b)) & 0xff);
+            int n = !noise ? 0 : rb < noise_p ? -1 : rb >= 256 - noise_p ? 1 : 0;
+            v[b] = ds[o4 + b] + n;
         }
-        int64_t v = mut[o] + ds[o] + n;
-        mut[o] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+        int lanes = n_mut - o4 < 4 ? n_mut - o4 : 4;
+        for (int b = 0; b < lanes; b++) {
+            int64_t x = mut[o4 + b] + v[b];
+            mut[o4 + b] = (int8_t)(x < lo ? lo : x > hi ? hi : x);
+        }
     }
 }
 
@@ -85,6 +92,17 @@ void xnca_hash_batch_scalar(uint32_t seed, uint32_t image, uint32_t step, uint32
 
 void xnca_cell_words_scalar(const xnca_plan *P, const int8_t *s, uint32_t *words)
 {
+    if (P->k == 1) { /* one bit per channel: bit 0 of the level */
+        uint32_t w0 = 0;
+        if (P->in_thr_ok)
+            for (int c = 0; c < P->channels; c++)
+                w0 |= (uint32_t)(s[c] >= P->in_thr8[c]) << c;
+        else
+            for (int c = 0; c < P->channels; c++)
+                w0 |= (uint32_t)(P->inlut[c][s[c] + 128] & 1u) << c;
+        words[0] = P->in_thr_ok ? w0 ^ P->in_flip : w0;
+        return;
+    }
     uint32_t w[8] = {0};
     for (int c = 0; c < P->channels; c++) {
         unsigned q = P->inlut[c][s[c] + 128];

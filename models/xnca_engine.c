@@ -396,8 +396,8 @@ static int is_float_model(const xnca_model *m)
 }
 
 /* Set the input channel and alive mask from pixels; mutable channels where the cell is dead
- * become 0 (spec 7; on a fresh grid every mutable channel is already 0). */
-static void load_pixels(const xnca_model *m, xnca_grid *g, const uint8_t *pixels)
+ * become 0 (spec 7). On a fresh grid (calloc'd) every mutable channel is already 0. */
+static void load_pixels(const xnca_model *m, xnca_grid *g, const uint8_t *pixels, int fresh)
 {
     int n = g->w * g->h, c = g->c;
     for (int i = 0; i < n; i++) {
@@ -408,13 +408,13 @@ static void load_pixels(const xnca_model *m, xnca_grid *g, const uint8_t *pixels
         g->alive[i] = (uint8_t)alive_new;
         if (g->qs) {
             int8_t *s = g->qs + (size_t)i * c;
-            s[0] = (int8_t)xnca_input_level(p, m->input_bits);
-            if (!keep)
+            s[0] = (int8_t)(alive_new ? xnca_input_level(p, m->input_bits) : 0);
+            if (!keep && !fresh)
                 memset(s + 1, 0, (size_t)(c - 1));
         } else {
             float *s = g->fs + (size_t)i * c;
             s[0] = (float)p / 255.0f;
-            if (!keep)
+            if (!keep && !fresh)
                 memset(s + 1, 0, sizeof(float) * (size_t)(c - 1));
         }
     }
@@ -439,7 +439,7 @@ int xnca_grid_init(const xnca_model *m, xnca_grid *g, int w, int h, const uint8_
         xnca_grid_free(g);
         return -1;
     }
-    load_pixels(m, g, pixels);
+    load_pixels(m, g, pixels, 1);
     return 0;
 }
 
@@ -456,7 +456,7 @@ void xnca_grid_free(xnca_grid *g)
 
 void xnca_grid_mutate(const xnca_model *m, xnca_grid *g, const uint8_t *new_pixels)
 {
-    load_pixels(m, g, new_pixels);
+    load_pixels(m, g, new_pixels, 0);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -535,16 +535,46 @@ static inline __attribute__((always_inline)) void gather_body(const uint32_t *co
     }
 }
 
-static void gather_perception(const xnca_workspace *ws, const xnca_grid *g, int x, int y, uint64_t *a)
+/* k = 1: the 9 C-bit words of one plane, neighbour pos at bit pos * C (C a compile-time
+ * constant: every shift folds, no 128-bit arithmetic, no stores but the w0 results). */
+static inline __attribute__((always_inline)) void gather_k1(const uint32_t *p, size_t W, const int C, const int w0,
+                                                           uint64_t *a)
+{
+    uint64_t v[6] = {0};
+#pragma GCC unroll 9
+    for (int pos = 0; pos < 9; pos++) {
+        int off = pos * C, sh = off & 63;
+        uint64_t word = p[(size_t)(pos / 3) * W + pos % 3];
+        v[off >> 6] |= word << sh;
+        if (sh + C > 64)
+            v[(off >> 6) + 1] |= word >> (64 - sh);
+    }
+#pragma GCC unroll 6
+    for (int t = 0; t < w0; t++)
+        a[t] = v[t];
+}
+
+static inline __attribute__((always_inline)) void gather_perception(const xnca_workspace *ws, const xnca_grid *g,
+                                                                    int x, int y, uint64_t *a)
 {
     const xnca_plan *P = &ws->plan;
-    int k = P->k, C = g->c, W = g->w + 2;
+    int k = P->k, C = g->c;
+    size_t W = (size_t)g->w + 2;
     /* neighbour (x + dx, y + dy) sits at map cell (x + 1 + dx, y + 1 + dy) */
+    const uint32_t *top = ws->act_map + ((size_t)y * W + x) * k;
+    if (k == 1) {
+        switch (C) { /* (9 C + 63) / 64 words */
+        case 20: gather_k1(top, W, 20, 3, a); return; /* Distill's layout */
+        case 16: gather_k1(top, W, 16, 3, a); return;
+        case 24: gather_k1(top, W, 24, 4, a); return;
+        case 32: gather_k1(top, W, 32, 5, a); return;
+        }
+    }
     const uint32_t *row[3];
     for (int r = 0; r < 3; r++)
-        row[r] = ws->act_map + ((size_t)(y + r) * W + x) * k;
-    switch (C) { /* (9 C + 63) / 64 words */
-    case 20: gather_body(row, k, 20, 3, a); break; /* Distill's layout */
+        row[r] = top + (size_t)r * W * k;
+    switch (C) {
+    case 20: gather_body(row, k, 20, 3, a); break;
     case 16: gather_body(row, k, 16, 3, a); break;
     case 24: gather_body(row, k, 24, 4, a); break;
     case 32: gather_body(row, k, 32, 5, a); break;
@@ -743,6 +773,16 @@ void xnca_step(const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t image_
 /* ------------------------------------------------------------------------------------------
  * Readout (spec 5)
  * ---------------------------------------------------------------------------------------- */
+/* Argmax of a quant cell's 10 class channels, ties to the lowest class. */
+static inline int class_of_quant(const int8_t *cls)
+{
+    int best = 0;
+    for (int k = 1; k < XNCA_CLASSES; k++)
+        if (cls[k] > cls[best])
+            best = k;
+    return best;
+}
+
 int xnca_cell_class(const xnca_model *m, const xnca_grid *g, int x, int y)
 {
     int C = g->c, first = C - XNCA_CLASSES, best = 0;
@@ -764,12 +804,22 @@ int xnca_votes(const xnca_model *m, const xnca_grid *g, int votes[XNCA_CLASSES],
     int n_alive = 0;
     for (int k = 0; k < XNCA_CLASSES; k++)
         votes[k] = 0;
-    for (int y = 0; y < g->h; y++)
-        for (int x = 0; x < g->w; x++)
-            if (g->alive[y * g->w + x]) {
-                votes[xnca_cell_class(m, g, x, y)]++;
+    if (g->qs) {
+        int n = g->w * g->h, C = g->c;
+        const int8_t *cls = g->qs + (C - XNCA_CLASSES);
+        for (int i = 0; i < n; i++)
+            if (g->alive[i]) {
+                votes[class_of_quant(cls + (size_t)i * C)]++;
                 n_alive++;
             }
+    } else {
+        for (int y = 0; y < g->h; y++)
+            for (int x = 0; x < g->w; x++)
+                if (g->alive[y * g->w + x]) {
+                    votes[xnca_cell_class(m, g, x, y)]++;
+                    n_alive++;
+                }
+    }
     int pred = 0;
     for (int k = 1; k < XNCA_CLASSES; k++)
         if (votes[k] > votes[pred])

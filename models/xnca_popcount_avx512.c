@@ -211,9 +211,60 @@ static AI AVX512 void group_acc4(const xnca_plan_layer *L, int g, const uint64_t
         }
 }
 
+/* W1A1 layer for 4 cells: the 4 x words broadcast activations are loaded once (registers,
+ * out cannot alias them), the popcount sums fully unrolled, the 4 threshold compares per
+ * group packed into each cell's output word. */
+static AI AVX512 void layer4_w1a1(const xnca_plan_layer *L, const uint64_t *in, size_t stride, uint64_t *out,
+                                  const int words)
+{
+    __m512i a0[5], a1[5], a2[5], a3[5];
+#pragma GCC unroll 5
+    for (int t = 0; t < words; t++) {
+        a0[t] = _mm512_set1_epi64((long long)in[t]);
+        a1[t] = _mm512_set1_epi64((long long)in[stride + t]);
+        a2[t] = _mm512_set1_epi64((long long)in[2 * stride + t]);
+        a3[t] = _mm512_set1_epi64((long long)in[3 * stride + t]);
+    }
+    uint64_t o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+    const uint64_t *w = L->wt;
+    const int64_t *thr = L->thr;
+    const uint8_t *flip = L->flip;
+    const int groups = L->groups;
+    for (int g = 0; g < groups; g++, w += words * XNCA_LANES) {
+        __m512i wv = _mm512_load_si512((const void *)w);
+        __m512i p0 = _mm512_popcnt_epi64(_mm512_xor_si512(wv, a0[0]));
+        __m512i p1 = _mm512_popcnt_epi64(_mm512_xor_si512(wv, a1[0]));
+        __m512i p2 = _mm512_popcnt_epi64(_mm512_xor_si512(wv, a2[0]));
+        __m512i p3 = _mm512_popcnt_epi64(_mm512_xor_si512(wv, a3[0]));
+#pragma GCC unroll 5
+        for (int t = 1; t < words; t++) {
+            wv = _mm512_load_si512((const void *)(w + t * XNCA_LANES));
+            p0 = _mm512_add_epi64(p0, _mm512_popcnt_epi64(_mm512_xor_si512(wv, a0[t])));
+            p1 = _mm512_add_epi64(p1, _mm512_popcnt_epi64(_mm512_xor_si512(wv, a1[t])));
+            p2 = _mm512_add_epi64(p2, _mm512_popcnt_epi64(_mm512_xor_si512(wv, a2[t])));
+            p3 = _mm512_add_epi64(p3, _mm512_popcnt_epi64(_mm512_xor_si512(wv, a3[t])));
+        }
+        __m512i th = _mm512_load_si512((const void *)(thr + g * XNCA_LANES));
+        unsigned f = flip[g], sh = 8 * (g % 8);
+        o0 |= (uint64_t)((_mm512_cmple_epi64_mask(p0, th) ^ f) & 0xff) << sh;
+        o1 |= (uint64_t)((_mm512_cmple_epi64_mask(p1, th) ^ f) & 0xff) << sh;
+        o2 |= (uint64_t)((_mm512_cmple_epi64_mask(p2, th) ^ f) & 0xff) << sh;
+        o3 |= (uint64_t)((_mm512_cmple_epi64_mask(p3, th) ^ f) & 0xff) << sh;
+        if (g % 8 == 7 || g == groups - 1) {
+            size_t wd = (size_t)g / 8;
+            out[wd] = o0, out[stride + wd] = o1, out[2 * stride + wd] = o2, out[3 * stride + wd] = o3;
+            o0 = o1 = o2 = o3 = 0;
+        }
+    }
+}
+
 static AI AVX512 void layer4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int k, uint64_t *out,
                              const int words, const int w1a1)
 {
+    if (w1a1) {
+        layer4_w1a1(L, in, stride, out, words);
+        return;
+    }
     uint64_t o0 = 0, o1 = 0, o2 = 0, o3 = 0; /* k = 1 */
     uint64_t o[4][8] = {{0}};                 /* k > 1: [cell][plane] */
     const __m512i zero = _mm512_setzero_si512(), top = _mm512_set1_epi64((1 << k) - 1);
@@ -286,15 +337,46 @@ static AVX512 void layer_batch(const xnca_plan_layer *L, const uint64_t *in, siz
         layer_batch_kn(L, in, stride, k, out);
 }
 
+/* The output layer for up to 4 cells: as update_group, with the group's quantizer records
+ * and the noise and saturation constants held in registers across the cells (stores to the
+ * int8 states may alias any memory, so the compiler would otherwise reload them per cell). */
 static AI AVX512 void update4(const xnca_plan_layer *L, const uint64_t *in, size_t stride, int k, int nb,
                               int8_t *const mut[], const uint32_t *const noise[], size_t nstride, int noise_p,
                               int lo, int hi, int n_mut, const int words, const int w1a1)
 {
-    for (int g = 0; g < L->groups; g++) {
+    const __m512i nk = _mm512_set1_epi64(L->nk), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+    const __m512i n_lo = _mm512_set1_epi64(noise_p), n_hi = _mm512_set1_epi64(256 - noise_p);
+    const __m512i one = _mm512_set1_epi64(1), minus_one = _mm512_set1_epi64(-1);
+    const int groups = L->groups;
+    for (int g = 0; g < groups && g * XNCA_LANES < n_mut; g++) {
         __m512i acc[4];
         group_acc4(L, g, in, stride, k, words, acc, w1a1);
-        for (int c = 0; c < nb; c++)
-            update_group(L, acc[c], g, n_mut, mut[c], noise[c], nstride, noise_p, lo, hi);
+        const __m512i mul = _mm512_load_si512((const void *)(L->mul + g * XNCA_LANES));
+        const __m512i add = _mm512_load_si512((const void *)(L->add + g * XNCA_LANES));
+        const __m512i shift = _mm512_load_si512((const void *)(L->shift + g * XNCA_LANES));
+        int rows = n_mut - g * XNCA_LANES;
+        __mmask16 m = (__mmask16)(rows >= 8 ? 0xff : (1u << rows) - 1);
+        for (int c = 0; c < nb; c++) {
+            int8_t *dst = mut[c] + g * XNCA_LANES;
+            __m512i y = _mm512_sub_epi64(nk, _mm512_add_epi64(acc[c], acc[c]));
+            __m512i v = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(y, mul), add), shift);
+            v = _mm512_add_epi64(v, _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8(m, dst)));
+            if (noise[c]) {
+                __m512i r = noise_bytes(noise[c], nstride, g, n_mut);
+                v = _mm512_mask_add_epi64(v, _mm512_cmpge_epi64_mask(r, n_hi), v, one);
+                v = _mm512_mask_add_epi64(v, _mm512_cmplt_epi64_mask(r, n_lo), v, minus_one);
+            }
+            v = _mm512_max_epi64(_mm512_min_epi64(v, vhi), vlo);
+            /* a plain 8-byte store for a full group: masked stores are slow on some CPUs */
+            __m128i bytes = _mm512_cvtepi64_epi8(v);
+            if (rows >= 8) {
+                _mm_storel_epi64((__m128i *)dst, bytes);
+            } else {
+                uint64_t b8 = (uint64_t)_mm_cvtsi128_si64(bytes);
+                for (int r = 0; r < rows; r++)
+                    dst[r] = (int8_t)(b8 >> (8 * r));
+            }
+        }
     }
 }
 

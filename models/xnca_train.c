@@ -65,6 +65,7 @@ void xnca_train_defaults(xnca_train_config *cfg)
     cfg->out_init = 0.05f;
     cfg->in_range = 2.0f;
     cfg->ste_recover = 1;
+    cfg->data_init = 1;
     cfg->data = "mnist";
     cfg->checkpoint_every = 0;
     cfg->progress_every = 100;
@@ -465,6 +466,54 @@ static xnca_trainer *trainer_new(const xnca_train_config *cfg, const xnca_datase
     return t;
 }
 
+/* Data-dependent initialization of the quant quantizers (like LSUV / batch-norm
+ * statistics folded once): run the first pool digits through all steps, and set each
+ * layer's normalizer from the measured mean and deviation of its sums, layer after layer,
+ * so that hidden levels span +-2 sigma around the mean and the residual starts centred
+ * at 0 with out_init float units per sigma. */
+static void calibrate(xnca_trainer *t)
+{
+    const int k = t->cfg.act_bits, hw = t->W * t->H, n_img = t->cfg.pool < 8 ? t->cfg.pool : 8;
+    train_ws *ws = &t->ws[0];
+    for (int l = 0; l < t->n_layers; l++) {
+        train_layer *L = &t->layer[l];
+        double *sum = calloc((size_t)L->n_out, sizeof(double)), *sq = calloc((size_t)L->n_out, sizeof(double));
+        long cnt = 0;
+        train_prepare(t, XNCA_TRAIN_EXACT);
+        for (int i = 0; i < n_img; i++) {
+            const pool_entry *e = &t->pool[i];
+            train_image(t, ws, t->d->images + (size_t)e->img * hw, t->d->labels[e->img], NULL, 0xfffff000u + i,
+                        t->cfg.steps, XNCA_TRAIN_EXACT, NULL, NULL, NULL, NULL);
+            for (int st = 0; st < t->cfg.steps; st++) {
+                const float *Y = ws->Y[l] + (size_t)st * ws->cap_cells * L->n_out;
+                for (int f = 0; f < ws->nf[st]; f++)
+                    for (int o = 0; o < L->n_out; o++) {
+                        double y = Y[(size_t)f * L->n_out + o];
+                        sum[o] += y;
+                        sq[o] += y * y;
+                    }
+                cnt += ws->nf[st];
+            }
+        }
+        const int out_layer = l == t->n_layers - 1;
+        for (int o = 0; o < L->n_out && cnt > 1; o++) {
+            double mu = sum[o] / cnt, var = sq[o] / cnt - mu * mu;
+            if (var < 1) continue; /* constant sum: keep the analytic normalizer */
+            double sd = sqrt(var);
+            if (out_layer) {
+                L->c[o] = (float)(t->T_lsb / sd);
+                L->beta[o] = (float)(0.5 - mu * L->c[o] * L->gamma[o]);
+            } else {
+                L->c[o] = (float)((1 << k) / (4 * sd));
+                L->gamma[o] = 1.0f;
+                L->beta[o] = (float)((1 << (k - 1)) - mu * L->c[o]);
+            }
+        }
+        free(sum);
+        free(sq);
+    }
+}
+
 xnca_trainer *xnca_trainer_create(const xnca_train_config *cfg, const xnca_dataset *d, const char *init, char *err,
                                   size_t errlen)
 {
@@ -476,6 +525,7 @@ xnca_trainer *xnca_trainer_create(const xnca_train_config *cfg, const xnca_datas
         return NULL;
     }
     pool_init(t);
+    if (!init && t->cfg.variant == XNCA_QUANT && t->cfg.data_init) calibrate(t);
     train_prepare(t, XNCA_TRAIN_EXACT);
     return t;
 }

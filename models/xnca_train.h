@@ -48,6 +48,7 @@ typedef struct {
     float weight_init;   /* quant: shadow weights start uniform in +-weight_init (codes flip when
                             they cross 0, so this sets how soon; default 0.05) */
     float out_init;      /* quant: initial residual scale, float units per sum std (default 0.05) */
+    int data_init;       /* quant from scratch: calibrate quantizers on the first pool digits (default 1) */
     int ste_recover;     /* 1: clamps also pass gradient that moves a value back into range (default 1) */
     float in_range;      /* quant: the input quantizers of mutable channels start mapping
                             +-in_range float units onto the k-bit levels (default 2) */

@@ -33,6 +33,8 @@ module xnca_core #(
     parameter integer SYN_BITS = 64,
     // firing cells sharing one weight slice, 1..16
     parameter integer BATCH = 4,
+    // 1: pipelined fire/noise hashes (one draw per cycle, ~4x the hash logic); 0: iterative
+    parameter integer HASH_PIPE = 0,
     // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
     parameter [31:0] BUILD_ID = 32'h0,
     // simulation only: enable the i_fault_* state-bit flip
@@ -131,6 +133,9 @@ module xnca_core #(
         if (SYN_BITS % UNITS != 0) begin : g_bad_lanes
             $error("xnca_core: UNITS must divide SYN_BITS");
         end
+        if (HASH_PIPE != 0 && HASH_PIPE != 1) begin : g_bad_hash
+            $error("xnca_core: HASH_PIPE must be 0 or 1");
+        end
         if (BATCH < 1 || BATCH > 16) begin : g_bad_batch
             $error("xnca_core: BATCH must be 1..16");
         end
@@ -204,9 +209,7 @@ module xnca_core #(
     reg [UNITS*RW-1:0] dr_qrec;
     reg        dr_wpend;             // a drain write is in flight
     // noise precompute (background)
-    reg        nz_run, nz_wait;
-    reg [BW-1:0] nz_b;
-    reg [2:0]  nz_l;
+    reg        nz_run;
     reg        n_we;
     reg [NZW-1:0] n_waddr, n_raddr;
     reg [31:0] n_wdata;
@@ -225,9 +228,6 @@ module xnca_core #(
     reg [4:0]  sc;                   // STATE record: channel
     // fire scanner (background) and its queue
     reg        fs_run;
-    reg [1:0]  fs_st;
-    reg [NAW-1:0] fs_ptr;
-    reg [CAW-1:0] fs_cell;
     reg [CAW-1:0] fq [0:FD-1];
     reg [FDW-1:0] fq_wp, fq_rp;
     reg [FCW-1:0] fq_n;
@@ -405,79 +405,181 @@ module xnca_core #(
     wire start_batch = nb != {BCW{1'b0}} && (nb == BCW'(BATCH) || scan_over);
 
     // ------------------------------------------------------------------ fire scanner (spec 4.2)
+    // Walks the alive list and queues the firing cells (hash lane 0). HASH_PIPE = 0: one
+    // iterative hash, ~8 cycles per alive cell; HASH_PIPE = 1: a pipelined hash, one alive
+    // cell per cycle (issue only while the queue has room for every cell in flight).
     wire        fs_go = state == M_STEP && steps_left != 16'd0;
-    wire        hf_done;
-    wire [31:0] hf_out;
-    xnca_hash u_hash_fire (
-        .clk(clk), .rst(rst), .i_start(fs_run && fs_st == 2'd1), .i_seed(seed), .i_image(image),
-        .i_step(step), .i_lane(16'd0), .i_x({{(8-XB){1'b0}}, al_rdata[XB-1:0]}),
-        .i_y({{(8-YB){1'b0}}, al_rdata[CAW-1:XB]}), .o_done(hf_done), .o_hash(hf_out)
-    );
-    wire fs_fires = {1'b0, hf_out[7:0]} < m_fire_t;
-    wire fq_pop = state == M_COLLECT && fq_n != {FCW{1'b0}} && !start_batch;
-    wire fq_push = fs_run && fs_st == 2'd3 && fq_n != FCW'(FD);
+    wire        fq_pop = state == M_COLLECT && fq_n != {FCW{1'b0}} && !start_batch;
+    wire        fq_push;
+    wire [CAW-1:0] fq_pdata;
+    wire [NAW-1:0] fs_raddr;         // alive-list read address while scanning
+    // noise precompute (spec 4.3): the draws of the batch while it streams through the layers
+    wire        nz_go = state == M_COLLECT && start_batch;
+
+    generate
+        if (HASH_PIPE == 1) begin : g_hash_pipe
+            reg  [NAW-1:0] fp_issue;
+            reg            fp_rd;        // alive-list read issued last cycle
+            reg  [3:0]     fp_infl;      // cells between issue and push decision
+            wire           hf_valid;
+            wire [CAW-1:0] hf_cell;
+            wire [31:0]    hf_out;
+            wire fp_can = fs_run && fp_issue != nalive &&
+                          {{(8-FCW){1'b0}}, fq_n} + {4'd0, fp_infl} < 8'(FD);
+            xnca_hash_pipe #(.TAGW(CAW)) u_hash_fire (
+                .clk(clk), .rst(rst), .i_valid(fp_rd), .i_tag(al_rdata), .i_seed(seed),
+                .i_image(image), .i_step(step), .i_lane(16'd0),
+                .i_x({{(8-XB){1'b0}}, al_rdata[XB-1:0]}), .i_y({{(8-YB){1'b0}}, al_rdata[CAW-1:XB]}),
+                .o_valid(hf_valid), .o_tag(hf_cell), .o_hash(hf_out)
+            );
+            assign fq_push = hf_valid && {1'b0, hf_out[7:0]} < m_fire_t;
+            assign fq_pdata = hf_cell;
+            assign fs_raddr = fp_issue;
+            always @(posedge clk) begin
+                fp_rd <= 1'b0;
+                if (rst) begin
+                    fs_run <= 1'b0;
+                    fp_infl <= 4'd0;
+                end else if (fs_go) begin
+                    fs_run <= 1'b1;
+                    fp_issue <= {NAW{1'b0}};
+                    fp_infl <= 4'd0;
+                end else if (fs_run) begin
+                    if (fp_can) begin
+                        fp_rd <= 1'b1;
+                        fp_issue <= fp_issue + 1'b1;
+                    end
+                    fp_infl <= fp_infl + {3'd0, fp_can} - {3'd0, hf_valid};
+                    if (fp_issue == nalive && fp_infl == 4'd0) fs_run <= 1'b0;
+                end
+            end
+            wire [23:0] unused_hf = hf_out[31:8];
+
+            reg  [NZW:0]   nz_issue, nz_left;
+            reg  [BW-1:0]  nq_b;
+            reg  [2:0]     nq_l;
+            wire           hn_valid;
+            wire [NZW-1:0] hn_addr;
+            wire [31:0]    hn_out;
+            wire           nq_go = nz_run && nz_issue != {(NZW+1){1'b0}};
+            xnca_hash_pipe #(.TAGW(NZW)) u_hash_noise (
+                .clk(clk), .rst(rst), .i_valid(nq_go), .i_tag(NZW'(nq_b * NL) + NZW'(nq_l)),
+                .i_seed(seed), .i_image(image), .i_step(step), .i_lane(16'd1 + {13'd0, nq_l}),
+                .i_x({{(8-XB){1'b0}}, bcell[nq_b][XB-1:0]}), .i_y({{(8-YB){1'b0}}, bcell[nq_b][CAW-1:XB]}),
+                .o_valid(hn_valid), .o_tag(hn_addr), .o_hash(hn_out)
+            );
+            always @(posedge clk) begin
+                n_we <= hn_valid;
+                n_waddr <= hn_addr;
+                n_wdata <= hn_out;
+                if (rst) nz_run <= 1'b0;
+                else if (nz_go) begin
+                    nz_run <= 1'b1;
+                    nz_issue <= (NZW+1)'(nb * NL);
+                    nz_left <= (NZW+1)'(nb * NL);
+                    nq_b <= {BW{1'b0}};
+                    nq_l <= 3'd0;
+                end else if (nz_run) begin
+                    if (nq_go) begin
+                        nz_issue <= nz_issue - 1'b1;
+                        nq_l <= nq_l + 3'd1;
+                        if (nq_l == 3'(NL - 1)) begin
+                            nq_l <= 3'd0;
+                            nq_b <= nq_b + 1'b1;
+                        end
+                    end
+                    if (hn_valid) begin
+                        nz_left <= nz_left - 1'b1;
+                        if (nz_left == {{NZW{1'b0}}, 1'b1}) nz_run <= 1'b0;
+                    end
+                end
+            end
+        end else begin : g_hash_iter
+            reg  [1:0]     fs_st;
+            reg  [NAW-1:0] fs_ptr;
+            reg  [CAW-1:0] fs_cell;
+            wire           hf_done;
+            wire [31:0]    hf_out;
+            xnca_hash u_hash_fire (
+                .clk(clk), .rst(rst), .i_start(fs_run && fs_st == 2'd1), .i_seed(seed),
+                .i_image(image), .i_step(step), .i_lane(16'd0),
+                .i_x({{(8-XB){1'b0}}, al_rdata[XB-1:0]}), .i_y({{(8-YB){1'b0}}, al_rdata[CAW-1:XB]}),
+                .o_done(hf_done), .o_hash(hf_out)
+            );
+            wire fs_fires = {1'b0, hf_out[7:0]} < m_fire_t;
+            assign fq_push = fs_run && fs_st == 2'd3 && fq_n != FCW'(FD);
+            assign fq_pdata = fs_cell;
+            assign fs_raddr = fs_ptr;
+            always @(posedge clk) begin
+                if (rst) fs_run <= 1'b0;
+                else if (fs_go) begin
+                    fs_run <= 1'b1;
+                    fs_ptr <= {NAW{1'b0}};
+                    fs_st <= 2'd0;
+                end else if (fs_run) begin
+                    case (fs_st)
+                    2'd0: if (fs_ptr == nalive) fs_run <= 1'b0; else fs_st <= 2'd1;  // read fs_ptr
+                    2'd1: begin fs_cell <= al_rdata; fs_st <= 2'd2; end               // hash started
+                    2'd2: if (hf_done) begin
+                        if (fs_fires) fs_st <= 2'd3;
+                        else begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
+                    end
+                    default: if (fq_push) begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
+                    endcase
+                end
+            end
+            wire [23:0] unused_hf = hf_out[31:8];
+
+            reg            nz_wait;
+            reg  [BW-1:0]  nz_b;
+            reg  [2:0]     nz_l;
+            wire           h_done;
+            wire [31:0]    h_out;
+            xnca_hash u_hash_noise (
+                .clk(clk), .rst(rst), .i_start(nz_run && !nz_wait), .i_seed(seed), .i_image(image),
+                .i_step(step), .i_lane(16'd1 + {13'd0, nz_l}), .i_x({{(8-XB){1'b0}}, bcell[nz_b][XB-1:0]}),
+                .i_y({{(8-YB){1'b0}}, bcell[nz_b][CAW-1:XB]}), .o_done(h_done), .o_hash(h_out)
+            );
+            always @(posedge clk) begin
+                n_we <= 1'b0;
+                if (rst) nz_run <= 1'b0;
+                else if (nz_go) begin
+                    nz_run <= 1'b1;
+                    nz_wait <= 1'b0;
+                    nz_b <= {BW{1'b0}};
+                    nz_l <= 3'd0;
+                end else if (nz_run) begin
+                    if (!nz_wait) nz_wait <= 1'b1;
+                    else if (h_done) begin
+                        nz_wait <= 1'b0;
+                        n_we <= 1'b1;
+                        n_waddr <= NZW'(nz_b * NL) + NZW'(nz_l);
+                        n_wdata <= h_out;
+                        nz_l <= nz_l + 3'd1;
+                        if (nz_l == 3'(NL - 1)) begin
+                            nz_l <= 3'd0;
+                            nz_b <= nz_b + 1'b1;
+                            if (nz_b == nb[BW-1:0] - 1'b1) nz_run <= 1'b0;
+                        end
+                    end
+                end
+            end
+        end
+    endgenerate
+
+    // the fire queue
     always @(posedge clk) begin
         if (rst) begin
-            fs_run <= 1'b0;
             fq_wp <= {FDW{1'b0}};
             fq_rp <= {FDW{1'b0}};
             fq_n <= {FCW{1'b0}};
         end else begin
-            if (fs_go) begin
-                fs_run <= 1'b1;
-                fs_ptr <= {NAW{1'b0}};
-                fs_st <= 2'd0;
-            end else if (fs_run) begin
-                case (fs_st)
-                2'd0: if (fs_ptr == nalive) fs_run <= 1'b0; else fs_st <= 2'd1;  // al_raddr = fs_ptr
-                2'd1: begin fs_cell <= al_rdata; fs_st <= 2'd2; end               // hash started
-                2'd2: if (hf_done) begin
-                    if (fs_fires) fs_st <= 2'd3;
-                    else begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
-                end
-                default: if (fq_push) begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
-                endcase
-            end
             if (fq_push) begin
-                fq[fq_wp] <= fs_cell;
+                fq[fq_wp] <= fq_pdata;
                 fq_wp <= fq_wp == FDW'(FD - 1) ? {FDW{1'b0}} : fq_wp + 1'b1;
             end
             if (fq_pop) fq_rp <= fq_rp == FDW'(FD - 1) ? {FDW{1'b0}} : fq_rp + 1'b1;
             fq_n <= fq_n + {{(FCW-1){1'b0}}, fq_push} - {{(FCW-1){1'b0}}, fq_pop};
-        end
-    end
-
-    // ------------------------------------------------------------------ noise precompute (spec 4.3)
-    wire        nz_go = state == M_COLLECT && start_batch;
-    wire        h_done;
-    wire [31:0] h_out;
-    xnca_hash u_hash_noise (
-        .clk(clk), .rst(rst), .i_start(nz_run && !nz_wait), .i_seed(seed), .i_image(image),
-        .i_step(step), .i_lane(16'd1 + {13'd0, nz_l}), .i_x({{(8-XB){1'b0}}, bcell[nz_b][XB-1:0]}),
-        .i_y({{(8-YB){1'b0}}, bcell[nz_b][CAW-1:XB]}), .o_done(h_done), .o_hash(h_out)
-    );
-    always @(posedge clk) begin
-        n_we <= 1'b0;
-        if (rst) nz_run <= 1'b0;
-        else if (nz_go) begin
-            nz_run <= 1'b1;
-            nz_wait <= 1'b0;
-            nz_b <= {BW{1'b0}};
-            nz_l <= 3'd0;
-        end else if (nz_run) begin
-            if (!nz_wait) nz_wait <= 1'b1;
-            else if (h_done) begin
-                nz_wait <= 1'b0;
-                n_we <= 1'b1;
-                n_waddr <= NZW'(nz_b * NL) + NZW'(nz_l);
-                n_wdata <= h_out;
-                nz_l <= nz_l + 3'd1;
-                if (nz_l == 3'(NL - 1)) begin
-                    nz_l <= 3'd0;
-                    nz_b <= nz_b + 1'b1;
-                    if (nz_b == nb[BW-1:0] - 1'b1) nz_run <= 1'b0;
-                end
-            end
         end
     end
 
@@ -995,7 +1097,7 @@ module xnca_core #(
 
     // ------------------------------------------------------------------ read addresses
     always @(*) begin
-        al_raddr = fs_run ? fs_ptr : ap;
+        al_raddr = fs_run ? fs_raddr : ap;
         s_raddr = cur_cell;
         qa_raddr = cur_cell;
         a_raddr = AAW'(sb * CHMAX) + AAW'(gcnt_ch);
@@ -1020,7 +1122,7 @@ module xnca_core #(
 
     wire unused_ok = &{1'b0, g_rowbytes, g_weight_bytes, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
                        unused_ld_ds, unused_g_ds, unused_wb_ds, rd_best, pred_best,
-                       g_wbase, g_qbase, g_groups[63:16], wb_sat[11:8], hf_out[31:8]};
+                       g_wbase, g_qbase, g_groups[63:16], wb_sat[11:8]};
 endmodule
 
 `resetall
