@@ -6,6 +6,9 @@
  *     spec 3.2) are computed from the previous state into an activation map with a one-cell
  *     border. Dead cells and the border hold the padding word Q_c(0): a dead cell's state is
  *     exactly the padding cell's (g = 0, mutable channels 0), so only alive cells are computed.
+ *     The padding words and the list of alive cells are kept in the workspace while the grid's
+ *     alive mask (compared every step) and the plan stay the same, so a step's cost scales
+ *     with the alive and firing cells rather than with the grid.
  *  2. The alive cells that fire (spec 4.2) are listed, in raster, reversed or shuffled order.
  *  3. For each listed cell the 9 C-bit perception vector of each plane is assembled from the
  *     map, the layers run as XNOR-popcount kernels (spec 3.3, xnca_cpu.c), and the residual,
