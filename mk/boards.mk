@@ -37,7 +37,7 @@ BOARD_FAMILY_icebreaker := ice40
 BOARD_NEXTPNR_icebreaker := --up5k --package sg48
 BOARD_CONSTRAINTS_icebreaker := constraints/icebreaker.pcf
 BOARD_FREQ_icebreaker := 48
-BITSTREAM_TOP_icebreaker ?= xnca_board_icebreaker_smoke
+BITSTREAM_TOP_icebreaker ?= xnca_board_icebreaker
 # openFPGALoader 0.10 (Debian 12) writes iCE40 boards to SPI flash only; -f keeps newer versions
 # (which default to SRAM, needing the iCEBreaker's jumpers) writing flash too.
 BOARD_PROG_icebreaker = -b ice40_generic -f
@@ -46,14 +46,14 @@ BOARD_FAMILY_ulx3s-85f := ecp5
 BOARD_NEXTPNR_ulx3s-85f := --85k --package CABGA381 --speed 6
 BOARD_CONSTRAINTS_ulx3s-85f := constraints/ulx3s.lpf
 BOARD_FREQ_ulx3s-85f := 75
-BITSTREAM_TOP_ulx3s-85f ?= xnca_board_ulx3s_smoke
+BITSTREAM_TOP_ulx3s-85f ?= xnca_board_ulx3s
 BOARD_PROG_ulx3s-85f = -b ulx3s$(if $(filter 1,$(FLASH)), -f)
 
 BOARD_FAMILY_ulx3s-25f := ecp5
 BOARD_NEXTPNR_ulx3s-25f := --25k --package CABGA381 --speed 6
 BOARD_CONSTRAINTS_ulx3s-25f := constraints/ulx3s.lpf
 BOARD_FREQ_ulx3s-25f := 75
-BITSTREAM_TOP_ulx3s-25f ?= xnca_board_ulx3s_smoke
+BITSTREAM_TOP_ulx3s-25f ?= xnca_board_ulx3s_25f
 BOARD_PROG_ulx3s-25f = -b ulx3s$(if $(filter 1,$(FLASH)), -f)
 
 # ---- selection for $(BOARD) --------------------------------------------------------------------

@@ -93,6 +93,9 @@ train: train-check $(BUILD)/xnca
 # does not touch a running job), log appended to train/<name>/log, PID in train/<name>/pid.
 train-bg: train-check $(BUILD)/xnca
 	@mkdir -p $(call train_dir,$(MODEL)) $(BUILD)/train
+	@p=$$(cat $(call train_dir,$(MODEL))/pid 2>/dev/null); \
+	    if [ -n "$$p" ] && kill -0 $$p 2>/dev/null; then \
+	        echo "train-bg: $(MODEL) is already running (pid $$p)" >&2; exit 1; fi
 	@cp $(BUILD)/xnca $(BUILD)/train/xnca-$(MODEL)
 	@OPENBLAS_NUM_THREADS=1 nohup nice -n 5 sh -c '$(call train_sh,$(MODEL),$(BUILD)/train/xnca-$(MODEL))' \
 	    >> $(call train_dir,$(MODEL))/log 2>&1 < /dev/null & echo $$! > $(call train_dir,$(MODEL))/pid; \

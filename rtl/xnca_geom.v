@@ -49,7 +49,7 @@ module xnca_geom #(
     reg [15:0] qbase [0:3];
     reg [5:0]  rowb [0:3];
     reg [31:0] wbytes;
-    reg [9:0]  nin_c, nout_c;
+    reg [11:0] nin_c, nout_c;        // rounded up to whole chunks / groups (< 2^11)
     reg [8:0]  row_cost;
 
     integer l;
@@ -58,8 +58,8 @@ module xnca_geom #(
         for (l = 0; l < 4; l = l + 1) begin
             nin[l] = l == 0 ? NIN0[8:0] : (l == 1 ? i_p : i_m);
             nout[l] = l == out_layer ? NOUTL[8:0] : (l == 0 ? i_p : i_m);
-            nin_c = {1'b0, nin[l]} + SYN_BITS[9:0] - 10'd1;
-            nout_c = {1'b0, nout[l]} + UNITS[9:0] - 10'd1;
+            nin_c = {3'd0, nin[l]} + SYN_BITS[11:0] - 12'd1;
+            nout_c = {3'd0, nout[l]} + UNITS[11:0] - 12'd1;
             ebits[l] = l == 0 ? E0[15:0] : SYN_BITS[15:0];
             chunks[l] = l == 0 ? CH0[3:0] : 4'(nin_c >> SB);
             groups[l] = 9'(nout_c >> UB);

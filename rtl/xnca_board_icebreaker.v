@@ -1,0 +1,45 @@
+// xnca_board_icebreaker: the xnca device on the iCEBreaker (constraints/icebreaker.pcf names).
+// 12 MHz -> SB_PLL40_PAD -> 48 MHz core clock; host link on the FT2232H channel B UART at
+// 12 Mbaud (4 clocks per bit; the host's usb default for the FT2232H). LEDR_N lights while the
+// core computes, LEDG_N once a model is loaded; BTN_N held resets the device.
+// Array configuration: xnca_top's defaults (the UP5K build). The build id comes from make
+// (`XNCA_BUILD_ID, mk/boards.mk).
+`default_nettype none
+
+module xnca_board_icebreaker #(
+  parameter integer CLKS_PER_BIT = 4
+) (
+  input  wire CLK,        // 12 MHz, pin 35 (PLL pad)
+  input  wire BTN_N,      // user button, active low
+  input  wire RX,         // from FT2232H channel B TXD
+  output wire TX,         // to FT2232H channel B RXD
+  output wire LEDR_N,     // red LED, active low: core busy
+  output wire LEDG_N      // green LED, active low: model loaded
+);
+`ifdef XNCA_BUILD_ID
+  localparam [31:0] BUILD_ID = `XNCA_BUILD_ID;
+`else
+  localparam [31:0] BUILD_ID = 32'h0;
+`endif
+
+  wire clk, lock, rst;
+  // 12 MHz * 64 / 16 = 48 MHz (icepll -i 12 -o 48)
+  xnca_pll_ice40 #(.DIVR(4'd0), .DIVF(7'd63), .DIVQ(3'd4), .FILTER_RANGE(3'd1)) u_pll (
+    .pad_i(CLK), .clk_o(clk), .lock_o(lock)
+  );
+  xnca_board_reset u_reset (.clk_i(clk), .lock_i(lock), .req_i(~BTN_N), .rst_o(rst));
+
+  wire busy, model_ok, unused_step, unused_ferr;
+  xnca_top #(
+    .BOARD("icebreaker"), .CLOCK_HZ(48_000_000), .CLKS_PER_BIT(CLKS_PER_BIT), .BUILD_ID(BUILD_ID)
+  ) u_top (
+    .clk_i(clk), .rst_i(rst), .uart_rx_i(RX), .uart_tx_o(TX),
+    .busy_o(busy), .model_ok_o(model_ok), .step_done_o(unused_step), .framing_error_o(unused_ferr),
+    .fault_en_i(1'b0), .fault_step_i(16'd0), .fault_x_i(8'd0), .fault_y_i(8'd0), .fault_ch_i(8'd0)
+  );
+
+  assign LEDR_N = ~busy;
+  assign LEDG_N = ~model_ok;
+
+endmodule
+`resetall

@@ -1,0 +1,754 @@
+// xnca_core_adapter: maps the link protocol's core commands (docs/protocol.md 3.3-3.6, the
+// engine's core port of rtl/xnca_frame_engine.v) onto the accelerator core's command and byte
+// streams (docs/core.md):
+//   LOAD_BEGIN  checks the descriptor against the build (DIMENSION_MISMATCH with the field's
+//               offset), resets the core, starts a core LOAD and sends it the 20-byte core
+//               descriptor;
+//   LOAD_DATA   forwards the chunk to the core's input stream, running CRC-32 (spec 10);
+//   LOAD_END    checks length and CRC, waits for the core's LOAD record, activates the model;
+//   CLASSIFY    per image: INIT(report[0]), RUN(report[r] - report[r-1]) ..., split at
+//               mutate_at by MUTATE; packed levels are expanded to the smallest pixel of each
+//               level; every RESULT record at a report step gives that step's votes,
+//               prediction and agreement; `cycles` = clocks from the image's first command
+//               to its last record (pixel intake, steps and readouts);
+//   READ_STATE  a core STATE record, the requested cells forwarded, the rest drained;
+//   RESET       resets the core and drops the model and the last state.
+// Everything is sequential and small: the payload is re-read from the engine's payload RAM
+// (one byte per 3 cycles) instead of being copied; report results wait in one block RAM.
+// Deviation from the CPU model: a packed level no pixel produces (level 1 at b = 4) reaches the
+// core as the smallest alive pixel (26), i.e. as level 2; hosts packing real pixels never send it.
+`default_nettype none
+
+module xnca_core_adapter #(
+  parameter integer MAX_PAYLOAD = 1024,
+  parameter integer GRID_W = 28,
+  parameter integer GRID_H = 28,
+  parameter integer CHANNELS = 20,
+  parameter integer MAX_P = 80,
+  parameter integer MAX_M = 80,
+  parameter integer MAX_WBITS = 4,
+  parameter integer MAX_ABITS = 4,
+  parameter integer MAX_WEIGHT_BYTES = 16384
+) (
+  input  wire        clk_i,
+  input  wire        rst_i,
+  // engine side (xnca_frame_engine core port)
+  input  wire        cmd_valid_i,
+  output wire        cmd_ready_o,
+  input  wire [7:0]  cmd_op_i,
+  input  wire [15:0] cmd_len_i,
+  output wire [PW-1:0] pl_addr_o,
+  input  wire [7:0]  pl_data_i,
+  output wire        rsp_valid_o,
+  input  wire        rsp_ready_i,
+  output wire [7:0]  rsp_status_o,
+  output wire [15:0] rsp_detail_o,
+  output wire [15:0] rsp_len_o,
+  output reg  [7:0]  rsp_data_o,
+  output reg         rsp_data_valid_o,
+  input  wire        rsp_data_ready_i,
+  // core side (xnca_core, docs/core.md)
+  output wire        core_rst_o,
+  output wire        core_cmd_valid_o,
+  input  wire        core_cmd_ready_i,
+  output wire [2:0]  core_cmd_op_o,
+  output wire [15:0] core_cmd_steps_o,
+  output wire [31:0] core_cmd_seed_o,
+  output wire [31:0] core_cmd_image_o,
+  output wire        core_in_valid_o,
+  input  wire        core_in_ready_i,
+  output wire [7:0]  core_in_data_o,
+  input  wire        core_out_valid_i,
+  output wire        core_out_ready_o,
+  input  wire [7:0]  core_out_data_i,
+  input  wire        core_out_last_i
+);
+
+  localparam integer PW = $clog2(MAX_PAYLOAD);
+  localparam integer NCELLS = GRID_W * GRID_H;
+  localparam [7:0] OP_LOAD_BEGIN = 8'h03, OP_LOAD_DATA = 8'h04, OP_LOAD_END = 8'h05,
+                   OP_CLASSIFY = 8'h06, OP_READ_STATE = 8'h07, OP_RESET = 8'h08;
+  localparam [7:0] ST_BAD_CRC = 8'd1, ST_BAD_LENGTH = 8'd2, ST_UNKNOWN = 8'd3, ST_DIM = 8'd4,
+                   ST_BAD_ARG = 8'd6, ST_NO_MODEL = 8'd7;
+  localparam [2:0] C_LOAD = 3'd1, C_INIT = 3'd2, C_RUN = 3'd3, C_MUTATE = 3'd4, C_STATE = 3'd5;
+  // packed grid bytes per input-bits value b (docs/protocol.md 3.4, format 0)
+  localparam integer G1I = (NCELLS * 1 + 7) / 8, G2I = (NCELLS * 2 + 7) / 8,
+                     G3I = (NCELLS * 3 + 7) / 8, G4I = (NCELLS * 4 + 7) / 8;
+  localparam [15:0] G1 = G1I[15:0], G2 = G2I[15:0], G3 = G3I[15:0], G4 = G4I[15:0];
+  localparam [31:0] STATE_BYTES = 1 + NCELLS * CHANNELS;
+  localparam [31:0] MAX_WB = MAX_WEIGHT_BYTES;
+
+  // Smallest pixel of level g at b input bits (spec 6 inverted; xnca_link_pixel_for_level).
+  function [511:0] level_pixels;
+    input unused_arg;
+    integer b, g, top, p;
+    begin
+      level_pixels = {511'd0, unused_arg};
+      for (b = 1; b <= 4; b = b + 1) begin
+        top = (1 << b) - 1;
+        for (g = 0; g < 16; g = g + 1) begin
+          if (g == 0) p = 0;
+          else if (g == 1) p = 26;
+          else begin
+            p = (255 * g - 127 + top - 1) / top;
+            if (p < 26) p = 26;
+            if (p > 255) p = 255;
+          end
+          level_pixels[((b - 1) * 16 + g) * 8 +: 8] = p[7:0];
+        end
+      end
+    end
+  endfunction
+  localparam [511:0] LEVEL_PIXEL = level_pixels(1'b0);
+
+  // ---------------------------------------------------------------- state
+  localparam [5:0]
+    S_IDLE = 6'd0, S_F1 = 6'd1, S_F2 = 6'd2, S_RSP = 6'd3, S_LOCAL = 6'd4, S_READ = 6'd5,
+    S_LB_CHECK = 6'd6, S_LB_WB = 6'd7, S_LB_WB_LAYER = 6'd8, S_LB_RST = 6'd9, S_LB_CMD = 6'd10,
+    S_LB_DESC = 6'd11, S_LD_HEAD = 6'd12, S_LD_NEXT = 6'd13, S_LD_FEED = 6'd14, S_LD_CRC = 6'd15,
+    S_LE_HEAD = 6'd16, S_LE_WAIT = 6'd17, S_CL_HEAD = 6'd18, S_CL_REP = 6'd19,
+    S_CL_REP_CHECK = 6'd20, S_CL_LEN = 6'd21, S_CL_IMG = 6'd22, S_CL_REP_LO = 6'd23,
+    S_CL_REP_HI = 6'd24, S_CL_DECIDE = 6'd25, S_CL_CMD = 6'd26, S_CL_PIX = 6'd27,
+    S_CL_PIX_GOT = 6'd28, S_CL_PIX_OUT = 6'd29, S_CL_WAIT = 6'd30, S_CL_OUT_A = 6'd31,
+    S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd33, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd35,
+    S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38;
+
+  reg [5:0]  st;
+  reg [5:0]  ret;              // return state of the payload-read subroutine
+  reg [7:0]  op_q;
+  reg [15:0] len_q;
+  reg [PW:0] addr_q;           // payload address being read (PW+1 bits: may equal MAX_PAYLOAD)
+  reg [7:0]  fb;               // the byte read
+  reg [175:0] sh;              // bytes read by S_READ, newest at the top
+  reg [4:0]  nread;            // bytes left for S_READ
+  reg [4:0]  ridx;
+
+  // response
+  reg [7:0]  rsp_status_q;
+  reg [15:0] rsp_detail_q, rsp_len_q;
+  reg [5:0]  after_rsp;
+  assign rsp_valid_o = st == S_RSP;
+  assign rsp_status_o = rsp_status_q;
+  assign rsp_detail_o = rsp_detail_q;
+  assign rsp_len_o = rsp_len_q;
+  assign cmd_ready_o = st == S_IDLE;
+  assign pl_addr_o = addr_q[PW-1:0];
+
+  // model / load bookkeeping
+  reg        model_ok, loading, have_state;
+  reg [31:0] received, total, crc;
+  reg [3:0]  crc_n;
+  reg [7:0]  crc_byte;
+  reg        ld_rec_done;
+  reg [7:0]  ld_rec_status;
+  reg [3:0]  in_bits;          // b of the active / loading model
+  reg [15:0] remaining;        // LOAD_DATA bytes left to forward
+
+  // descriptor fields (after a 22-byte read: byte j at sh[8j +: 8])
+  wire [7:0]  d_variant = sh[0 +: 8];
+  wire [7:0]  d_layers = sh[8 +: 8];
+  wire [15:0] d_gw = sh[16 +: 16];
+  wire [15:0] d_gh = sh[32 +: 16];
+  wire [7:0]  d_c = sh[48 +: 8];
+  wire [7:0]  d_m = sh[56 +: 8];
+  wire [15:0] d_p = sh[64 +: 16];
+  wire [15:0] d_mw = sh[80 +: 16];
+  wire [7:0]  d_k = sh[96 +: 8];
+  wire [7:0]  d_s = sh[104 +: 8];
+  wire [7:0]  d_b = sh[112 +: 8];
+  wire [7:0]  d_noise = sh[120 +: 8];
+  wire [15:0] d_fire = sh[128 +: 16];
+  wire [31:0] d_wb = sh[144 +: 32];
+
+  // LOAD_BEGIN checks in the CPU model's order (host/xnca_devmodel.c check_desc)
+  reg [15:0] bad_field;
+  reg        bad;
+  always @(*) begin
+    bad = 1'b1;
+    bad_field = 16'd0;
+    if (d_variant != 8'd3) bad_field = 16'd0;
+    else if (d_layers > 8'd2) bad_field = 16'd1;
+    else if (d_gw != GRID_W[15:0]) bad_field = 16'd2;
+    else if (d_gh != GRID_H[15:0]) bad_field = 16'd4;
+    else if (d_c != CHANNELS[7:0]) bad_field = 16'd6;
+    else if (d_p < 16'd8 || d_p > MAX_P[15:0]) bad_field = 16'd8;
+    else if (d_layers != 8'd0 ? (d_mw < 16'd8 || d_mw > MAX_M[15:0]) : d_mw != 16'd0) bad_field = 16'd10;
+    else if (d_m < 8'd1 || d_m > MAX_WBITS[7:0]) bad_field = 16'd7;
+    else if (d_k < 8'd1 || d_k > MAX_ABITS[7:0]) bad_field = 16'd12;
+    else if (d_s < 8'd2 || d_s > 8'd8) bad_field = 16'd13;
+    else if (d_b < 8'd1 || d_b > 8'd4) bad_field = 16'd14;
+    else if (d_noise > 8'd127) bad_field = 16'd15;
+    else if (d_fire > 16'd256) bad_field = 16'd16;
+    else bad = 1'b0;
+  end
+
+  // spec 9 weight_bytes, accumulated one output row at a time
+  reg [31:0] wb_acc;
+  reg [1:0]  wb_layer;         // 0 perception, 1..2 hidden, 3 output
+  reg [8:0]  wb_rows;
+  reg [15:0] wb_row_bytes;
+  reg [15:0] lay_in, lay_out;
+  wire       unused_lay = &{1'b0, lay_out[15:9]};
+  always @(*) begin
+    case (wb_layer)
+      2'd0: begin lay_in = 16'd9 * {8'd0, d_c}; lay_out = d_p; end
+      2'd1: begin lay_in = d_p; lay_out = d_mw; end
+      2'd2: begin lay_in = d_mw; lay_out = d_mw; end
+      default: begin lay_in = d_layers == 8'd0 ? d_p : d_mw; lay_out = {8'd0, d_c} - 16'd1; end
+    endcase
+  end
+  wire [15:0] lay_r = (lay_in + 16'd7) >> 3;
+  reg  [15:0] lay_mr;
+  always @(*) begin
+    case (d_m[2:0])
+      3'd1: lay_mr = lay_r;
+      3'd2: lay_mr = lay_r << 1;
+      3'd3: lay_mr = (lay_r << 1) + lay_r;
+      default: lay_mr = lay_r << 2;
+    endcase
+  end
+  // core descriptor byte i (docs/core.md 3): protocol descriptor fields re-ordered
+  reg [7:0] core_desc;
+  always @(*) begin
+    case (ridx)
+      5'd0: core_desc = d_gw[7:0];
+      5'd1: core_desc = d_gw[15:8];
+      5'd2: core_desc = d_gh[7:0];
+      5'd3: core_desc = d_gh[15:8];
+      5'd4: core_desc = d_c;
+      5'd5: core_desc = d_c - 8'd11;
+      5'd6: core_desc = 8'd10;
+      5'd7: core_desc = d_layers;
+      5'd8: core_desc = d_p[7:0];
+      5'd9: core_desc = d_p[15:8];
+      5'd10: core_desc = d_mw[7:0];
+      5'd11: core_desc = d_mw[15:8];
+      5'd12: core_desc = d_m;
+      5'd13: core_desc = d_k;
+      5'd14: core_desc = d_s;
+      5'd15: core_desc = d_b;
+      5'd16: core_desc = d_wb[7:0];
+      5'd17: core_desc = d_wb[15:8];
+      5'd18: core_desc = d_wb[23:16];
+      default: core_desc = d_wb[31:24];
+    endcase
+  end
+
+  // CLASSIFY head (after a 16-byte read: byte j at sh[48 + 8j +: 8])
+  reg [31:0] cl_image, cl_seed;
+  reg [15:0] cl_steps, cl_mut;
+  reg [7:0]  cl_n;
+  reg [7:0]  cl_nrep, cl_fmt;
+  wire       cl_mut_en = cl_mut != 16'hffff;
+  reg [15:0] grid_bytes;       // G of the active model
+  always @(*) begin
+    case (in_bits)
+      4'd1: grid_bytes = G1;
+      4'd2: grid_bytes = G2;
+      4'd3: grid_bytes = G3;
+      default: grid_bytes = G4;
+    endcase
+  end
+  wire [15:0] rbytes = 16'd6 + {3'd0, cl_nrep, 5'd0} - {5'd0, cl_nrep, 3'd0} - {7'd0, cl_nrep, 1'b0};  // 6 + 22 nr
+  reg [31:0] want_len, reply_len;
+  reg [7:0]  cnt8;             // images counted / processed
+  reg [15:0] prev_rep;
+  reg [15:0] img_base;         // payload offset of the current image's grid
+  reg [15:0] rep_v, done_steps;
+  reg [4:0]  rep_i;
+  reg        started, mutated, is_report;
+  reg [2:0]  c_op;
+  reg [15:0] c_steps;
+  reg        c_grid_b;
+  reg [8:0]  rep_base;         // 22 * rep_i
+  reg [15:0] alive_q;
+  reg [31:0] cyc, img_cycles;
+  reg        cyc_run;
+  // pixel expansion
+  reg [15:0] pix_n;
+  reg [15:0] bitbuf;
+  reg [4:0]  bitcnt;
+  wire [3:0] lvl_mask = (4'd1 << in_bits) - 4'd1;
+  wire [3:0] lvl = bitbuf[3:0] & lvl_mask;
+  wire [7:0] lvl_pixel = LEVEL_PIXEL[{in_bits[1:0] - 2'd1, lvl, 3'b000} +: 8];
+  // record sink (core output bytes that are not forwarded)
+  reg [5:0]  rec_k;
+  reg        rec_done;
+  reg        capture;
+  // report results: 22 bytes per report step
+  reg [7:0]  rram [0:511];
+  reg [8:0]  rram_raddr;
+  reg [7:0]  rram_q;
+  reg        rram_we;
+  reg [8:0]  rram_waddr;
+  reg [7:0]  rram_wdata;
+  always @(posedge clk_i) begin
+    if (rram_we) rram[rram_waddr] <= rram_wdata;
+    rram_q <= rram[rram_raddr];
+  end
+  // reply byte counter
+  reg [15:0] ok;
+  // READ_STATE window
+  reg [31:0] rs_first, rs_end, rs_k;
+  wire       rs_fwd = st == S_RS_STREAM && rs_k >= rs_first && rs_k < rs_end;
+
+  // ---------------------------------------------------------------- core ports
+  reg core_rst_q;
+  assign core_rst_o = core_rst_q;
+  assign core_cmd_valid_o = st == S_LB_CMD || st == S_CL_CMD || st == S_RS_CMD;
+  assign core_cmd_op_o = st == S_LB_CMD ? C_LOAD : st == S_RS_CMD ? C_STATE : c_op;
+  assign core_cmd_steps_o = c_steps;
+  assign core_cmd_seed_o = cl_seed;
+  assign core_cmd_image_o = cl_image + {24'd0, cnt8};
+  assign core_in_valid_o = st == S_LB_DESC || st == S_LD_FEED || st == S_CL_PIX_OUT;
+  assign core_in_data_o = st == S_LB_DESC ? core_desc : st == S_LD_FEED ? fb : lvl_pixel;
+  assign core_out_ready_o = st == S_RS_STREAM ? (rs_fwd ? rsp_data_ready_i : 1'b1) : 1'b1;
+  wire   out_take = core_out_valid_i && core_out_ready_o;
+  wire   sink_take = out_take && st != S_RS_STREAM;
+
+  always @(*) begin
+    rsp_data_valid_o = 1'b0;
+    rsp_data_o = 8'd0;
+    if (st == S_LOCAL) begin
+      // LOAD_DATA: received u32, crc32 u32; LOAD_END: crc32 u32
+      rsp_data_valid_o = 1'b1;
+      if (op_q == OP_LOAD_DATA && ok < 16'd4) rsp_data_o = received[{ok[1:0], 3'b000} +: 8];
+      else rsp_data_o = ~crc[{ok[1:0], 3'b000} +: 8];
+    end else if (st == S_CL_OUT_C) begin
+      rsp_data_valid_o = 1'b1;
+      case (ok)
+        16'd0: rsp_data_o = alive_q[7:0];
+        16'd1: rsp_data_o = alive_q[15:8];
+        16'd2: rsp_data_o = img_cycles[7:0];
+        16'd3: rsp_data_o = img_cycles[15:8];
+        16'd4: rsp_data_o = img_cycles[23:16];
+        16'd5: rsp_data_o = img_cycles[31:24];
+        default: rsp_data_o = rram_q;
+      endcase
+    end else if (rs_fwd) begin
+      rsp_data_valid_o = core_out_valid_i;
+      rsp_data_o = core_out_data_i;
+    end
+  end
+
+  // ---------------------------------------------------------------- sequencer
+  task respond;
+    input [7:0] status;
+    input [15:0] detail;
+    input [15:0] len;
+    input [5:0] next;
+    begin
+      rsp_status_q <= status;
+      rsp_detail_q <= detail;
+      rsp_len_q <= len;
+      after_rsp <= next;
+      st <= S_RSP;
+    end
+  endtask
+
+  task read_bytes;  // read n payload bytes from offset a into sh, then continue at r
+    input [PW:0] a;
+    input [4:0] n;
+    input [5:0] r;
+    begin
+      addr_q <= a;
+      nread <= n;
+      ret <= r;
+      st <= S_READ;
+    end
+  endtask
+
+  always @(posedge clk_i) begin
+    rram_we <= 1'b0;
+    core_rst_q <= 1'b0;
+    if (cyc_run) cyc <= cyc + 32'd1;
+    if (rst_i) begin
+      st <= S_IDLE;
+      ret <= S_IDLE;
+      after_rsp <= S_IDLE;
+      model_ok <= 1'b0;
+      loading <= 1'b0;
+      have_state <= 1'b0;
+      rec_k <= 6'd0;
+      rec_done <= 1'b0;
+      ld_rec_done <= 1'b0;
+      ld_rec_status <= 8'd0;
+      capture <= 1'b0;
+      cyc_run <= 1'b0;
+      addr_q <= {(PW + 1){1'b0}};
+      in_bits <= 4'd1;
+      core_rst_q <= 1'b1;
+      op_q <= 8'd0;
+      len_q <= 16'd0;
+      rsp_status_q <= 8'd0;
+      rsp_detail_q <= 16'd0;
+      rsp_len_q <= 16'd0;
+    end else begin
+      // ---- record sink: LOAD and RESULT records of the core
+      if (sink_take) begin
+        rec_k <= core_out_last_i ? 6'd0 : rec_k + 6'd1;
+        if (rec_k == 6'd1) ld_rec_status <= core_out_data_i;
+        if (rec_k == 6'd4) alive_q[7:0] <= core_out_data_i;
+        if (rec_k == 6'd5) alive_q[15:8] <= core_out_data_i;
+        if (capture && rec_k >= 6'd6 && rec_k <= 6'd27) begin
+          rram_we <= 1'b1;
+          rram_wdata <= core_out_data_i;
+          // record: pred at 6, agree at 7, votes at 8..27 -> result: votes 0..19, pred 20, agree 21
+          rram_waddr <= rep_base + (rec_k >= 6'd8 ? {3'd0, rec_k} - 9'd8 : {3'd0, rec_k} + 9'd14);
+        end
+        if (core_out_last_i) begin
+          if (rec_k == 6'd7) ld_rec_done <= 1'b1;   // the 8-byte LOAD record
+          else rec_done <= 1'b1;
+        end
+      end
+
+      case (st)
+        S_IDLE: if (cmd_valid_i) begin
+          op_q <= cmd_op_i;
+          len_q <= cmd_len_i;
+          case (cmd_op_i)
+            OP_LOAD_BEGIN:
+              if (cmd_len_i != 16'd28) respond(ST_BAD_LENGTH, 16'd28, 16'd0, S_IDLE);
+              else read_bytes(0, 5'd22, S_LB_CHECK);
+            OP_LOAD_DATA:
+              if (cmd_len_i < 16'd5) respond(ST_BAD_LENGTH, 16'd5, 16'd0, S_IDLE);
+              else if (!loading) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
+              else read_bytes(0, 5'd4, S_LD_HEAD);
+            OP_LOAD_END:
+              if (cmd_len_i != 16'd4) respond(ST_BAD_LENGTH, 16'd4, 16'd0, S_IDLE);
+              else if (!loading) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
+              else if (received != total) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              else read_bytes(0, 5'd4, S_LE_HEAD);
+            OP_CLASSIFY:
+              if (cmd_len_i < 16'd16) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              else read_bytes(0, 5'd16, S_CL_HEAD);
+            OP_READ_STATE:
+              if (cmd_len_i != 16'd6) respond(ST_BAD_LENGTH, 16'd6, 16'd0, S_IDLE);
+              else if (!have_state) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
+              else read_bytes(0, 5'd6, S_RS_HEAD);
+            OP_RESET:
+              if (cmd_len_i != 16'd0) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              else begin
+                core_rst_q <= 1'b1;
+                model_ok <= 1'b0;
+                loading <= 1'b0;
+                have_state <= 1'b0;
+                st <= S_RESET;
+              end
+            default: respond(ST_UNKNOWN, 16'd0, 16'd0, S_IDLE);
+          endcase
+        end
+
+        // ---- payload read subroutine: nread bytes from addr_q into sh (3 cycles a byte)
+        S_READ: st <= S_F1;           // the RAM sees addr_q
+        S_F1: st <= S_F2;             // pl_data_i valid next
+        S_F2: begin
+          fb <= pl_data_i;
+          if (nread != 5'd0) begin
+            sh <= {pl_data_i, sh[175:8]};
+            nread <= nread - 5'd1;
+            addr_q <= addr_q + 1'b1;
+            st <= nread == 5'd1 ? ret : S_READ;
+          end else begin
+            st <= ret;
+          end
+        end
+
+        // ---- response header, then the body source
+        S_RSP: if (rsp_ready_i) begin
+          ok <= 16'd0;
+          st <= rsp_status_q != 8'd0 ? S_IDLE : after_rsp;
+        end
+        S_LOCAL: if (rsp_data_ready_i) begin
+          ok <= ok + 16'd1;
+          if (ok + 16'd1 == rsp_len_q) st <= S_IDLE;
+        end
+
+        // ---- LOAD_BEGIN
+        S_LB_CHECK: begin
+          if (bad) respond(ST_DIM, bad_field, 16'd0, S_IDLE);
+          else begin
+            wb_acc <= 32'd6 * {24'd0, d_c} + 32'd8;
+            wb_layer <= 2'd0;
+            st <= S_LB_WB_LAYER;
+          end
+        end
+        S_LB_WB_LAYER: begin
+          wb_rows <= lay_out[8:0];   // at most 256 rows
+          wb_row_bytes <= lay_mr + 16'd6;
+          st <= S_LB_WB;
+        end
+        S_LB_WB: begin
+          if (wb_rows != 9'd0) begin
+            wb_acc <= wb_acc + {16'd0, wb_row_bytes};
+            wb_rows <= wb_rows - 9'd1;
+          end else if (wb_layer == 2'd3) begin
+            if (wb_acc != d_wb || d_wb > MAX_WB) respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
+            else begin
+              core_rst_q <= 1'b1;       // drop any model and any half-finished load
+              model_ok <= 1'b0;
+              have_state <= 1'b0;
+              loading <= 1'b0;
+              st <= S_LB_RST;
+            end
+          end else begin
+            // next layer: hidden layers only when L > them, then the output layer
+            wb_layer <= (wb_layer == 2'd0 && d_layers == 8'd0) || (wb_layer == 2'd1 && d_layers == 8'd1)
+                        ? 2'd3 : wb_layer + 2'd1;
+            st <= S_LB_WB_LAYER;
+          end
+        end
+        S_LB_RST: st <= S_LB_CMD;
+        S_LB_CMD: if (core_cmd_ready_i) begin
+          ridx <= 5'd0;
+          ld_rec_done <= 1'b0;
+          rec_k <= 6'd0;
+          st <= S_LB_DESC;
+        end
+        S_LB_DESC: if (core_in_ready_i) begin
+          ridx <= ridx + 5'd1;
+          if (ridx == 5'd19) begin
+            loading <= 1'b1;
+            received <= 32'd0;
+            total <= d_wb;
+            crc <= 32'hffffffff;
+            in_bits <= d_b[3:0];
+            respond(8'd0, 16'd0, 16'd0, S_IDLE);
+          end
+        end
+
+        // ---- LOAD_DATA: offset in sh[144 +: 32] (4 bytes read)
+        S_LD_HEAD: begin
+          if (sh[144 +: 32] != received) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else if ({16'd0, len_q} - 32'd4 > total - received) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+          else begin
+            remaining <= len_q - 16'd4;
+            addr_q <= 4;
+            st <= S_LD_NEXT;
+          end
+        end
+        S_LD_NEXT: begin
+          if (remaining == 16'd0) respond(8'd0, 16'd0, 16'd8, S_LOCAL);
+          else begin
+            nread <= 5'd0;             // fetch one byte into fb
+            ret <= S_LD_FEED;
+            st <= S_READ;
+          end
+        end
+        S_LD_FEED: if (core_in_ready_i) begin
+          crc_byte <= fb;
+          crc_n <= 4'd0;
+          st <= S_LD_CRC;
+        end
+        S_LD_CRC: begin               // CRC-32 (reflected, 0xedb88320), one bit per cycle
+          crc <= (crc >> 1) ^ ((crc[0] ^ crc_byte[0]) ? 32'hedb88320 : 32'd0);
+          crc_byte <= crc_byte >> 1;
+          crc_n <= crc_n + 4'd1;
+          if (crc_n == 4'd7) begin
+            received <= received + 32'd1;
+            remaining <= remaining - 16'd1;
+            addr_q <= addr_q + 1'b1;
+            st <= S_LD_NEXT;
+          end
+        end
+
+        // ---- LOAD_END: host CRC in sh[144 +: 32]
+        S_LE_HEAD: begin
+          if (sh[144 +: 32] != ~crc) respond(ST_BAD_CRC, 16'd0, 16'd0, S_IDLE);
+          else st <= S_LE_WAIT;
+        end
+        S_LE_WAIT: if (ld_rec_done) begin
+          loading <= 1'b0;
+          if (ld_rec_status != 8'd0) respond(ST_BAD_ARG, {8'd0, ld_rec_status}, 16'd0, S_IDLE);
+          else begin
+            model_ok <= 1'b1;
+            respond(8'd0, 16'd0, 16'd4, S_LOCAL);
+          end
+        end
+
+        // ---- CLASSIFY: head bytes j at sh[48 + 8j]
+        S_CL_HEAD: begin
+          cl_image <= sh[48 +: 32];
+          cl_seed <= sh[80 +: 32];
+          cl_steps <= sh[112 +: 16];
+          cl_mut <= sh[128 +: 16];
+          cl_n <= sh[144 +: 8];
+          cl_nrep <= sh[152 +: 8];
+          cl_fmt <= sh[160 +: 8];
+          if (sh[152 +: 8] < 8'd1 || sh[152 +: 8] > 8'd16 || sh[144 +: 8] == 8'd0 || sh[112 +: 16] == 16'd0)
+            respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else if (len_q < 16'd16 + {7'd0, sh[152 +: 8], 1'b0})
+            respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+          else begin
+            rep_i <= 5'd0;
+            prev_rep <= 16'd0;
+            addr_q <= 16;
+            st <= S_CL_REP;
+          end
+        end
+        S_CL_REP: begin                // read report[rep_i] (2 bytes)
+          if (rep_i == cl_nrep[4:0]) st <= S_CL_REP_CHECK;
+          else read_bytes(addr_q, 5'd2, S_CL_REP_GOT);
+        end
+        S_CL_REP_GOT: begin
+          if (sh[160 +: 16] < 16'd1 || sh[160 +: 16] > cl_steps || sh[160 +: 16] <= prev_rep)
+            respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else begin
+            prev_rep <= sh[160 +: 16];
+            rep_i <= rep_i + 5'd1;
+            st <= S_CL_REP;
+          end
+        end
+        S_CL_REP_CHECK: begin
+          if (cl_mut_en && cl_mut >= cl_steps) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else if (cl_fmt > 8'd1) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else if (!model_ok) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
+          else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 16'd14, 16'd0, S_IDLE);
+          else begin
+            want_len <= 32'd16 + {23'd0, cl_nrep, 1'b0};
+            reply_len <= 32'd0;
+            cnt8 <= 8'd0;
+            st <= S_CL_LEN;
+          end
+        end
+        S_CL_LEN: begin                // want = head + n G (1 + mutating); reply = n rbytes
+          if (cnt8 != cl_n) begin
+            want_len <= want_len + {16'd0, grid_bytes} + (cl_mut_en ? {16'd0, grid_bytes} : 32'd0);
+            reply_len <= reply_len + {16'd0, rbytes};
+            cnt8 <= cnt8 + 8'd1;
+          end else if (want_len != {16'd0, len_q})
+            respond(ST_BAD_LENGTH, want_len > 32'hffff ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
+          else if (reply_len + 32'd3 > 32'd65535)
+            respond(ST_BAD_ARG, 16'd12, 16'd0, S_IDLE);
+          else begin
+            cnt8 <= 8'd0;
+            img_base <= 16'd16 + {7'd0, cl_nrep, 1'b0};
+            have_state <= 1'b0;
+            respond(8'd0, 16'd0, reply_len[15:0], S_CL_IMG);
+          end
+        end
+        S_CL_IMG: begin                // start image cnt8
+          rep_i <= 5'd0;
+          rep_base <= 9'd0;
+          done_steps <= 16'd0;
+          started <= 1'b0;
+          mutated <= 1'b0;
+          cyc <= 32'd0;
+          cyc_run <= 1'b1;
+          st <= S_CL_REP_LO;
+        end
+        S_CL_REP_LO: read_bytes({{(PW - 5){1'b0}}, rep_i, 1'b0} + 16, 5'd2, S_CL_REP_HI);
+        S_CL_REP_HI: begin
+          rep_v <= sh[160 +: 16];
+          st <= S_CL_DECIDE;
+        end
+        S_CL_DECIDE: begin
+          if (cl_mut_en && !mutated && cl_mut < rep_v) begin
+            if (!started) begin
+              c_op <= C_INIT; c_steps <= cl_mut; c_grid_b <= 1'b0; is_report <= 1'b0;
+              started <= 1'b1; done_steps <= cl_mut;
+            end else if (done_steps < cl_mut) begin
+              c_op <= C_RUN; c_steps <= cl_mut - done_steps; is_report <= 1'b0;
+              done_steps <= cl_mut;
+            end else begin
+              c_op <= C_MUTATE; c_steps <= rep_v - cl_mut; c_grid_b <= 1'b1; is_report <= 1'b1;
+              mutated <= 1'b1; done_steps <= rep_v;
+            end
+          end else begin
+            c_op <= started ? C_RUN : C_INIT; c_steps <= rep_v - done_steps; c_grid_b <= 1'b0;
+            is_report <= 1'b1; started <= 1'b1; done_steps <= rep_v;
+          end
+          st <= S_CL_CMD;
+        end
+        S_CL_CMD: if (core_cmd_ready_i) begin
+          rec_done <= 1'b0;
+          rec_k <= 6'd0;
+          capture <= is_report;
+          pix_n <= 16'd0;
+          bitcnt <= 5'd0;
+          bitbuf <= 16'd0;
+          addr_q <= img_base[PW:0] + (c_grid_b ? grid_bytes[PW:0] : {(PW + 1){1'b0}});
+          st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;
+        end
+        S_CL_PIX: begin                // enough bits for a level? else read a byte
+          if (bitcnt < {1'b0, in_bits}) begin
+            nread <= 5'd0;
+            ret <= S_CL_PIX_GOT;
+            st <= S_READ;
+          end else st <= S_CL_PIX_OUT;
+        end
+        S_CL_PIX_GOT: begin
+          bitbuf <= bitbuf | ({8'd0, fb} << bitcnt);
+          bitcnt <= bitcnt + 5'd8;
+          addr_q <= addr_q + 1'b1;
+          st <= S_CL_PIX_OUT;
+        end
+        S_CL_PIX_OUT: if (core_in_ready_i) begin
+          bitbuf <= bitbuf >> in_bits;
+          bitcnt <= bitcnt - {1'b0, in_bits};
+          pix_n <= pix_n + 16'd1;
+          st <= pix_n == NCELLS[15:0] - 16'd1 ? S_CL_WAIT : S_CL_PIX;
+        end
+        S_CL_WAIT: if (rec_done) begin
+          rec_done <= 1'b0;
+          if (!is_report) st <= S_CL_DECIDE;
+          else if (rep_i + 5'd1 == cl_nrep[4:0]) begin
+            cyc_run <= 1'b0;
+            img_cycles <= cyc;
+            ok <= 16'd0;
+            st <= S_CL_OUT_A;
+          end else begin
+            rep_i <= rep_i + 5'd1;
+            rep_base <= rep_base + 9'd22;
+            st <= S_CL_REP_LO;
+          end
+        end
+        S_CL_OUT_A: begin
+          rram_raddr <= ok[8:0] - 9'd6;
+          st <= S_CL_OUT_B;
+        end
+        S_CL_OUT_B: st <= S_CL_OUT_C;
+        S_CL_OUT_C: if (rsp_data_ready_i) begin
+          ok <= ok + 16'd1;
+          if (ok + 16'd1 != rbytes) st <= S_CL_OUT_A;
+          else if (cnt8 + 8'd1 != cl_n) begin
+            cnt8 <= cnt8 + 8'd1;
+            img_base <= img_base + grid_bytes + (cl_mut_en ? grid_bytes : 16'd0);
+            st <= S_CL_IMG;
+          end else begin
+            have_state <= 1'b1;
+            st <= S_IDLE;
+          end
+        end
+
+        // ---- READ_STATE: cell u32 at sh[128], count u16 at sh[160]
+        S_RS_HEAD: begin
+          if (sh[160 +: 16] < 16'd1 || sh[160 +: 16] > 16'd1024 || sh[128 +: 32] >= NCELLS ||
+              {16'd0, sh[160 +: 16]} > NCELLS - sh[128 +: 32])
+            respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else begin
+            rs_first <= 32'd1 + sh[128 +: 32] * CHANNELS;
+            rs_end <= 32'd1 + (sh[128 +: 32] + {16'd0, sh[160 +: 16]}) * CHANNELS;
+            rs_k <= 32'd0;
+            respond(8'd0, 16'd0, sh[160 +: 16] * CHANNELS[15:0], S_RS_CMD);
+          end
+        end
+        S_RS_CMD: if (core_cmd_ready_i) st <= S_RS_STREAM;
+        S_RS_STREAM: if (out_take) begin
+          rs_k <= rs_k + 32'd1;
+          if (rs_k + 32'd1 == STATE_BYTES) st <= S_IDLE;
+        end
+
+        // ---- RESET: core reset held for one more cycle, then answer
+        S_RESET: begin
+          core_rst_q <= 1'b1;
+          respond(8'd0, 16'd0, 16'd0, S_IDLE);
+        end
+
+        default: st <= S_IDLE;
+      endcase
+    end
+  end
+
+endmodule
+`resetall
