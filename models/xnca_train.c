@@ -228,12 +228,14 @@ static int layout(xnca_trainer *t)
     return 0;
 }
 
-/* From-scratch initialization. quant: shadow weights uniform in [-1/2, 1/2] (the
- * central codes); each quantizer normalizes its sum by the sum's standard deviation
- * under uniform inputs (c), so gamma and beta start O(1): hidden quantizers map
- * +-2 sigma onto the k-bit levels, the residual starts at ds ~ 0.05 float units
- * (Distill zero-initializes its output layer) rounded to nearest. Float variants:
- * Glorot-uniform weights, zero biases, zero output layer (as Distill). */
+/* From-scratch initialization. quant: shadow weights uniform in +-weight_init (small:
+ * codes start at +-1 and flip as soon as a gradient pushes them across 0); each
+ * quantizer normalizes its sum by the sum's standard deviation under uniform inputs (c),
+ * so gamma and beta start O(1): hidden quantizers map +-2 sigma onto the k-bit levels,
+ * the residual starts at out_init float units per sigma rounded to nearest (Distill
+ * zero-initializes its output layer); calibrate() then replaces the analytic sigma by
+ * the measured one. Float variants: Glorot-uniform weights, zero biases, zero output
+ * layer (as Distill). */
 static void init_scratch(xnca_trainer *t)
 {
     const xnca_train_config *c = &t->cfg;

@@ -10,7 +10,8 @@
  * Learned parameters (float "shadow" values, one Adam state each):
  * - weights w_f[o][n] per layer. quant: v = w_f * (2^m - 1), code
  *   u = clamp(floor((v + 2^m - 1) / 2 + 1/2), 0, 2^m - 1), w = 2u - (2^m - 1)
- *   (so w_f in [-1, 1] covers every code); float/bwn/ban: the float weight.
+ *   (so w_f in [-1, 1] covers every code; w_f is kept within |v| <= 2^m, where the
+ *   estimator passes gradient); float/bwn/ban: the float weight.
  * - quant, per output (and per input channel): a fixed normalizer c and learned
  *   gamma, beta: the quantizer is z = y * (c * gamma) + beta, rounded to the
  *   record (mul, shift, add) that is exported (xnca_train_round_qparam).

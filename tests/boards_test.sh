@@ -80,23 +80,23 @@ done
 
 echo "smoke bitstreams"
 mk() { make -s --no-print-directory BUILD="$tmp/build" "$@"; }
-expect_rc "iCEBreaker smoke bitstream builds" 0 mk bitstream BOARD=icebreaker
+expect_rc "iCEBreaker smoke bitstream builds" 0 mk bitstream BOARD=icebreaker TOP=xnca_board_icebreaker_smoke
 expect_rc "iCEBreaker .bin written" 0 test -s "$tmp/build/icebreaker/xnca.bin"
 expect_rc "iCEBreaker build_id is 8 hex digits" 0 grep -qxE '[0-9a-f]{8}' "$tmp/build/icebreaker/build_id"
 expect_rc "iCEBreaker report shows the PLL in use" 0 /usr/bin/python3 -c \
   'import json, sys; sys.exit(json.load(open(sys.argv[1]))["utilization"]["ICESTORM_PLL"]["used"] != 1)' \
   "$tmp/build/icebreaker/report.json"
 id_default=$(cat "$tmp/build/icebreaker/build_id" 2>/dev/null)
-expect_rc "iCEBreaker timing miss (FREQ=250) fails" 1 mk bitstream BOARD=icebreaker FREQ=250
+expect_rc "iCEBreaker timing miss (FREQ=250) fails" 1 mk bitstream BOARD=icebreaker TOP=xnca_board_icebreaker_smoke FREQ=250
 expect_rc "no stale .bin after a timing miss" 1 test -e "$tmp/build/icebreaker/xnca.bin"
 expect_rc "TOP_PARAMS reach the design (BAUD=5000000 does not divide 48 MHz)" 1 \
-  mk bitstream BOARD=icebreaker TOP_PARAMS="BAUD=5000000"
+  mk bitstream BOARD=icebreaker TOP=xnca_board_icebreaker_smoke TOP_PARAMS="BAUD=5000000"
 expect_rc "  ... rejected by the elaboration check" 0 grep -q "whole multiple" "$tmp/build/icebreaker/yosys.log"
 expect_rc "TOP_PARAMS=BAUD=12000000 (4 clocks per bit) builds" 0 \
-  mk bitstream BOARD=icebreaker TOP_PARAMS="BAUD=12000000"
+  mk bitstream BOARD=icebreaker TOP=xnca_board_icebreaker_smoke TOP_PARAMS="BAUD=12000000"
 expect_eq "parameters change the build id" \
   "$(grep -c "$id_default" "$tmp/build/icebreaker/build_id")" 0
-expect_rc "ULX3S-25F smoke bitstream builds (yowasp)" 0 mk bitstream BOARD=ulx3s-25f
+expect_rc "ULX3S-25F smoke bitstream builds (yowasp)" 0 mk bitstream BOARD=ulx3s-25f TOP=xnca_board_ulx3s_smoke
 expect_rc "ULX3S-25F .bit written" 0 test -s "$tmp/build/ulx3s-25f/xnca.bit"
 
 mkdir -p "$(dirname "$result")"
