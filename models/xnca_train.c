@@ -301,6 +301,150 @@ static void set_quantizer(const xnca_qparam *r, double gscale, double bscale, fl
     *beta = (float)(ldexp(r->add, -r->shift) * bscale);
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* q-quantile of v[0..n) (sorts v). */
+static float quantile(float *v, size_t n, double q)
+{
+    if (n == 0) return 0;
+    qsort(v, n, sizeof(float), cmp_float);
+    size_t i = (size_t)(q * (double)(n - 1));
+    return v[i];
+}
+
+/* Quantize a float model (fine-tuning a quant model from, e.g., Distill's weights).
+ * Statistics come from running the float model with the engine on the first 16 training
+ * digits for 40 steps: each state channel c gets a range [lo_c, hi_c] (0.5 % / 99.5 %
+ * quantiles at alive cells; the input channel [0, 1]) that its k-bit levels cover, so an
+ * activation a stands for x = mid_c + a hs_c (mid = (lo + hi) / 2, hs = (hi - lo) / 2^(k+1));
+ * each hidden unit gets [0, H_o] (H_o: 99.5 % quantile of its ReLU output). A row's
+ * weights absorb its inputs' scales hs, are normalized by their largest magnitude M_o and
+ * rounded to m-bit codes; the record then maps the integer sum back: y_float ~
+ * (M_o / (2^m - 1)) y + B_o with B_o = bias + sum_n w_n mid_n, and
+ * z = y_float 2^k / H_o (hidden) or ds = T y_float (output, in state LSBs). */
+static int quant_from_float(xnca_trainer *t, const xnca_model *fm, char *err, size_t errlen)
+{
+    const xnca_train_config *c = &t->cfg;
+    const int C = t->C, hw = t->W * t->H, k = c->act_bits, levels = (1 << c->weight_bits) - 1;
+    const int n_img = t->d->n < 16 ? t->d->n : 16, steps = 40, cap = 20000;
+    const int maxw = 9 * 32 > 256 ? 9 * 32 : 256;
+    float *chv = malloc(sizeof(float) * (size_t)C * cap);
+    float *units[XNCA_MAX_LAYERS] = {0};
+    size_t nch[32] = {0}, nu = 0;
+    float *xin = malloc(sizeof(float) * maxw), *xout = malloc(sizeof(float) * maxw);
+    for (int l = 0; l < t->n_layers - 1; l++) units[l] = malloc(sizeof(float) * (size_t)t->layer[l].n_out * cap);
+    int fail = !chv || !xin || !xout;
+    for (int l = 0; l < t->n_layers - 1; l++) fail |= !units[l];
+    if (fail) {
+        set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    uint32_t pick = 1;
+    for (int i = 0; i < n_img; i++) {
+        xnca_grid g;
+        if (xnca_grid_init(fm, &g, t->W, t->H, t->d->images + (size_t)i * hw)) {
+            set_err(err, errlen, "cannot run the float model");
+            fail = 1;
+            goto out;
+        }
+        for (int st = 0; st < steps; st++) {
+            xnca_step(fm, &g, c->seed, (uint32_t)i, (uint32_t)st, NULL);
+            for (int cell = 0; cell < hw; cell++) {
+                if (!g.alive[cell]) continue;
+                for (int ch = 1; ch < C; ch++)
+                    if (nch[ch] < (size_t)cap) chv[(size_t)ch * cap + nch[ch]++] = g.fs[(size_t)cell * C + ch];
+                /* every 7th alive cell: the float network's hidden activations */
+                pick = pick * 1103515245u + 12345u;
+                if ((pick >> 16) % 7 || nu >= (size_t)cap) continue;
+                int x = cell % t->W, y = cell / t->W;
+                for (int pos = 0; pos < 9; pos++) {
+                    int nx = x + pos % 3 - 1, ny = y + pos / 3 - 1;
+                    for (int ch = 0; ch < C; ch++)
+                        xin[pos * C + ch] = (nx < 0 || ny < 0 || nx >= t->W || ny >= t->H)
+                                                ? 0.0f : g.fs[((size_t)ny * t->W + nx) * C + ch];
+                }
+                for (int l = 0; l < t->n_layers - 1; l++) {
+                    const xnca_layer *L = &fm->layer[l];
+                    for (int o = 0; o < L->n_out; o++) {
+                        double a = L->b[o];
+                        for (int n = 0; n < L->n_in; n++) a += (double)L->w[(size_t)o * L->n_in + n] * xin[n];
+                        xout[o] = a > 0 ? (float)a : 0.0f;
+                        units[l][(size_t)o * cap + nu] = xout[o];
+                    }
+                    memcpy(xin, xout, sizeof(float) * L->n_out);
+                }
+                nu++;
+            }
+        }
+        xnca_grid_free(&g);
+    }
+    /* input ranges: mid and half-step per state channel */
+    float mid[32], hs[32];
+    for (int ch = 0; ch < C; ch++) {
+        float lo = 0, hi = 1;
+        if (ch > 0) {
+            lo = quantile(chv + (size_t)ch * cap, nch[ch], 0.005);
+            hi = quantile(chv + (size_t)ch * cap, nch[ch], 0.995);
+            if (hi - lo < 0.05f) { lo -= 0.025f; hi += 0.025f; }
+        }
+        mid[ch] = (lo + hi) / 2;
+        hs[ch] = (float)((hi - lo) / ldexp(1.0, k + 1));
+        const double unit = ch == 0 ? (double)((1 << c->input_bits) - 1) : (double)t->T_lsb;
+        xnca_qparam r = xnca_train_round_qparam(ldexp(1.0, k) / (unit * (hi - lo)), -lo * ldexp(1.0, k) / (hi - lo));
+        set_quantizer(&r, 1, 1, &t->in_c[ch], &t->in_gamma[ch], &t->in_beta[ch]);
+    }
+    /* layers */
+    float *in_mid = malloc(sizeof(float) * maxw), *in_hs = malloc(sizeof(float) * maxw);
+    for (int n = 0; n < 9 * C; n++) { in_mid[n] = mid[n % C]; in_hs[n] = hs[n % C]; }
+    for (int l = 0; l < t->n_layers; l++) {
+        train_layer *L = &t->layer[l];
+        const xnca_layer *F = &fm->layer[l];
+        const int out_layer = l == t->n_layers - 1;
+        float *H = malloc(sizeof(float) * L->n_out);
+        for (int o = 0; o < L->n_out; o++) {
+            double M = 0, B = F->b[o];
+            for (int n = 0; n < L->n_in; n++) {
+                double wp = F->w[(size_t)o * L->n_in + n] * in_hs[n];
+                if (fabs(wp) > M) M = fabs(wp);
+                B += F->w[(size_t)o * L->n_in + n] * in_mid[n];
+            }
+            if (M == 0) M = 1;
+            for (int n = 0; n < L->n_in; n++)
+                L->w[(size_t)o * L->n_in + n] = (float)(F->w[(size_t)o * L->n_in + n] * in_hs[n] / M);
+            double g, b;
+            if (out_layer) {
+                g = t->T_lsb * M / levels;
+                b = t->T_lsb * B + 0.5;
+            } else {
+                H[o] = quantile(units[l] + (size_t)o * cap, nu, 0.995);
+                if (H[o] < 1e-3f) H[o] = 1e-3f;
+                g = M / levels * ldexp(1.0, k) / H[o];
+                b = B * ldexp(1.0, k) / H[o];
+            }
+            xnca_qparam r = xnca_train_round_qparam(g, b);
+            set_quantizer(&r, 1, 1, &L->c[o], &L->gamma[o], &L->beta[o]);
+        }
+        if (!out_layer)
+            for (int o = 0; o < L->n_out; o++) {
+                in_mid[o] = H[o] / 2;
+                in_hs[o] = (float)(H[o] / ldexp(1.0, k + 1));
+            }
+        free(H);
+    }
+    free(in_mid);
+    free(in_hs);
+out:
+    free(chv);
+    free(xin);
+    free(xout);
+    for (int l = 0; l < XNCA_MAX_LAYERS; l++) free(units[l]);
+    return fail ? -1 : 0;
+}
+
 static int init_from_model(xnca_trainer *t, const char *path, char *err, size_t errlen)
 {
     xnca_model m;
@@ -310,6 +454,11 @@ static int init_from_model(xnca_trainer *t, const char *path, char *err, size_t 
     int ok = m.channels == t->C && m.hidden_layers == c->hidden_layers && m.perception_width == c->perception_width &&
              (c->hidden_layers == 0 || m.mlp_width == c->mlp_width);
     int quant = c->variant == XNCA_QUANT;
+    if (ok && quant && m.variant == XNCA_FLOAT) {
+        int r = quant_from_float(t, &m, err, errlen);
+        xnca_model_free(&m);
+        return r;
+    }
     if (!ok || (quant != (m.variant == XNCA_QUANT))) {
         set_err(err, errlen, "--init %s: dimensions or variant family differ from the training configuration", path);
         xnca_model_free(&m);

@@ -520,6 +520,48 @@ static void test_smoke(void **s)
     xnca_dataset_free(&d);
 }
 
+/* Quantizing Distill's float model (--init of a quant model from a float one): at W8A8
+ * it keeps classifying without any training (float: ~95 % cell accuracy at step 50). */
+static void test_quant_from_float(void **s)
+{
+    (void)s;
+    xnca_dataset tr, te;
+    char err[256] = "";
+    memset(&tr, 0, sizeof(tr));
+    memset(&te, 0, sizeof(te));
+    if (xnca_dataset_open("mnist", "train", &tr, err, sizeof(err)) ||
+        xnca_dataset_open("mnist", "test", &te, err, sizeof(err))) {
+        print_message("quant_from_float: %s (run 'make data')\n", err);
+        fail();
+    }
+    xnca_train_config c;
+    xnca_train_defaults(&c);
+    c.weight_bits = 8;
+    c.act_bits = 8;
+    c.threads = 1;
+    c.progress_every = 0;
+    xnca_trainer *t = xnca_trainer_create(&c, &tr, "models/distill-float.xnca", err, sizeof(err));
+    if (!t) print_message("%s\n", err);
+    assert_non_null(t);
+    xnca_model m;
+    assert_int_equal(xnca_trainer_export(t, &m, err, sizeof(err)), 0);
+    xnca_eval_opts o;
+    memset(&o, 0, sizeof(o));
+    o.n_report = 1;
+    o.report[0] = 50;
+    o.mutate_at = -1;
+    o.threads = 1;
+    xnca_metric met;
+    assert_int_equal(xnca_eval(&m, &te, 100, &o, &met, NULL, err, sizeof(err)), 0);
+    print_message("quant_from_float: W8A8 from distill-float, 100 test digits, step 50: cell %.2f%%, image %.2f%%\n",
+                  met.cell_accuracy, met.image_accuracy);
+    assert_true(met.cell_accuracy >= 85.0);
+    xnca_model_free(&m);
+    xnca_trainer_free(t);
+    xnca_dataset_free(&tr);
+    xnca_dataset_free(&te);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -542,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_bwn_engine),
         cmocka_unit_test(test_ban_engine),
         cmocka_unit_test(test_checkpoint_resume),
+        cmocka_unit_test(test_quant_from_float),
         cmocka_unit_test(test_smoke),
     };
     return cmocka_run_group_tests_name("train", tests, NULL, NULL);

@@ -1,0 +1,553 @@
+/* xnca_ptq.c - post-training quantization of a float model into a quant model (see xnca_ptq.h).
+ *
+ * Representation. Every layer input n is an odd integer activation a_n (spec 3.2) standing for
+ * the float value  x_n ~ mid_n + h_n * a_n  (an affine function of the level q = (a + K) / 2,
+ * K = 2^k - 1). A float layer  y_o = b_o + sum_n W_on x_n  is therefore
+ *
+ *     y_o ~ B_o + sum_n V_on a_n,   V_on = W_on h_n,   B_o = b_o + sum_n W_on mid_n,
+ *
+ * and with V_on ~ alpha_o w_on (w odd, |w| <= 2^m - 1, one scale per row) the integer sum
+ * y = sum_n w_on a_n of spec 3.3 gives  y_o ~ B_o + alpha_o y.  The next quantizer maps that to
+ * a level (hidden: q = round(relu(y_o) / step_o), the clamp at 0 is the ReLU) or, for the output
+ * layer, to a residual in state LSBs (ds = round(T y_o)); both are  floor(y * scale + offset),
+ * one quantizer record each (xnca_ptq_fit_record).
+ *
+ * Input quantizers. The state is an integer u (LSB 1/T float units; channel 0: the input level g,
+ * LSB 1/(2^b - 1)). Channel c's quantizer cuts u into levels  x = (q - z_c) d_c  (d_c state LSBs
+ * per level, zero level z_c, so 0 - padding, dead cells, fresh state - is exact).
+ *
+ * Calibration. The float model runs calib_n training digits for calib_steps steps (its own fire
+ * mask and noise); at sample steps every alive cell adds its 3x3 neighbourhood's state, rounded
+ * and saturated as the quant state would hold it, to one histogram per channel, and a random
+ * subset of cells (a reservoir) keeps its hidden ReLU outputs. Ranges are the clips with the
+ * least squared quantization error over these samples (or the maxima), weights per row the same.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xnca_ptq.h"
+
+#define HIST_BINS 256        /* integer state values -128..127 (index v + 128) */
+#define RESERVOIR_ROWS 32768 /* sampled cells whose hidden activations are kept */
+#define CLIP_CANDIDATES 48   /* clip fractions tried by the MSE search */
+#define ADD_LIMIT (1 << 23)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void xnca_ptq_defaults(xnca_ptq_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->state_bits = 8;
+    o->input_bits = 2;
+    o->noise_p = -1;
+    o->fire_t = -1;
+    o->weight_clip = XNCA_PTQ_CLIP_MSE;
+    o->act_clip = XNCA_PTQ_CLIP_MSE;
+    o->bias_correction = 1;
+    o->calib_n = 100;
+    o->calib_steps = 200;
+}
+
+/* State LSB is 1/T float units (spec 11). */
+static int state_scale(int state_bits) { return state_bits > 4 ? 1 << (state_bits - 4) : 1; }
+
+int xnca_ptq_noise_p(float sigma, int state_bits)
+{
+    double sd = (double)sigma * state_scale(state_bits); /* in LSBs */
+    long p = lround(128.0 * sd * sd);                    /* var = 2 p / 256 */
+    return p < 0 ? 0 : p > 127 ? 127 : (int)p;
+}
+
+static double round_away(double v) { return v < 0 ? -floor(-v + 0.5) : floor(v + 0.5); }
+
+int xnca_ptq_fit_record(double scale, double offset, xnca_qparam *q)
+{
+    for (int shift = 31; shift >= 0; shift--) {
+        double p2 = ldexp(1.0, shift);
+        double mul = round_away(scale * p2), add = round_away(offset * p2);
+        if (mul >= -128 && mul <= 127 && fabs(add) < ADD_LIMIT) {
+            q->mul = (int8_t)mul;
+            q->shift = (uint8_t)shift;
+            q->add = (int32_t)add;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Record statistics for the report: was the scale's precision cut by the add limit? */
+static void note_record(const xnca_qparam *q, double scale, xnca_ptq_report *rep)
+{
+    rep->records++;
+    if (q->shift < 31 && fabs(round_away(scale * ldexp(1.0, q->shift + 1))) <= 127) rep->add_limited++;
+    if (abs(q->mul) < 16) rep->weak_mul++;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Calibration
+ * ---------------------------------------------------------------------------------------- */
+typedef struct {
+    double hist[32][HIST_BINS]; /* per channel: counts of quant state values (index v + 128) */
+    int hidden_units;           /* sum of the hidden layers' widths */
+    float *rows;                /* RESERVOIR_ROWS x hidden_units ReLU outputs */
+    long rows_seen, rows_kept;
+    uint64_t rng;
+} calib_stats;
+
+static uint64_t next_random(uint64_t *s) /* splitmix64 */
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Steps after which the calibration samples the grid: dense early (fast transients), then every 10. */
+static int is_sample_step(int t) { return t > 0 && (t <= 10 || t % 10 == 0); }
+
+/* The quant state value a float state would have: round(v T), saturated to S bits. */
+static int quant_state_value(float v, int T, int S)
+{
+    double u = floor((double)v * T + 0.5);
+    double lo = -(double)(1 << (S - 1)), hi = (double)(1 << (S - 1)) - 1;
+    return (int)(u < lo ? lo : u > hi ? hi : u);
+}
+
+/* out[n_out] = W in + b (ReLU if relu) for one cell, in double. */
+static void dense_cell(const xnca_layer *L, const float *in, float *out, int relu)
+{
+    for (int o = 0; o < L->n_out; o++) {
+        const float *w = L->w + (size_t)o * L->n_in;
+        double acc = L->b[o];
+        for (int n = 0; n < L->n_in; n++) acc += (double)w[n] * in[n];
+        out[o] = (float)(relu && acc < 0 ? 0 : acc);
+    }
+}
+
+/* Add cell (x, y)'s neighbourhood to the histograms and maybe its hidden outputs to the reservoir. */
+static void sample_cell(const xnca_model *fm, const xnca_ptq_opts *o, const xnca_grid *g, int x, int y, int keep,
+                        calib_stats *cs, float *vin, float *va, float *vb)
+{
+    const int C = g->c, T = state_scale(o->state_bits);
+    for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) {
+            int nx = x + dx, ny = y + dy, pos = (dy + 1) * 3 + dx + 1;
+            int inside = nx >= 0 && ny >= 0 && nx < g->w && ny < g->h;
+            const float *s = inside ? g->fs + ((size_t)ny * g->w + nx) * C : NULL;
+            int gl = inside ? xnca_input_level(g->pixels[ny * g->w + nx], o->input_bits) : 0;
+            cs->hist[0][gl + 128] += 1;
+            for (int c = 1; c < C; c++)
+                cs->hist[c][(s ? quant_state_value(s[c], T, o->state_bits) : 0) + 128] += 1;
+            float *dst = vin + (size_t)pos * C;
+            if (s) memcpy(dst, s, sizeof(float) * (size_t)C);
+            else memset(dst, 0, sizeof(float) * (size_t)C);
+        }
+    if (!keep || cs->hidden_units == 0) return;
+    /* Reservoir sampling: every sampled cell has the same chance to end up among the rows. */
+    long slot = cs->rows_seen++;
+    if (slot >= RESERVOIR_ROWS) {
+        slot = (long)(next_random(&cs->rng) % (uint64_t)cs->rows_seen);
+        if (slot >= RESERVOIR_ROWS) return;
+    } else {
+        cs->rows_kept = slot + 1;
+    }
+    float *row = cs->rows + (size_t)slot * cs->hidden_units;
+    const float *in = vin;
+    for (int l = 0; l < fm->n_layers - 1; l++) {
+        float *out = (l & 1) ? vb : va;
+        dense_cell(&fm->layer[l], in, out, 1);
+        memcpy(row, out, sizeof(float) * (size_t)fm->layer[l].n_out);
+        row += fm->layer[l].n_out;
+        in = out;
+    }
+}
+
+static int calibrate(const xnca_model *fm, const xnca_ptq_opts *o, calib_stats *cs, xnca_ptq_report *rep, char *err,
+                     size_t errlen)
+{
+    const xnca_dataset *d = o->calib;
+    if (d->w != fm->grid_w || d->h != fm->grid_h)
+        return fail(err, errlen, "calibration images are %d x %d, the model's grid is %d x %d", d->w, d->h,
+                    fm->grid_w, fm->grid_h);
+    int widest = 9 * fm->channels;
+    for (int l = 0; l < fm->n_layers; l++)
+        if (fm->layer[l].n_out > widest) widest = fm->layer[l].n_out;
+    float *vin = malloc(sizeof(float) * (size_t)widest * 3);
+    if (!vin) return fail(err, errlen, "out of memory");
+    float *va = vin + widest, *vb = va + widest;
+    /* Keep hidden outputs of about twice the reservoir's size worth of cells (the rest only
+     * feed the cheap histograms). */
+    int n_samples = 0;
+    for (int t = 1; t <= o->calib_steps; t++) n_samples += is_sample_step(t);
+    double expected = (double)o->calib_n * n_samples * 150.0;
+    uint32_t keep_t = expected <= 2.0 * RESERVOIR_ROWS ? 0xffffffffu
+                                                        : (uint32_t)(4294967295.0 * 2.0 * RESERVOIR_ROWS / expected);
+    size_t px = (size_t)d->w * d->h;
+    for (int i = 0; i < o->calib_n; i++) {
+        xnca_grid g;
+        if (xnca_grid_init(fm, &g, d->w, d->h, d->images + px * i) != 0) {
+            free(vin);
+            return fail(err, errlen, "out of memory");
+        }
+        for (int t = 0; t <= o->calib_steps; t++) {
+            if (is_sample_step(t) || (t == o->calib_steps && t > 0)) {
+                for (int y = 0; y < g.h; y++)
+                    for (int x = 0; x < g.w; x++) {
+                        if (!g.alive[y * g.w + x]) continue;
+                        uint32_t r = xnca_hash(o->seed, (uint32_t)i, (uint32_t)t, (uint32_t)x, (uint32_t)y, 0x8000u);
+                        sample_cell(fm, o, &g, x, y, r <= keep_t, cs, vin, va, vb);
+                        rep->calib_samples++;
+                    }
+            }
+            if (t < o->calib_steps) xnca_step(fm, &g, o->seed, (uint32_t)i, (uint32_t)t, NULL);
+        }
+        xnca_grid_free(&g);
+    }
+    free(vin);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Input quantizers: state integer u -> level q, standing for (q - z) d LSBs
+ * ---------------------------------------------------------------------------------------- */
+typedef struct {
+    double d;     /* state LSBs per level */
+    int z;        /* level of state 0 */
+    xnca_qparam q;
+} in_quant;
+
+/* Squared error of in_quant iq over the histogram of channel values. */
+static double in_quant_error(const in_quant *iq, const double *hist, int k)
+{
+    double e = 0;
+    for (int b = 0; b < HIST_BINS; b++) {
+        if (hist[b] == 0) continue;
+        int u = b - 128, q = xnca_quantize(&iq->q, u, k);
+        double r = u - (q - iq->z) * iq->d;
+        e += hist[b] * r * r;
+    }
+    return e;
+}
+
+static int make_in_quant(double d, int z, in_quant *iq)
+{
+    iq->d = d;
+    iq->z = z;
+    return xnca_ptq_fit_record(1.0 / d, z + 0.5, &iq->q); /* q = floor(u / d + z + 1/2) */
+}
+
+/* Choose channel c's input quantizer from its histogram. */
+static int choose_in_quant(const double *hist, int k, xnca_ptq_clip clip, in_quant *best)
+{
+    const int K = (1 << k) - 1;
+    int umin = 0, umax = 0;
+    for (int b = 0; b < HIST_BINS; b++)
+        if (hist[b] > 0) {
+            if (b - 128 < umin) umin = b - 128;
+            if (b - 128 > umax) umax = b - 128;
+        }
+    int span = umax - umin;
+    if (span <= K) /* every value has its own level: exact; centred, which keeps the offsets that the
+                    * next layer's records must hold (sum_n W_n mid_n) small */
+        return make_in_quant(1.0, -umin + (K - span) / 2, best);
+    double dmax = (double)span / K;
+    if (clip == XNCA_PTQ_CLIP_MAX) {
+        int z = (int)lround(-umin / dmax);
+        return make_in_quant(dmax, z < 0 ? 0 : z > K ? K : z, best);
+    }
+    double best_e = INFINITY;
+    for (int j = 0; j < CLIP_CANDIDATES; j++) {
+        /* d from dmax (no clipping) down to 1 LSB per level, geometrically */
+        double d = dmax * pow(1.0 / dmax, (double)j / (CLIP_CANDIDATES - 1));
+        for (int z = 0; z <= K; z++) {
+            in_quant iq;
+            if (make_in_quant(d, z, &iq) != 0) continue;
+            double e = in_quant_error(&iq, hist, k);
+            if (e < best_e) {
+                best_e = e;
+                *best = iq;
+            }
+        }
+    }
+    return best_e < INFINITY ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Hidden activations: ReLU output v -> level q = clamp(floor(v / step + 1/2), 0, K)
+ * ---------------------------------------------------------------------------------------- */
+static int relu_level(double v, double step, int K)
+{
+    double q = floor(v / step + 0.5);
+    return q < 0 ? 0 : q > K ? K : (int)q;
+}
+
+/* Step of hidden unit `unit` (column of the reservoir rows). */
+static double choose_hidden_step(const calib_stats *cs, int unit, int k, xnca_ptq_clip clip)
+{
+    const int K = (1 << k) - 1;
+    double vmax = 0;
+    for (long r = 0; r < cs->rows_kept; r++) {
+        double v = cs->rows[(size_t)r * cs->hidden_units + unit];
+        if (v > vmax) vmax = v;
+    }
+    if (vmax <= 0) return 1.0; /* never active: any step, the level stays 0 */
+    if (clip == XNCA_PTQ_CLIP_MAX) return vmax / K;
+    double best = vmax / K, best_e = INFINITY;
+    for (int j = 0; j < CLIP_CANDIDATES; j++) {
+        double step = vmax / K * pow(0.02, (double)j / (CLIP_CANDIDATES - 1)); /* clip 100 % .. 2 % of max */
+        double e = 0;
+        for (long r = 0; r < cs->rows_kept; r++) {
+            double v = cs->rows[(size_t)r * cs->hidden_units + unit];
+            double d = v - step * relu_level(v, step, K);
+            e += d * d;
+        }
+        if (e < best_e) {
+            best_e = e;
+            best = step;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Weights: row V (n values) -> odd integers w with |w| <= 2^m - 1 and one scale alpha
+ * ---------------------------------------------------------------------------------------- */
+static int weight_code(double v, int m) /* spec 11: u = clamp(floor((v + 2^m - 1) / 2 + 1/2)) */
+{
+    const int Kw = (1 << m) - 1;
+    double u = floor((v + Kw) / 2.0 + 0.5);
+    return u < 0 ? 0 : u > Kw ? Kw : (int)u;
+}
+
+static double row_error(const double *V, int n, double alpha, int m)
+{
+    const int Kw = (1 << m) - 1;
+    double e = 0;
+    for (int i = 0; i < n; i++) {
+        double r = V[i] - alpha * (2 * weight_code(V[i] / alpha, m) - Kw);
+        e += r * r;
+    }
+    return e;
+}
+
+static double choose_alpha(const double *V, int n, int m, xnca_ptq_clip clip)
+{
+    const int Kw = (1 << m) - 1;
+    double vmax = 0;
+    for (int i = 0; i < n; i++)
+        if (fabs(V[i]) > vmax) vmax = fabs(V[i]);
+    if (vmax == 0) return 1e-30;
+    double best = vmax / Kw;
+    if (clip == XNCA_PTQ_CLIP_MAX) return best;
+    double best_e = row_error(V, n, best, m);
+    for (int j = 1; j < CLIP_CANDIDATES; j++) {
+        double a = vmax / Kw * pow(0.03, (double)j / (CLIP_CANDIDATES - 1));
+        double e = row_error(V, n, a, m);
+        if (e < best_e) {
+            best_e = e;
+            best = a;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The conversion
+ * ---------------------------------------------------------------------------------------- */
+static int check_opts(const xnca_model *fm, const xnca_ptq_opts *o, char *err, size_t errlen)
+{
+    if (!fm || fm->variant != XNCA_FLOAT)
+        return fail(err, errlen, "the source model must be a float model (got %s)",
+                    fm ? xnca_variant_name(fm->variant) : "none");
+    if (o->weight_bits < 1 || o->weight_bits > 8) return fail(err, errlen, "weight bits %d outside 1..8", o->weight_bits);
+    if (o->act_bits < 1 || o->act_bits > 8) return fail(err, errlen, "activation bits %d outside 1..8", o->act_bits);
+    if (o->state_bits < 2 || o->state_bits > 8) return fail(err, errlen, "state bits %d outside 2..8", o->state_bits);
+    if (o->input_bits < 1 || o->input_bits > 4) return fail(err, errlen, "input bits %d outside 1..4", o->input_bits);
+    if (o->noise_p < -1 || o->noise_p > 127) return fail(err, errlen, "noise_p %d outside 0..127", o->noise_p);
+    if (o->fire_t < -1 || o->fire_t > 256) return fail(err, errlen, "fire_t %d outside 0..256", o->fire_t);
+    if (!o->calib || o->calib_n < 1 || o->calib_n > o->calib->n)
+        return fail(err, errlen, "need 1..%d calibration images (got %d)", o->calib ? o->calib->n : 0, o->calib_n);
+    if (o->calib_steps < 1) return fail(err, errlen, "calibration steps must be >= 1");
+    return 0;
+}
+
+/* Per layer input representation: x_n ~ mid[n] + h[n] a_n, mean activation ea[n]. */
+typedef struct {
+    double *mid, *h, *ea;
+} layer_inputs;
+
+/* Quantize layer l of fm into qm; `in` describes its inputs; for hidden layers `step` holds the
+ * chosen output steps (levels q stand for q * step). */
+static int convert_layer(const xnca_model *fm, const xnca_ptq_opts *o, int l, const layer_inputs *in,
+                         const double *step, xnca_model *qm, xnca_ptq_report *rep, char *err, size_t errlen)
+{
+    const xnca_layer *F = &fm->layer[l];
+    xnca_layer *Q = &qm->layer[l];
+    const int m = o->weight_bits, Kw = (1 << m) - 1, n = F->n_in;
+    const int last = l == fm->n_layers - 1, T = state_scale(o->state_bits);
+    double *V = malloc(sizeof(double) * (size_t)n);
+    if (!V) return fail(err, errlen, "out of memory");
+    double err2 = 0, sum2 = 0;
+    for (int r = 0; r < F->n_out; r++) {
+        const float *W = F->w + (size_t)r * n;
+        double B = F->b[r];
+        for (int i = 0; i < n; i++) {
+            V[i] = W[i] * in->h[i];
+            B += W[i] * in->mid[i];
+        }
+        double alpha = choose_alpha(V, n, m, o->weight_clip);
+        for (int i = 0; i < n; i++) {
+            int u = weight_code(V[i] / alpha, m);
+            double resid = V[i] - alpha * (2 * u - Kw);
+            err2 += resid * resid;
+            sum2 += V[i] * V[i];
+            if (o->bias_correction) B += resid * in->ea[i];
+            for (int b = 0; b < m; b++)
+                if (u >> b & 1) Q->planes[((size_t)r * m + b) * Q->row_bytes + i / 8] |= (uint8_t)(1u << (i % 8));
+        }
+        double scale, offset;
+        if (last) { /* ds = round(T (B + alpha y)) state LSBs */
+            scale = T * alpha;
+            offset = T * B + 0.5;
+        } else { /* q = round((B + alpha y) / step), clamped: the ReLU */
+            scale = alpha / step[r];
+            offset = B / step[r] + 0.5;
+        }
+        if (xnca_ptq_fit_record(scale, offset, &Q->q[r]) != 0) {
+            free(V);
+            return fail(err, errlen, "layer %d output %d: offset %.3g cannot be held by a quantizer record", l, r,
+                        offset);
+        }
+        note_record(&Q->q[r], scale, rep);
+    }
+    rep->weight_rel_err[l] = sum2 > 0 ? sqrt(err2 / sum2) : 0;
+    free(V);
+    return 0;
+}
+
+int xnca_ptq_quantize(const xnca_model *fm, const xnca_ptq_opts *o, xnca_model *qm, xnca_ptq_report *rep,
+                      char *err, size_t errlen)
+{
+    xnca_ptq_report local;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof(*rep));
+    memset(qm, 0, sizeof(*qm));
+    if (check_opts(fm, o, err, errlen) != 0) return -1;
+
+    /* The quant model's header: the float model's dimensions, the requested precision. */
+    qm->variant = XNCA_QUANT;
+    qm->grid_w = fm->grid_w;
+    qm->grid_h = fm->grid_h;
+    qm->channels = fm->channels;
+    qm->hidden_channels = fm->hidden_channels;
+    qm->classes = fm->classes;
+    qm->hidden_layers = fm->hidden_layers;
+    qm->perception_width = fm->perception_width;
+    qm->mlp_width = fm->mlp_width;
+    qm->weight_bits = o->weight_bits;
+    qm->act_bits = o->act_bits;
+    qm->state_bits = o->state_bits;
+    qm->input_bits = o->input_bits;
+    qm->fire_t = o->fire_t >= 0 ? o->fire_t : fm->fire_t;
+    qm->noise_p = o->noise_p >= 0 ? o->noise_p : xnca_ptq_noise_p(fm->noise_sigma, o->state_bits);
+    qm->noise_sigma = 0;
+    if (xnca_model_alloc(qm, err, errlen) != 0) return -1;
+    rep->layers = qm->n_layers;
+
+    const int C = fm->channels, k = o->act_bits, K = (1 << k) - 1, T = state_scale(o->state_bits);
+    int widest = 9 * C, hidden_units = 0, rc = -1;
+    for (int l = 0; l < fm->n_layers - 1; l++) {
+        hidden_units += fm->layer[l].n_out;
+        if (fm->layer[l].n_out > widest) widest = fm->layer[l].n_out;
+    }
+    calib_stats *cs = calloc(1, sizeof(*cs));
+    layer_inputs in = {malloc(sizeof(double) * widest), malloc(sizeof(double) * widest),
+                       malloc(sizeof(double) * widest)};
+    double *step = malloc(sizeof(double) * widest);
+    if (!cs || !in.mid || !in.h || !in.ea || !step ||
+        !(cs->rows = malloc(sizeof(float) * RESERVOIR_ROWS * (size_t)(hidden_units ? hidden_units : 1)))) {
+        fail(err, errlen, "out of memory");
+        goto out;
+    }
+    cs->hidden_units = hidden_units;
+    cs->rng = 0x5eed0000u ^ o->seed;
+    if (calibrate(fm, o, cs, rep, err, errlen) != 0) goto out;
+
+    /* Input quantizers and the perception layer's input representation. */
+    double ea_c[32], mid_c[32], h_c[32];
+    for (int c = 0; c < C; c++) {
+        in_quant iq;
+        if (choose_in_quant(cs->hist[c], k, o->act_clip, &iq) != 0) {
+            fail(err, errlen, "channel %d: no input quantizer fits", c);
+            goto out;
+        }
+        qm->inq[c] = iq.q;
+        note_record(&iq.q, 1.0 / iq.d, rep);
+        double lsb = c == 0 ? 1.0 / ((1 << o->input_bits) - 1) : 1.0 / T; /* float units per state unit */
+        double fstep = iq.d * lsb;                                         /* float units per level */
+        h_c[c] = fstep / 2;
+        mid_c[c] = fstep * (K / 2.0 - iq.z);
+        double total = 0, sum = 0;
+        for (int b = 0; b < HIST_BINS; b++) {
+            total += cs->hist[c][b];
+            sum += cs->hist[c][b] * (2.0 * xnca_quantize(&iq.q, b - 128, k) - K);
+        }
+        ea_c[c] = total > 0 ? sum / total : 0;
+        if (c < 32) {
+            rep->in_step[c] = fstep;
+            rep->in_lo[c] = -iq.z * fstep;
+            rep->in_hi[c] = (K - iq.z) * fstep;
+        }
+    }
+    for (int i = 0; i < 9 * C; i++) {
+        in.mid[i] = mid_c[i % C];
+        in.h[i] = h_c[i % C];
+        in.ea[i] = ea_c[i % C];
+    }
+
+    /* Layers: each hidden layer's output steps become the next layer's input representation. */
+    int unit0 = 0;
+    for (int l = 0; l < fm->n_layers; l++) {
+        const int last = l == fm->n_layers - 1, n_out = fm->layer[l].n_out;
+        if (!last)
+            for (int r = 0; r < n_out; r++) step[r] = choose_hidden_step(cs, unit0 + r, k, o->act_clip);
+        if (convert_layer(fm, o, l, &in, step, qm, rep, err, errlen) != 0) goto out;
+        if (last) break;
+        for (int r = 0; r < n_out; r++) {
+            double sum = 0;
+            for (long s = 0; s < cs->rows_kept; s++)
+                sum += 2.0 * relu_level(cs->rows[(size_t)s * cs->hidden_units + unit0 + r], step[r], K) - K;
+            in.mid[r] = step[r] * K / 2.0;
+            in.h[r] = step[r] / 2.0;
+            in.ea[r] = cs->rows_kept ? sum / cs->rows_kept : -K;
+        }
+        unit0 += n_out;
+    }
+
+    if (o->meta && !(qm->meta = strdup(o->meta))) {
+        fail(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = xnca_model_check(qm, err, errlen);
+out:
+    if (cs) free(cs->rows);
+    free(cs);
+    free(in.mid);
+    free(in.h);
+    free(in.ea);
+    free(step);
+    if (rc != 0) xnca_model_free(qm);
+    return rc;
+}
