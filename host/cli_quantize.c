@@ -79,7 +79,7 @@ static void print_summary(const char *out, const xnca_model *qm, const xnca_ptq_
     printf("calibration: %ld cell samples\n", rep->calib_samples);
     printf("weight rounding error (RMS, relative):");
     for (int l = 0; l < rep->layers; l++) printf(" layer %d %.3f", l, rep->weight_rel_err[l]);
-    printf("\nrecords: %d, %d with scale precision cut by |add| < 2^23, %d with |mul| < 16\n", rep->records,
+    printf("\nrecords: %d, %d with the shift limited by |add| < 2^23 (gain moved into the weights), %d with |mul| < 16\n", rep->records,
            rep->add_limited, rep->weak_mul);
     printf("input ranges (float units):");
     for (int c = 0; c < qm->channels; c++) printf(" %d:[%.3g,%.3g]", c, rep->in_lo[c], rep->in_hi[c]);

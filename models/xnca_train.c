@@ -399,6 +399,9 @@ static int quant_from_float(xnca_trainer *t, const xnca_model *fm, char *err, si
     }
     /* layers */
     float *in_mid = malloc(sizeof(float) * maxw), *in_hs = malloc(sizeof(float) * maxw);
+    float *absw = malloc(sizeof(float) * maxw);
+    const char *wc = getenv("XNCA_TRAIN_WCLIP");
+    const double wclip = wc ? atof(wc) : 1.0;
     for (int n = 0; n < 9 * C; n++) { in_mid[n] = mid[n % C]; in_hs[n] = hs[n % C]; }
     for (int l = 0; l < t->n_layers; l++) {
         train_layer *L = &t->layer[l];
@@ -406,12 +409,14 @@ static int quant_from_float(xnca_trainer *t, const xnca_model *fm, char *err, si
         const int out_layer = l == t->n_layers - 1;
         float *H = malloc(sizeof(float) * L->n_out);
         for (int o = 0; o < L->n_out; o++) {
-            double M = 0, B = F->b[o];
+            double M, B = F->b[o];
             for (int n = 0; n < L->n_in; n++) {
-                double wp = F->w[(size_t)o * L->n_in + n] * in_hs[n];
-                if (fabs(wp) > M) M = fabs(wp);
+                absw[n] = fabsf(F->w[(size_t)o * L->n_in + n] * in_hs[n]);
                 B += F->w[(size_t)o * L->n_in + n] * in_mid[n];
             }
+            /* the row's scale: its largest |weight|, or a quantile of them when clipping the
+             * few largest buys resolution for the rest (XNCA_TRAIN_WCLIP, default 1 = max) */
+            M = quantile(absw, (size_t)L->n_in, wclip);
             if (M == 0) M = 1;
             for (int n = 0; n < L->n_in; n++)
                 L->w[(size_t)o * L->n_in + n] = (float)(F->w[(size_t)o * L->n_in + n] * in_hs[n] / M);
@@ -437,6 +442,7 @@ static int quant_from_float(xnca_trainer *t, const xnca_model *fm, char *err, si
     }
     free(in_mid);
     free(in_hs);
+    free(absw);
 out:
     free(chv);
     free(xin);
