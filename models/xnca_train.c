@@ -400,8 +400,6 @@ static int quant_from_float(xnca_trainer *t, const xnca_model *fm, char *err, si
     /* layers */
     float *in_mid = malloc(sizeof(float) * maxw), *in_hs = malloc(sizeof(float) * maxw);
     float *absw = malloc(sizeof(float) * maxw);
-    const char *wc = getenv("XNCA_TRAIN_WCLIP");
-    const double wclip = wc ? atof(wc) : 1.0;
     for (int n = 0; n < 9 * C; n++) { in_mid[n] = mid[n % C]; in_hs[n] = hs[n % C]; }
     for (int l = 0; l < t->n_layers; l++) {
         train_layer *L = &t->layer[l];
@@ -414,9 +412,9 @@ static int quant_from_float(xnca_trainer *t, const xnca_model *fm, char *err, si
                 absw[n] = fabsf(F->w[(size_t)o * L->n_in + n] * in_hs[n]);
                 B += F->w[(size_t)o * L->n_in + n] * in_mid[n];
             }
-            /* the row's scale: its largest |weight|, or a quantile of them when clipping the
-             * few largest buys resolution for the rest (XNCA_TRAIN_WCLIP, default 1 = max) */
-            M = quantile(absw, (size_t)L->n_in, wclip);
+            /* the row's scale: its largest |weight| (clipping the largest few at a quantile
+             * was tried and converts worse: W4A4 at the 0.99 quantile 21 %, 0.9: 8 %) */
+            M = quantile(absw, (size_t)L->n_in, 1.0);
             if (M == 0) M = 1;
             for (int n = 0; n < L->n_in; n++)
                 L->w[(size_t)o * L->n_in + n] = (float)(F->w[(size_t)o * L->n_in + n] * in_hs[n] / M);
@@ -457,6 +455,14 @@ static int init_from_model(xnca_trainer *t, const char *path, char *err, size_t 
     memset(&m, 0, sizeof(m));
     if (xnca_model_load(path, &m, err, errlen)) return -1;
     const xnca_train_config *c = &t->cfg;
+    /* keep the starting model's provenance: a derived model carries its source and license */
+    const char *src = xnca_model_meta(&m, "source");
+    int len = snprintf(t->init_meta, sizeof(t->init_meta), "init=%s\n", path);
+    if (src && len < (int)sizeof(t->init_meta))
+        len += snprintf(t->init_meta + len, sizeof(t->init_meta) - len, "init_source=%s\n", src);
+    const char *lic = xnca_model_meta(&m, "license");
+    if (lic && len < (int)sizeof(t->init_meta))
+        snprintf(t->init_meta + len, sizeof(t->init_meta) - len, "license=%s\n", lic);
     int ok = m.channels == t->C && m.hidden_layers == c->hidden_layers && m.perception_width == c->perception_width &&
              (c->hidden_layers == 0 || m.mlp_width == c->mlp_width);
     int quant = c->variant == XNCA_QUANT;
@@ -874,7 +880,7 @@ double xnca_trainer_image_loss(xnca_trainer *t, const uint8_t *pixels, int label
 
 static char *metadata(const xnca_trainer *t)
 {
-    size_t n = strlen(t->command) + 512;
+    size_t n = strlen(t->command) + strlen(t->init_meta) + 512;
     char *s = malloc(n);
     if (!s) return NULL;
     /* one line per key: keep newlines out of the command */
@@ -882,8 +888,8 @@ static char *metadata(const xnca_trainer *t)
     snprintf(cmd, sizeof(cmd), "%s", t->command);
     for (char *p = cmd; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
-    snprintf(s, n, "dataset=%s\ntrain_steps=%d\niterations=%ld\nseed=%u\nsource=xnca train\ncommand=%s\n",
-             t->data_name, t->cfg.steps, t->iteration, t->cfg.seed, cmd);
+    snprintf(s, n, "dataset=%s\ntrain_steps=%d\niterations=%ld\nseed=%u\nsource=xnca train\ncommand=%s\n%s",
+             t->data_name, t->cfg.steps, t->iteration, t->cfg.seed, cmd, t->init_meta);
     return s;
 }
 

@@ -52,6 +52,7 @@ struct xnca_trainer {
     char data_name[16];
     char command[4096];
     char out_path[1024], ckpt_dir[1024];
+    char init_meta[2048]; /* provenance of an --init model: its source and license lines */
     const xnca_dataset *d;
     int W, H, C, L, n_layers;
     int T_lsb;       /* state LSBs per float unit (quant) */
