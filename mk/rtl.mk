@@ -101,7 +101,7 @@ cosim: $(foreach c,$(RTL_CONFIGS),$(RTL_DIR)/$(c)/cosim)
 	    $(foreach c,$(RTL_CONFIGS),"$(c):$(RTL_CASES_$(c))")
 
 test-cosim:
-	@mkdir -p $(RESULTS); if $(MAKE) --no-print-directory cosim 2>&1 | tee $(RTL_DIR)/cosim.log; then :; fi; \
+	@mkdir -p $(RESULTS) $(RTL_DIR); if $(MAKE) --no-print-directory cosim 2>&1 | tee $(RTL_DIR)/cosim.log; then :; fi; \
 	line=$$(grep -E '^cosim: [0-9]+ passed, [0-9]+ failed$$' $(RTL_DIR)/cosim.log | tail -1); \
 	if [ -n "$$line" ]; then set -- $$line; echo "$$2 $$4" > $(RESULTS)/cosim; fi
 

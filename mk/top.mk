@@ -69,7 +69,7 @@ lint-top:
 	  else echo "lint: top $(b) FAILED"; fail=1; fi;) [ $$fail -eq 0 ]
 
 # ---- suite sim-e2e ----------------------------------------------------------------------------------
-test-sim-e2e: $(BUILD)/xnca $(SIM_DIR)/icebreaker/libxnca_simtop.so
+test-sim-e2e: $(BUILD)/xnca $(SIM_DIR)/xnca-top-cycles $(SIM_DIR)/icebreaker/libxnca_simtop.so
 	@mkdir -p $(RESULTS)
 	@tests/test_sim_e2e.sh $(BUILD) $(RESULTS)/sim-e2e
 
