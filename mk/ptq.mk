@@ -6,7 +6,7 @@
 #
 #   make ptq-models   regenerate models/ptq-w{m}a{k}.xnca from models/distill-float.xnca
 
-PTQ_LADDER := 8:8 8:7 8:6 6:6 8:4 4:4 3:3
+PTQ_LADDER := 8:8 8:7 8:6 6:6 8:4 4:4 3:4 3:3
 
 TEST_SUITES += ptq
 .PHONY: test-ptq ptq-models

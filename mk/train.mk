@@ -52,7 +52,8 @@ test-train-asan: $(BUILD)/test_train-asan
 # Each run: TRAIN_ARGS_<name> (the model) and TRAIN_EVERY_<name> (checkpoint/export period, chosen
 # so that a checkpoint lands about every 15 minutes at the measured speed on one core).
 # Distill's dimensions (C = 20, P = M = 80, L = 1), 8-bit state, 2-bit input, noise_p 13.
-TRAIN_RUNS := mnist-w2a2 mnist-w1a1 mnist-w4a4 mnist-w2a2-wide fashion-w2a2 mnist-float mnist-bwn mnist-ban
+TRAIN_RUNS := mnist-w2a2 mnist-w1a1 mnist-w4a4 mnist-w2a2-wide fashion-w2a2 mnist-float mnist-bwn mnist-ban \
+    mnist-w4a4-ft mnist-w3a4-ft fashion-float-ft
 TRAIN_QUANT := --variant quant --state-bits 8 --input-bits 2 --noise 13
 TRAIN_ARGS_mnist-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data mnist
 TRAIN_ARGS_mnist-w1a1 := $(TRAIN_QUANT) --weight-bits 1 --act-bits 1 --data mnist
@@ -63,6 +64,23 @@ TRAIN_ARGS_fashion-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data fa
 TRAIN_ARGS_mnist-float := --variant float --data mnist
 TRAIN_ARGS_mnist-bwn := --variant bwn --data mnist
 TRAIN_ARGS_mnist-ban := --variant ban --data mnist
+# Fine-tunes from a documented starting point (session 2): quantization-aware training that starts
+# from Distill's weights quantized without training (models/ptq-*.xnca, `make ptq-models`), with the
+# plain clipped estimator (--ste clip: the recovering estimator made fine-tunes diverge, measured in
+# train/README.md) and lr 1e-4..2e-4; the Fashion float model starts from Distill's MNIST weights.
+TRAIN_FT := --ste clip --decay 20000,35000
+TRAIN_ARGS_mnist-w4a4-ft := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist \
+    --init models/ptq-w4a4.xnca --lr 1e-4 $(TRAIN_FT)
+TRAIN_ARGS_mnist-w3a4-ft := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
+    --init models/ptq-w3a4.xnca --lr 2e-4 $(TRAIN_FT)
+TRAIN_ARGS_fashion-float-ft := --variant float --data fashion --init models/distill-float.xnca \
+    --lr 3e-4 --decay 20000,35000
+TRAIN_ITERS_mnist-w4a4-ft := 40000
+TRAIN_ITERS_mnist-w3a4-ft := 40000
+TRAIN_ITERS_fashion-float-ft := 40000
+TRAIN_EVERY_mnist-w4a4-ft := 2000
+TRAIN_EVERY_mnist-w3a4-ft := 2000
+TRAIN_EVERY_fashion-float-ft := 2000
 TRAIN_EVERY ?= 3000
 TRAIN_ITERS ?= 100000
 TRAIN_THREADS ?= 1
@@ -70,12 +88,12 @@ TRAIN_SEED ?= 1
 
 # The full command of run $(1) with binary $(2): fresh start, or resume from its latest checkpoint.
 train_dir = train/$(1)
-train_cmd = $(2) train $(TRAIN_ARGS_$(1)) --seed $(TRAIN_SEED) --iters $(TRAIN_ITERS) \
-    --threads $(TRAIN_THREADS) --checkpoint-every $(TRAIN_EVERY) --export-every $(TRAIN_EVERY) \
+train_cmd = $(2) train $(TRAIN_ARGS_$(1)) --seed $(TRAIN_SEED) --iters $(or $(TRAIN_ITERS_$(1)),$(TRAIN_ITERS)) \
+    --threads $(TRAIN_THREADS) --checkpoint-every $(or $(TRAIN_EVERY_$(1)),$(TRAIN_EVERY)) --export-every $(or $(TRAIN_EVERY_$(1)),$(TRAIN_EVERY)) \
     --checkpoint-dir $(call train_dir,$(1)) -o models/$(1).xnca
 resume_cmd = $(2) train --data $(if $(findstring fashion,$(1)),fashion,mnist) \
-    --resume $(call train_dir,$(1))/latest.ckpt --iters $(TRAIN_ITERS) --threads $(TRAIN_THREADS) \
-    --checkpoint-every $(TRAIN_EVERY) --export-every $(TRAIN_EVERY) --checkpoint-dir $(call train_dir,$(1)) \
+    --resume $(call train_dir,$(1))/latest.ckpt --iters $(or $(TRAIN_ITERS_$(1)),$(TRAIN_ITERS)) --threads $(TRAIN_THREADS) \
+    --checkpoint-every $(or $(TRAIN_EVERY_$(1)),$(TRAIN_EVERY)) --export-every $(or $(TRAIN_EVERY_$(1)),$(TRAIN_EVERY)) --checkpoint-dir $(call train_dir,$(1)) \
     -o models/$(1).xnca
 train_sh = if [ -f $(call train_dir,$(1))/latest.ckpt ]; then set -x; $(call resume_cmd,$(1),$(2)); \
     else set -x; $(call train_cmd,$(1),$(2)); fi
