@@ -29,7 +29,8 @@ static void usage(FILE *f)
             "  --model FILE       .xnca model (required)\n"
             "  --device D         cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD] or auto\n"
             "                     (default auto, or $XNCA_DEVICE: a USB board if one answers, else sim,\n"
-            "                     else cpu; the choice is printed on stderr)\n"
+            "                     else cpu; the choice is printed on stderr); sim[:BOARD]@[SOCKET] or\n"
+            "                     unix:SOCKET reach a device served by `xnca sim`\n"
             "  --labels FILE      IDX label file for the (single) IDX input\n"
             "  --data NAME        mnist or fashion: classify a split (files under $XNCA_DATA or ./data)\n"
             "  --split NAME       test (default) or train, with --data\n"
@@ -185,8 +186,33 @@ static void compute_stats(const image_set *s, const xnca_result *r, int n_report
 
 static double pct(long a, long b) { return b > 0 ? 100.0 * (double)a / (double)b : 0.0; }
 
+/* Device cycles per image (0 on the CPU model) and what they mean at the device's clock. */
+typedef struct {
+    double mean;
+    uint32_t min, max;
+    double per_s_at_clock; /* images/s at INFO's clock_hz; 0 when unknown */
+} cycle_stats;
+
+static cycle_stats get_cycle_stats(xnca_dev *dev, const xnca_result *r, int n)
+{
+    cycle_stats c = {0, 0, 0, 0};
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        sum += r[i].cycles;
+        if (i == 0 || r[i].cycles < c.min)
+            c.min = r[i].cycles;
+        if (r[i].cycles > c.max)
+            c.max = r[i].cycles;
+    }
+    c.mean = n > 0 ? sum / n : 0;
+    uint32_t hz = xnca_info(dev)->clock_hz;
+    if (c.mean > 0 && hz > 0)
+        c.per_s_at_clock = hz / c.mean;
+    return c;
+}
+
 static void print_json(const char *model_path, xnca_dev *dev, const xnca_run_opts *o, const image_set *s,
-                       const xnca_result *r)
+                       const xnca_result *r, double secs)
 {
     const xnca_device_info *in = xnca_info(dev);
     int n_report = o->n_report, any_label;
@@ -207,8 +233,8 @@ static void print_json(const char *model_path, xnca_dev *dev, const xnca_run_opt
         int last = n_report - 1;
         printf("%s\n  {\"source\": ", i ? "," : "");
         cli_json_string(stdout, s->items[i].source);
-        printf(", \"image_index\": %u, \"alive\": %d, \"class\": %d, \"votes\": ", s->items[i].image_index, x->alive,
-               x->pred[last]);
+        printf(", \"image_index\": %u, \"alive\": %d, \"cycles\": %u, \"class\": %d, \"votes\": ",
+               s->items[i].image_index, x->alive, x->cycles, x->pred[last]);
         json_votes(x->votes[last]);
         printf(", \"agreement\": %s, \"label\": ", x->agree[last] ? "true" : "false");
         if (s->items[i].label >= 0)
@@ -246,7 +272,10 @@ static void print_json(const char *model_path, xnca_dev *dev, const xnca_run_opt
             printf("%s{\"step\": %d, \"agreement\": %.4f}", k ? ", " : "", o->report[k], pct(st[k].agree, s->n));
         printf("]");
     }
-    printf("}\n");
+    cycle_stats cy = get_cycle_stats(dev, r, s->n);
+    printf(", \"clock_hz\": %u, \"cycles_mean\": %.1f, \"cycles_min\": %u, \"cycles_max\": %u, "
+           "\"images_per_s_at_clock\": %.2f, \"seconds\": %.3f, \"images_per_s\": %.2f}\n",
+           xnca_info(dev)->clock_hz, cy.mean, cy.min, cy.max, cy.per_s_at_clock, secs, secs > 0 ? s->n / secs : 0.0);
 }
 
 static void print_text(const char *model_path, const xnca_model *m, xnca_dev *dev, const xnca_run_opts *o,
@@ -302,18 +331,29 @@ static void print_text(const char *model_path, const xnca_model *m, xnca_dev *de
     } else if (s->n > 1) {
         printf("agreement after %d steps: %.2f%%\n", o->report[last], pct(st[last].agree, s->n));
     }
-    printf("(%.2f s)\n", secs);
+    cycle_stats cy = get_cycle_stats(dev, r, s->n);
+    if (cy.mean > 0) {
+        printf("device cycles per image: %.0f (min %u, max %u)", cy.mean, cy.min, cy.max);
+        if (cy.per_s_at_clock > 0)
+            printf(" = %.1f images/s at the device's %.1f MHz clock", cy.per_s_at_clock,
+                   xnca_info(dev)->clock_hz / 1e6);
+        printf("\n");
+    }
+    printf("(%.2f s, %.2f images/s end to end)\n", secs, secs > 0 ? s->n / secs : 0.0);
 }
 
 /* Classify the whole set: runs of consecutive image indices, CHUNK images per call. */
 static int run_all(xnca_dev *dev, const xnca_run_opts *base, const image_set *s, xnca_result *r)
 {
+    /* the reference engine does ~10^3 images/s: a bar from 200 images on; a board or the
+     * simulated RTL is slower: smaller calls, a bar as soon as there is more than one call */
+    int fast = !strcmp(xnca_transport_name(dev), "cpu"), chunk = fast ? CHUNK : CHUNK / 10;
     cli_progress prog;
     cli_progress_start(&prog, s->n);
-    prog.enabled &= s->n >= 200;
+    prog.enabled &= fast ? s->n >= 200 : s->n > chunk;
     for (int i = 0; i < s->n;) {
         int j = i + 1;
-        while (j < s->n && j - i < CHUNK && s->items[j].image_index == s->items[j - 1].image_index + 1)
+        while (j < s->n && j - i < chunk && s->items[j].image_index == s->items[j - 1].image_index + 1)
             j++;
         xnca_run_opts o = *base;
         o.image_index = s->items[i].image_index;
@@ -460,7 +500,7 @@ int cmd_classify(int argc, char **argv)
         rc = cli_error(CMD_NAME, "out of memory");
     else if (!(rc = run_all(dev, &o, &s, res))) {
         if (json)
-            print_json(model_path, dev, &o, &s, res);
+            print_json(model_path, dev, &o, &s, res, cli_now() - t0);
         else
             print_text(model_path, &m, dev, &o, &s, res, quiet, cli_now() - t0);
     }

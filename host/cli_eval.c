@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_device.h"
 
 static const int DEFAULT_REPORT[] = {1, 10, 20, 30, 50, 100, 150, 200};
 #define N_DEFAULT_REPORT ((int)(sizeof(DEFAULT_REPORT) / sizeof(DEFAULT_REPORT[0])))
@@ -31,7 +32,9 @@ static void usage(FILE *f)
             "  --mutate-at S     after S steps replace each image by another of the split (spec 7)\n"
             "  --threads T       worker threads (default: all cores); results do not depend on T\n"
             "  --json            one JSON object: {\"model\", \"data\", \"split\", \"n\", \"metrics\": [...]}\n"
-            "  --device NAME     where to run; only 'cpu' exists in this build\n"
+            "  --device D        where to run (default cpu, the reference engine, in threads): any device\n"
+            "                    of `xnca classify --help` (usb, tty:PATH, sim[:BOARD], sim[:BOARD]@SOCKET,\n"
+            "                    unix:SOCKET, auto); there report steps are 1..65535, at most 16\n"
             "  --help            this text\n");
 }
 
@@ -94,94 +97,12 @@ static void progress_bar(void *ctx, long done, long total)
     pthread_mutex_unlock(&ps->lock);
 }
 
-/* ---- hidden --tie-rate: argmax ties at the last report step ----
- * A cell "ties" when its largest class channel is shared by another class channel (spec 5
- * then picks the lowest index). The engine's xnca_eval does not expose states, so this is a
- * second pass with the public step API: same seed, image indices and step numbering as
- * xnca_eval without mutation, hence the same states at the last report step. Costs one more
- * evaluation; folding the count into xnca_eval's report would remove it. */
-typedef struct {
-    const xnca_model *m;
-    const xnca_dataset *d;
-    int n, steps;
-    uint32_t seed;
-    int next, failed;
-    long ties, alive; /* under lock */
-    pthread_mutex_t lock;
-} tie_job;
-
-static int cell_ties(const xnca_grid *g, size_t cell)
-{
-    size_t base = cell * (size_t)g->c + (size_t)(g->c - XNCA_CLASSES);
-    int best = 0, count = 1;
-    for (int k = 1; k < XNCA_CLASSES; k++) {
-        int gt = g->qs ? g->qs[base + k] > g->qs[base + best] : g->fs[base + k] > g->fs[base + best];
-        int eq = g->qs ? g->qs[base + k] == g->qs[base + best] : g->fs[base + k] == g->fs[base + best];
-        if (gt) {
-            best = k;
-            count = 1;
-        } else if (eq) {
-            count++;
-        }
-    }
-    return count > 1;
-}
-
-static void *tie_worker(void *arg)
-{
-    tie_job *job = arg;
-    xnca_workspace *ws = xnca_workspace_new();
-    size_t px = (size_t)job->d->w * job->d->h;
-    if (!ws) {
-        __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
-        return NULL;
-    }
-    for (;;) {
-        int i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
-        if (i >= job->n || __atomic_load_n(&job->failed, __ATOMIC_RELAXED)) break;
-        xnca_grid g;
-        if (xnca_grid_init(job->m, &g, job->d->w, job->d->h, job->d->images + px * i) != 0) {
-            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
-            break;
-        }
-        for (int s = 0; s < job->steps; s++) xnca_step_ws(ws, job->m, &g, job->seed, (uint32_t)i, (uint32_t)s, NULL);
-        long ties = 0, alive = 0;
-        for (size_t cell = 0; cell < px; cell++)
-            if (g.alive[cell]) {
-                alive++;
-                ties += cell_ties(&g, cell);
-            }
-        xnca_grid_free(&g);
-        pthread_mutex_lock(&job->lock);
-        job->ties += ties;
-        job->alive += alive;
-        pthread_mutex_unlock(&job->lock);
-    }
-    xnca_workspace_free(ws);
-    return NULL;
-}
-
-/* Percent of alive cells (pooled over the first n images) that tie after `steps` steps; -1 on failure. */
-static double tie_rate(const xnca_model *m, const xnca_dataset *d, int n, int steps, uint32_t seed, int threads)
-{
-    tie_job job = {.m = m, .d = d, .n = n, .steps = steps, .seed = seed};
-    pthread_mutex_init(&job.lock, NULL);
-    long nt = threads > 0 ? threads : sysconf(_SC_NPROCESSORS_ONLN);
-    if (nt < 1) nt = 1;
-    if (nt > n) nt = n;
-    pthread_t tid[64];
-    int started = 0;
-    for (; started < nt && started < 64; started++)
-        if (pthread_create(&tid[started], NULL, tie_worker, &job) != 0) break;
-    if (started == 0) tie_worker(&job);
-    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
-    pthread_mutex_destroy(&job.lock);
-    if (job.failed) return -1.0;
-    return job.alive ? 100.0 * (double)job.ties / (double)job.alive : 0.0;
-}
+/* hidden --tie-rate (scripts/models-table.py): the percent of alive cells whose largest class
+ * channel is shared at the last report step, counted by xnca_eval in the same pass
+ * (xnca_metric.tie_rate). */
 
 static void print_json(const char *model_path, const char *data, const char *split, int n, uint32_t seed,
-                       const xnca_eval_opts *o, const xnca_metric *metrics, double ties)
+                       const xnca_eval_opts *o, const xnca_metric *metrics, int ties)
 {
     printf("{\"model\": ");
     cli_json_string(stdout, model_path);
@@ -195,7 +116,9 @@ static void print_json(const char *model_path, const char *data, const char *spl
                i ? ", " : "", metrics[i].step, metrics[i].cell_accuracy, metrics[i].agreement,
                metrics[i].image_accuracy);
     printf("]");
-    if (ties >= 0) printf(", \"tie_rate\": {\"step\": %d, \"percent\": %.4f}", o->report[o->n_report - 1], ties);
+    if (ties)
+        printf(", \"tie_rate\": {\"step\": %d, \"percent\": %.4f}", o->report[o->n_report - 1],
+               metrics[o->n_report - 1].tie_rate);
     printf("}\n");
 }
 
@@ -214,6 +137,89 @@ static void print_table(const char *model_path, const xnca_model *m, const char 
     printf("(%.1f s)\n", secs);
 }
 
+/* ---- eval on a device (--device other than cpu): CLASSIFY through the host library ----
+ * The same images, seed, image indices, report steps and spec 4.5 mutation draws as xnca_eval,
+ * so a bit-exact device gives the same metrics. Cell accuracy pools votes for the label over the
+ * alive cells at each report (the votes of a report sum to its alive cells). */
+static int device_eval(const char *device, const char *model_path, const xnca_dataset *d, int n,
+                       const xnca_eval_opts *o, xnca_metric *metrics)
+{
+    if (o->report[0] < 1 || o->n_report > XNCA_MAX_REPORT_STEPS)
+        return cli_usage_error("eval", "on a device the report steps must be 1..65535, at most %d",
+                               XNCA_MAX_REPORT_STEPS);
+    xnca_dev *dev;
+    xnca_model m;
+    int rc = cli_device_open("eval", device, &dev);
+    if (rc) return rc;
+    if ((rc = cli_device_load_model("eval", dev, model_path, &m))) {
+        xnca_close(dev);
+        return rc;
+    }
+    size_t px = (size_t)d->w * d->h;
+    const xnca_dataset *pool = o->mutate_pool ? o->mutate_pool : d;
+    enum { CHUNK = 100 };
+    xnca_result *res = calloc(CHUNK, sizeof *res);
+    uint8_t *mut = o->mutate_at >= 0 ? malloc(CHUNK * px) : NULL;
+    int *mut_label = calloc(CHUNK, sizeof(int));
+    long correct[XNCA_MAX_REPORT_STEPS] = {0}, alive[XNCA_MAX_REPORT_STEPS] = {0};
+    long agree[XNCA_MAX_REPORT_STEPS] = {0}, right[XNCA_MAX_REPORT_STEPS] = {0}, labelled[XNCA_MAX_REPORT_STEPS] = {0};
+    xnca_run_opts ro = XNCA_RUN_OPTS_INIT;
+    ro.seed = o->seed;
+    ro.steps = o->report[o->n_report - 1];
+    ro.n_report = o->n_report;
+    memcpy(ro.report, o->report, sizeof(int) * (size_t)o->n_report);
+    ro.mutate_at = o->mutate_at;
+    if (o->mutate_at >= ro.steps) ro.mutate_at = -1; /* after the last report: no effect */
+    cli_progress prog;
+    cli_progress_start(&prog, n);
+    if (!res || !mut_label || (o->mutate_at >= 0 && !mut)) rc = cli_error("eval", "out of memory");
+    for (int i0 = 0; !rc && i0 < n; i0 += CHUNK) {
+        int k = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int i = 0; ro.mutate_at >= 0 && i < k; i++) { /* spec 4.5: the picture that replaces image i */
+            uint32_t index = (uint32_t)(o->index_offset + i0 + i);
+            uint32_t j = xnca_hash(o->seed, index, (uint32_t)ro.mutate_at, 0, 0, 0xffff) % (uint32_t)pool->n;
+            memcpy(mut + (size_t)i * px, pool->images + px * j, px);
+            mut_label[i] = pool->labels ? pool->labels[j] : -1;
+        }
+        ro.image_index = (uint32_t)(o->index_offset + i0);
+        int r = xnca_classify(dev, &ro, k, d->images + px * (size_t)i0, mut, res);
+        if (r) {
+            if (prog.enabled) fputc('\n', stderr);
+            rc = cli_error("eval", "%s", xnca_error(dev));
+            rc = r == XNCA_RC_USAGE ? XNCA_EXIT_USAGE : XNCA_EXIT_DEVICE;
+            break;
+        }
+        for (int i = 0; i < k; i++)
+            for (int q = 0; q < o->n_report; q++) {
+                int label = d->labels ? d->labels[i0 + i] : -1;
+                if (ro.mutate_at >= 0 && o->report[q] > ro.mutate_at) label = mut_label[i];
+                long sum = 0;
+                for (int c = 0; c < XNCA_CLASSES; c++) sum += res[i].votes[q][c];
+                alive[q] += sum;
+                agree[q] += res[i].agree[q] != 0;
+                if (label >= 0 && label < XNCA_CLASSES) {
+                    labelled[q]++;
+                    correct[q] += res[i].votes[q][label];
+                    right[q] += res[i].pred[q] == label;
+                }
+            }
+        cli_progress_update(&prog, i0 + k);
+    }
+    for (int q = 0; !rc && q < o->n_report; q++) {
+        metrics[q].step = o->report[q];
+        metrics[q].agreement = 100.0 * agree[q] / n;
+        metrics[q].cell_accuracy = labelled[q] && alive[q] ? 100.0 * correct[q] / alive[q] : 0.0 / 0.0;
+        metrics[q].image_accuracy = labelled[q] ? 100.0 * right[q] / labelled[q] : 0.0 / 0.0;
+        metrics[q].tie_rate = -1.0; /* not visible through CLASSIFY */
+    }
+    free(res);
+    free(mut);
+    free(mut_label);
+    xnca_model_free(&m);
+    xnca_close(dev);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -223,7 +229,7 @@ int cmd_eval(int argc, char **argv)
         {"seed", required_argument, 0, 'k'},   {"mutate-at", required_argument, 0, 'M'},
         {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
         {"device", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
-        {"tie-rate", no_argument, 0, 'T'}, /* hidden (scripts/models-table.py): see tie_rate() */
+        {"tie-rate", no_argument, 0, 'T'}, /* hidden (scripts/models-table.py) */
         {0, 0, 0, 0}};
     const char *model_path = NULL, *data = NULL, *split = NULL, *device = NULL, *at = NULL;
     long n = -1, steps = -1, seed = 0, mutate_at = -1, threads = 0;
@@ -288,8 +294,9 @@ int cmd_eval(int argc, char **argv)
         if (o.n_report == 0 || o.report[o.n_report - 1] != last) o.report[o.n_report++] = (int)last;
     }
 
-    int rc = cli_check_device("eval", device);
-    if (rc) return rc;
+    int on_device = device && strcmp(device, "cpu");
+    if (on_device && ties) return cli_usage_error("eval", "--tie-rate needs the cpu device");
+    int rc;
     xnca_model m;
     if ((rc = cli_load_model("eval", model_path, &m))) return rc;
     xnca_dataset d;
@@ -322,12 +329,14 @@ int cmd_eval(int argc, char **argv)
         xnca_model_free(&m);
         return cli_error("eval", "out of memory");
     }
-    if (xnca_eval(&m, &d, (int)n, &o, metrics, NULL, err, sizeof(err))) {
+    if (on_device) {
+        rc = device_eval(device, model_path, &d, (int)n, &o, metrics);
+        if (!rc && json) print_json(model_path, data, split, (int)n, o.seed, &o, metrics, 0);
+        else if (!rc) print_table(model_path, &m, data, split, (int)n, &o, metrics, seconds_since(&ps.start));
+    } else if (xnca_eval(&m, &d, (int)n, &o, metrics, NULL, err, sizeof(err))) {
         rc = cli_error("eval", "%s", err);
     } else if (json) {
-        double tr = ties ? tie_rate(&m, &d, (int)n, o.report[o.n_report - 1], o.seed, o.threads) : -1.0;
-        if (ties && tr < 0) rc = cli_error("eval", "out of memory while counting ties");
-        else print_json(model_path, data, split, (int)n, o.seed, &o, metrics, tr);
+        print_json(model_path, data, split, (int)n, o.seed, &o, metrics, ties);
     } else {
         print_table(model_path, &m, data, split, (int)n, &o, metrics, seconds_since(&ps.start));
     }

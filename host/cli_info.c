@@ -17,7 +17,8 @@ static void usage(FILE *f)
                "board, clock, the grid and widths it is built for, its units and caps.\n\n"
                "  --model FILE   .xnca model file\n"
                "  --device D     cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD], or auto (a USB\n"
-               "                 board if one answers, else sim, else cpu); with --model only 'cpu'\n"
+               "                 board if one answers, else sim, else cpu); sim[:BOARD]@[SOCKET] or\n"
+               "                 unix:SOCKET: a device served by `xnca sim`; with --model only 'cpu'\n"
                "  --json         one JSON object instead of text\n"
                "  --help         this text\n");
 }

@@ -223,23 +223,66 @@ static int get_info(xnca_dev *d)
     return XNCA_RC_OK;
 }
 
-static int open_transport(const char *spec, const xnca_open_opts *o, xnca_transport **t, char *err, size_t errlen)
+/* "sim[:BOARD]@[PATH]": the board named before '@' (board, cap bytes; "" when none given) and
+ * the socket path after it; NULL when arg has no '@' (the in-process sim). */
+static const char *sim_socket_arg(const char *arg, char *board, size_t cap)
+{
+    const char *at = strchr(arg, '@');
+    board[0] = 0;
+    if (!at)
+        return NULL;
+    size_t n = (size_t)(at - arg);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(board, arg, n);
+    board[n] = 0;
+    return at + 1;
+}
+
+static int open_transport(const char *spec, const xnca_open_opts *o, xnca_transport **t, char *board, size_t bcap,
+                          char *err, size_t errlen)
 {
     xnca_transport_opts to = {o ? o->baud : 0, o && o->timeout_ms ? o->timeout_ms : 2000};
-    const char *colon = strchr(spec, ':');
-    size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
-    const char *arg = colon ? colon + 1 : "";
+    const char *colon = strchr(spec, ':'), *at = strchr(spec, '@');
+    if (at && (!colon || at < colon))
+        colon = NULL; /* "sim@PATH": no board */
+    size_t nlen = colon ? (size_t)(colon - spec) : at ? (size_t)(at - spec) : strlen(spec);
+    const char *arg = colon ? colon + 1 : at ? at : "";
+    board[0] = 0;
     if (nlen == 3 && !strncmp(spec, "cpu", 3))
         return xnca_transport_cpu_open(arg, &to, t, err, errlen);
     if (nlen == 3 && !strncmp(spec, "tty", 3))
         return xnca_transport_tty_open(arg, &to, t, err, errlen);
     if (nlen == 3 && !strncmp(spec, "usb", 3))
         return xnca_transport_usb_open(arg, &to, t, err, errlen);
-    if (nlen == 3 && !strncmp(spec, "sim", 3))
+    if (nlen == 4 && !strncmp(spec, "unix", 4))
+        return *arg ? xnca_transport_unix_open(arg, NULL, "unix", &to, t, err, errlen)
+                    : (snprintf(err, errlen, "unix: give the socket path, e.g. unix:/tmp/xnca-sim-icebreaker.sock"),
+                       -2);
+    if (nlen == 3 && !strncmp(spec, "sim", 3)) {
+        const char *path = sim_socket_arg(arg, board, bcap);
+        if (path) /* served by `xnca sim` */
+            return xnca_transport_unix_open(path, board[0] ? board : "icebreaker", "sim", &to, t, err, errlen);
         return xnca_transport_sim_open(arg, &to, t, err, errlen);
-    snprintf(err, errlen, "unknown device '%s' (use cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD] or sim[:BOARD])",
+    }
+    snprintf(err, errlen,
+             "unknown device '%s' (use cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD], "
+             "sim[:BOARD]@[SOCKET] or unix:SOCKET)",
              spec);
     return -2;
+}
+
+/* Forget whatever arrived before a retry: buffered bytes, a partial frame, anything the device
+ * still sends within ~0.2 s. */
+static void drain_input(xnca_dev *d)
+{
+    d->rx_pos = d->rx_len = 0;
+    xnca_deframer_next(&d->rx);
+    for (int i = 0; i < 4; i++)
+        if (d->t->read(d->t, d->rxbuf, sizeof d->rxbuf, 50) <= 0)
+            break;
+    d->rx_pos = d->rx_len = 0;
+    xnca_deframer_next(&d->rx);
 }
 
 int xnca_open(const char *spec, const xnca_open_opts *o, xnca_dev **out, char *err, size_t errlen)
@@ -256,22 +299,34 @@ int xnca_open(const char *spec, const xnca_open_opts *o, xnca_dev **out, char *e
     }
     d->verbose = o ? o->verbose : 0;
     d->window = XNCA_HOST_START_CREDIT;
-    int trc = open_transport(spec ? spec : "cpu", o, &d->t, err, errlen);
+    char want_board[32];
+    int trc = open_transport(spec ? spec : "cpu", o, &d->t, want_board, sizeof want_board, err, errlen);
     if (trc < 0) {
         xnca_close(d);
         return trc == -2 ? XNCA_RC_USAGE : XNCA_RC_DEVICE;
     }
-    int local = !strcmp(d->t->name, "cpu") || !strcmp(d->t->name, "sim");
-    d->timeout_ms = o && o->timeout_ms ? o->timeout_ms : local ? 60000 : 2000;
+    int local = !strcmp(d->t->name, "cpu") || !strcmp(d->t->name, "sim") || !strcmp(d->t->name, "unix");
+    /* a simulated device computes on the host CPU: its replies take wall time that grows with the
+     * load on the machine, so it gets a long timeout (device gone is still seen at once: EOF) */
+    int simulated = !strcmp(d->t->name, "sim") || !strcmp(d->t->name, "unix");
+    d->timeout_ms = o && o->timeout_ms ? o->timeout_ms : simulated ? 600000 : local ? 60000 : 2000;
     uint32_t nonce = (uint32_t)now_ms() * 2654435761u;
     int rc = xnca_hello(d, nonce);
-    if (rc == XNCA_RC_DEVICE && strstr(d->err, "timeout")) {
-        /* the device may have been mid-frame: the next delimiter resynchronises it */
+    if (rc == XNCA_RC_DEVICE && !strstr(d->err, "device gone") && !strstr(d->err, "protocol version")) {
+        /* the device may have been mid-frame, or line noise answered first: the next delimiter
+         * resynchronises it (every frame starts with one) */
+        drain_input(d);
         d->in_flight = 0;
         rc = xnca_hello(d, nonce + 1);
     }
     if (!rc)
         rc = get_info(d);
+    if (!rc && want_board[0]) {
+        char b[40];
+        snprintf(b, sizeof b, "sim:%s", want_board);
+        if (strcmp(d->info.board, b))
+            rc = fail(d, XNCA_RC_DEVICE, "the socket serves board '%s', not '%s'", d->info.board, b);
+    }
     if (rc) {
         snprintf(err, errlen, "%s", d->err);
         xnca_close(d);
@@ -619,4 +674,11 @@ int xnca_read_state(xnca_dev *d, int8_t *states, size_t cap, size_t *n_out)
     }
     *n_out = cells * c;
     return XNCA_RC_OK;
+}
+
+/* ---- internal (xnca_transport.h) ---- */
+
+xnca_transport *xnca_dev_transport(xnca_dev *d)
+{
+    return d ? d->t : NULL;
 }

@@ -25,7 +25,8 @@ typedef struct {
     int timeout_ms;  /* open-time timeout */
 } xnca_transport_opts;
 
-/* Each returns 0 and *out, or -1 with a message in err. arg is the text after "name:" (may be ""). */
+/* Each returns 0 and *out, or -1 with a message in err (-2: the argument is malformed, a usage
+ * error). arg is the text after "name:" (may be ""). */
 int xnca_transport_cpu_open(const char *arg, const xnca_transport_opts *o, xnca_transport **out, char *err,
                             size_t errlen);
 int xnca_transport_tty_open(const char *arg, const xnca_transport_opts *o, xnca_transport **out, char *err,
@@ -34,5 +35,23 @@ int xnca_transport_usb_open(const char *arg, const xnca_transport_opts *o, xnca_
                             size_t errlen);
 int xnca_transport_sim_open(const char *arg, const xnca_transport_opts *o, xnca_transport **out, char *err,
                             size_t errlen);
+
+/* A connected stream file descriptor (tty, socket, pipe) as a transport called name (a string
+ * literal); takes the fd (closed on failure too). xnca_transport_tty.c. */
+int xnca_transport_fd_open(int fd, const char *name, xnca_transport **out, char *err, size_t errlen);
+
+/* A device served on a Unix socket by `xnca sim` (docs/protocol.md 5.1): connect to path (NULL or
+ * "": the default socket of board) and name the transport name ("sim" or "unix").
+ * xnca_transport_unix.c. */
+int xnca_transport_unix_open(const char *path, const char *board, const char *name, const xnca_transport_opts *o,
+                             xnca_transport **out, char *err, size_t errlen);
+
+/* The default socket of `xnca sim` for board: $XNCA_SIM_SOCKET_DIR, else $XDG_RUNTIME_DIR, else
+ * /tmp, then "/xnca-sim-BOARD.sock". 0, or -1 when it does not fit. */
+int xnca_sim_socket_path(const char *board, char *buf, size_t len);
+
+/* The transport under an open device (for `xnca sim`, which relays its bytes). xnca_host.c. */
+struct xnca_dev;
+xnca_transport *xnca_dev_transport(struct xnca_dev *d);
 
 #endif

@@ -105,7 +105,7 @@ int xnca_transport_sim_open(const char *arg, const xnca_transport_opts *o, xnca_
         known |= !strcmp(board, sim_boards[i]);
     if (!known) {
         snprintf(err, errlen, "sim: unknown board '%s' (icebreaker, ulx3s-85f, ulx3s-25f)", board);
-        return -1;
+        return -2; /* a usage error, not a device failure */
     }
     char tried[1024];
     void *so = open_simtop(board, tried, sizeof tried);

@@ -1,11 +1,15 @@
 /* xnca_transport_tty.c - `tty:PATH[@BAUD]`: a serial port (ttyUSB/ttyACM, a pts from a
- * simulator) in raw 8N1 mode without flow control, via termios. Default 3,000,000 baud. */
+ * simulator) in raw 8N1 mode without flow control, via termios. Default 3,000,000 baud.
+ * The byte pipe itself works on any connected stream file descriptor (a tty, a Unix socket, a
+ * pipe): xnca_transport_fd_open, which the socket transports (xnca_transport_unix.c) share. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +19,7 @@
 typedef struct {
     xnca_transport t;
     int fd;
+    int is_socket; /* send() with MSG_NOSIGNAL: a vanished peer is an error, not SIGPIPE */
 } tty_transport;
 
 static const struct {
@@ -39,11 +44,15 @@ static int tty_write(xnca_transport *t, const uint8_t *buf, size_t len, int time
     tty_transport *s = (tty_transport *)t;
     long deadline = ms_now() + timeout_ms;
     while (len) {
-        ssize_t n = write(s->fd, buf, len);
+        ssize_t n = s->is_socket ? send(s->fd, buf, len, MSG_NOSIGNAL) : write(s->fd, buf, len);
         if (n > 0) {
             buf += n;
             len -= (size_t)n;
             continue;
+        }
+        if (n < 0 && (errno == EPIPE || errno == EIO || errno == ECONNRESET)) {
+            snprintf(t->err, sizeof t->err, "device gone (the other end closed: %s)", strerror(errno));
+            return -1;
         }
         if (n < 0 && errno != EAGAIN && errno != EINTR) {
             snprintf(t->err, sizeof t->err, "write: %s", strerror(errno));
@@ -72,13 +81,17 @@ static long tty_read(xnca_transport *t, uint8_t *buf, size_t cap, int timeout_ms
         return 0;
     if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
         if (!(p.revents & POLLIN)) {
-            snprintf(t->err, sizeof t->err, "device gone (hang-up)");
+            snprintf(t->err, sizeof t->err, "device gone (hang-up: the other end closed)");
             return -1;
         }
     }
     ssize_t n = read(s->fd, buf, cap);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
+    if (n < 0 && (errno == EIO || errno == ECONNRESET)) { /* a pty whose master closed; a reset socket */
+        snprintf(t->err, sizeof t->err, "device gone (the other end closed: %s)", strerror(errno));
+        return -1;
+    }
     if (n < 0) {
         snprintf(t->err, sizeof t->err, "read: %s", strerror(errno));
         return -1;
@@ -141,14 +154,24 @@ int xnca_transport_tty_open(const char *arg, const xnca_transport_opts *o, xnca_
         }
         tcflush(fd, TCIOFLUSH);
     }
+    return xnca_transport_fd_open(fd, "tty", out, err, errlen);
+}
+
+int xnca_transport_fd_open(int fd, const char *name, xnca_transport **out, char *err, size_t errlen)
+{
     tty_transport *s = calloc(1, sizeof *s);
     if (!s) {
         close(fd);
-        snprintf(err, errlen, "tty: out of memory");
+        snprintf(err, errlen, "%s: out of memory", name);
         return -1;
     }
+    struct stat st;
+    s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     s->fd = fd;
-    s->t.name = "tty";
+    s->t.name = name;
     s->t.write = tty_write;
     s->t.read = tty_read;
     s->t.close = tty_close;

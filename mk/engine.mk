@@ -55,9 +55,4 @@ test-engine-asan: $(BUILD)/test_engine-asan
 bench-engine: $(BUILD)/bench-engine
 	$(BUILD)/bench-engine
 
-# libFuzzer target for the loader (clang only; not part of `all` or `make test`).
-FUZZ_CC ?= clang
-$(BUILD)/fuzz-model-load: tests/fuzz_model_load.c $(ENGINE_SRCS) models/xnca_model.h
-	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Imodels $(ENGINE_DEFS) -o $@ \
-	    tests/fuzz_model_load.c $(ENGINE_SRCS) $(ENGINE_LDLIBS)
+# The model loader's libFuzzer target is fuzz/fuzz_model.c (mk/host.mk, `make fuzz`).

@@ -6,17 +6,20 @@
 #   make install PREFIX=...     library, headers, pkg-config file
 #   make lint-link              verilator -Wall on the link RTL (also part of `make lint`)
 #   make fuzz [FUZZ_SECONDS=n]  libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make fuzz-long [FUZZ_RUNS=n]  each target for FUZZ_RUNS executions (10 million), one at a time,
+#                               at nice 10; logs in build/fuzz/long/ (docs/fuzzing.md)
 # Suites: frame (codec + device model + cpu transport; plain and ASan+UBSan), link-rtl (Verilator:
 # 10,000 garbage bursts, LINK_BURSTS), usb (libftdi on umockdev-emulated FT231X / FT2232H; plain
-# and ASan+UBSan), fuzz.
+# and ASan+UBSan), tty (termios over an openpty pair, the device served by host/xnca_serve.c;
+# plain and ASan+UBSan), fuzz (each target FUZZ_SECONDS).
 
 PREFIX ?= /usr/local
 XNCA_SOVERSION := 0
 XNCA_VERSION := 0.1.0
 
-HOST_LIB_SRCS := host/xnca_host.c host/xnca_frame.c host/xnca_devmodel.c host/xnca_transport_cpu.c \
-	host/xnca_transport_tty.c host/xnca_transport_usb.c host/xnca_transport_sim.c
-HOST_HDRS := host/xnca.h host/xnca_frame.h host/xnca_devmodel.h host/xnca_transport.h models/xnca_model.h
+HOST_LIB_SRCS := host/xnca_host.c host/xnca_frame.c host/xnca_devmodel.c host/xnca_transport_cpu.c host/xnca_serve.c \
+	host/xnca_transport_tty.c host/xnca_transport_usb.c host/xnca_transport_sim.c host/xnca_transport_unix.c
+HOST_HDRS := host/xnca.h host/xnca_frame.h host/xnca_devmodel.h host/xnca_transport.h host/xnca_serve.h models/xnca_model.h
 FTDI_CFLAGS := $(shell pkg-config --cflags libftdi1 libusb-1.0 2>/dev/null)
 FTDI_LIBS := $(or $(shell pkg-config --libs libftdi1 libusb-1.0 2>/dev/null),-lftdi1 -lusb-1.0)
 UMOCKDEV_CFLAGS := $(shell pkg-config --cflags umockdev-1.0 2>/dev/null)
@@ -31,10 +34,13 @@ HOST_LIB_A := $(BUILD)/libxnca_host.a
 XNCA_SO := $(BUILD)/libxnca.so.$(XNCA_VERSION)
 
 ALL_TARGETS += $(HOST_LIB_A) $(XNCA_SO) $(BUILD)/libxnca.so $(BUILD)/xnca.pc $(BUILD)/classify_one \
-	$(BUILD)/test_frame $(BUILD)/test_frame-asan $(BUILD)/test_usb_ftdi $(BUILD)/test_usb_ftdi-asan
-TEST_SUITES += frame link-rtl usb fuzz
+	$(BUILD)/test_frame $(BUILD)/test_frame-asan $(BUILD)/test_usb_ftdi $(BUILD)/test_usb_ftdi-asan \
+	$(BUILD)/test_tty $(BUILD)/test_tty-asan
+TEST_SUITES += frame link-rtl usb tty fuzz
+# the link tests' shared set-up (random models, digits, the check against the engine)
+LINK_TEST_UTIL := tests/link_test_util.c tests/link_test_util.h
 
-.PHONY: install install-host lint-link test-frame test-link-rtl test-usb test-fuzz fuzz
+.PHONY: install install-host lint-link test-frame test-link-rtl test-usb test-tty test-fuzz fuzz fuzz-long
 
 # ---- host library --------------------------------------------------------------------------------
 $(BUILD)/host/%.o: host/%.c | $(BUILD)/host
@@ -82,13 +88,18 @@ install-host: $(BUILD)/libxnca.so $(BUILD)/xnca.pc
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/xnca.pc
 
 # ---- suite frame ---------------------------------------------------------------------------------
-$(BUILD)/test_frame: tests/test_frame.c $(HOST_HDRS) $(HOST_LIB_A) $(ENGINE_LIB)
-	$(CC) $(CFLAGS) -Ihost -Imodels $(CMOCKA_CFLAGS) -o $@ $< $(HOST_LIB_A) $(ENGINE_LIB) $(CMOCKA_LIBS) \
-	    $(HOST_LDLIBS)
+# test_frame and test_tty: plain against the archives, ASan+UBSan from the sources
+define LINK_UNIT_RULE
+$(BUILD)/test_$(1): tests/test_$(1).c $(LINK_TEST_UTIL) $(HOST_HDRS) $(HOST_LIB_A) $(ENGINE_LIB)
+	$(CC) $(CFLAGS) -Ihost -Imodels $(CMOCKA_CFLAGS) -o $$@ $$< tests/link_test_util.c $(HOST_LIB_A) $(ENGINE_LIB) \
+	    $(CMOCKA_LIBS) $(HOST_LDLIBS) -pthread
 
-$(BUILD)/test_frame-asan: tests/test_frame.c $(HOST_HDRS) $(HOST_LIB_SRCS) $$(ENGINE_SRCS)
-	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -Ihost -Imodels $(ENGINE_DEFS) $(FTDI_CFLAGS) $(CMOCKA_CFLAGS) -o $@ \
-	    $< $(HOST_LIB_SRCS) $(ENGINE_SRCS) $(CMOCKA_LIBS) $(HOST_LDLIBS)
+$(BUILD)/test_$(1)-asan: tests/test_$(1).c $(LINK_TEST_UTIL) $(HOST_HDRS) $(HOST_LIB_SRCS) $$$$(ENGINE_SRCS)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -Ihost -Imodels $(ENGINE_DEFS) $(FTDI_CFLAGS) $(CMOCKA_CFLAGS) -o $$@ \
+	    $$< tests/link_test_util.c $(HOST_LIB_SRCS) $(ENGINE_SRCS) $(CMOCKA_LIBS) $(HOST_LDLIBS) -pthread
+endef
+$(eval $(call LINK_UNIT_RULE,frame))
+$(eval $(call LINK_UNIT_RULE,tty))
 
 test-frame: $(BUILD)/test_frame $(BUILD)/test_frame-asan
 	@mkdir -p $(RESULTS)/parts
@@ -96,6 +107,14 @@ test-frame: $(BUILD)/test_frame $(BUILD)/test_frame-asan
 	 scripts/run-cmocka $(RESULTS)/parts/frame-asan $(BUILD)/test_frame-asan; \
 	 read p1 f1 < $(RESULTS)/parts/frame-plain; read p2 f2 < $(RESULTS)/parts/frame-asan; \
 	 echo "$$((p1 + p2)) $$((f1 + f2))" > $(RESULTS)/frame; [ $$((f1 + f2)) -eq 0 ]
+
+# ---- suite tty: the termios transport over an openpty pair, device server in process ----------
+test-tty: $(BUILD)/test_tty $(BUILD)/test_tty-asan
+	@mkdir -p $(RESULTS)/parts
+	@scripts/run-cmocka $(RESULTS)/parts/tty-plain timeout 120 $(BUILD)/test_tty; \
+	 scripts/run-cmocka $(RESULTS)/parts/tty-asan timeout 300 $(BUILD)/test_tty-asan; \
+	 read p1 f1 < $(RESULTS)/parts/tty-plain; read p2 f2 < $(RESULTS)/parts/tty-asan; \
+	 echo "$$((p1 + p2)) $$((f1 + f2))" > $(RESULTS)/tty; [ $$((f1 + f2)) -eq 0 ]
 
 # ---- suite link-rtl: the RTL UART + frame engine under Verilator ---------------------------------
 LINK_RTL_SRCS := rtl/xnca_uart_rx.v rtl/xnca_uart_tx.v rtl/xnca_frame_fifo.v rtl/xnca_cobs_decoder.v \
@@ -137,15 +156,15 @@ lint-link:
 	else echo "lint: link CLKS_PER_BIT=3 rejected at elaboration"; fi; [ $$fail -eq 0 ]
 
 # ---- suite usb: libftdi + libusb against umockdev-emulated FTDI bridges ---------------------------
-USB_TEST_SRCS := tests/test_usb_ftdi.c tests/umockdev/ftdi_emulator.c
-USB_TEST_HDRS := tests/umockdev/ftdi_emulator.h
+USB_TEST_SRCS := tests/test_usb_ftdi.c tests/umockdev/ftdi_emulator.c tests/link_test_util.c
+USB_TEST_HDRS := tests/umockdev/ftdi_emulator.h tests/link_test_util.h
 
 $(BUILD)/test_usb_ftdi: $(USB_TEST_SRCS) $(USB_TEST_HDRS) $(HOST_HDRS) $(HOST_LIB_A) $(ENGINE_LIB)
-	$(CC) $(CFLAGS) -Ihost -Imodels -Itests/umockdev $(FTDI_CFLAGS) $(UMOCKDEV_CFLAGS) $(CMOCKA_CFLAGS) -o $@ \
+	$(CC) $(CFLAGS) -Ihost -Imodels -Itests -Itests/umockdev $(FTDI_CFLAGS) $(UMOCKDEV_CFLAGS) $(CMOCKA_CFLAGS) -o $@ \
 	    $(USB_TEST_SRCS) $(HOST_LIB_A) $(ENGINE_LIB) $(UMOCKDEV_LIBS) $(CMOCKA_LIBS) $(HOST_LDLIBS)
 
 $(BUILD)/test_usb_ftdi-asan: $(USB_TEST_SRCS) $(USB_TEST_HDRS) $(HOST_HDRS) $(HOST_LIB_SRCS) $$(ENGINE_SRCS)
-	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -Ihost -Imodels -Itests/umockdev $(ENGINE_DEFS) $(FTDI_CFLAGS) \
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -Ihost -Imodels -Itests -Itests/umockdev $(ENGINE_DEFS) $(FTDI_CFLAGS) \
 	    $(UMOCKDEV_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $(USB_TEST_SRCS) $(HOST_LIB_SRCS) $(ENGINE_SRCS) \
 	    $(UMOCKDEV_LIBS) $(CMOCKA_LIBS) $(HOST_LDLIBS)
 
@@ -199,3 +218,16 @@ test-fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
 	  else echo "fuzz: $$t FAILED (log $(BUILD)/fuzz/run-$$t.log)"; tail -30 $(BUILD)/fuzz/run-$$t.log; \
 	    f=$$((f + 1)); fi; \
 	done; echo "$$p $$f" > $(RESULTS)/fuzz; [ $$f -eq 0 ]
+
+# The long runs of docs/fuzzing.md: FUZZ_RUNS executions per target, one target at a time.
+FUZZ_RUNS ?= 10000000
+fuzz-long: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
+	@mkdir -p $(BUILD)/fuzz/long; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/long/corpus-$$t $(BUILD)/fuzz/long/art-$$t; s=$$(date +%s); \
+	  nice -n 10 $(BUILD)/fuzz/fuzz_$$t -runs=$(FUZZ_RUNS) -rss_limit_mb=1024 -print_final_stats=1 \
+	      -artifact_prefix=$(BUILD)/fuzz/long/art-$$t/ $(BUILD)/fuzz/long/corpus-$$t fuzz/corpus/$$t \
+	      > $(BUILD)/fuzz/long/$$t.log 2>&1; rc=$$?; \
+	  echo "fuzz-long: $$t exit $$rc, $$(grep -Eo 'number_of_executed_units: [0-9]+' $(BUILD)/fuzz/long/$$t.log \
+	      | grep -Eo '[0-9]+$$') runs in $$(( $$(date +%s) - s )) s"; [ $$rc -eq 0 ] || exit 1; \
+	done

@@ -7,16 +7,18 @@
 #                      -> "cosim: N passed, M failed"; cycles/step, cycles/image, utilization
 #   make sim [WAVES=1] one short co-simulated run of the tiny configuration
 #                      (WAVES=1: FST waveform $(BUILD)/rtl/waves.fst)
-#   make synth         yosys: UP5K configuration (synth_ice40, then nextpnr-ice40 at
-#                      RTL_UP5K_FREQ MHz) and ECP5-85F configuration (synth_ecp5); cell counts.
-#                      synth-up5k fails while the 28x28 UP5K configuration does not fit (see
-#                      docs/architecture.md section 8); synth_ecp5 of the 64x256 array takes
-#                      more than 30 CPU minutes with yosys 0.23.
+#   make synth         synth-up5k and synth-ecp5:
+#   make synth-up5k    the whole iCEBreaker device (board top + link + core, up5k configuration):
+#                      yosys synth_ice40 -dsp -spram, then nextpnr-ice40 --up5k --package sg48 at
+#                      RTL_UP5K_FREQ MHz (seed RTL_UP5K_SEED); fails unless it fits the UP5K and
+#                      reaches 1.1 x RTL_UP5K_FREQ (docs/architecture.md section 8)
+#   make synth-ecp5    yosys synth_ecp5 of the ECP5-85F core configuration (more than 30 CPU
+#                      minutes with yosys 0.23 for the 64x256 array)
 #   make postsim       the yosys iCE40 netlist of the tiny configuration under the cosim harness
 # Suites: rtl-lint, cosim, synth-up5k.
 
-RTL_CORE_SRCS := rtl/xnca_ram.v rtl/xnca_hash.v rtl/xnca_hash_pipe.v rtl/xnca_quant.v rtl/xnca_unit.v \
-	rtl/xnca_geom.v rtl/xnca_loader.v rtl/xnca_core.v
+RTL_CORE_SRCS := rtl/xnca_ram.v rtl/xnca_spram32.v rtl/xnca_hash.v rtl/xnca_hash_pipe.v rtl/xnca_quant.v \
+	rtl/xnca_unit.v rtl/xnca_geom.v rtl/xnca_loader.v rtl/xnca_core.v
 RTL_VLT := rtl/xnca.vlt
 VERILATOR ?= verilator
 YOSYS ?= yosys
@@ -25,7 +27,8 @@ RTL_DIR := $(BUILD)/rtl
 
 # ---- configurations (parameter sets of xnca_core) ----------------------------------------------
 # tiny: smallest grid, channels, units and chunk; odd: odd non-square grid, non-power-of-2 batch;
-# wide: the largest units x chunk; up5k: the iCEBreaker core (caps W2A2); ecp5: the ULX3S-85F core.
+# wide: the largest units x chunk; up5k: the iCEBreaker core (caps W4A4, cells and weights in
+# SPRAM); ecp5: the ULX3S-85F core.
 # odd, wide and ecp5 use the pipelined fire/noise hashes (HASH_PIPE=1), tiny and up5k the iterative one.
 RTL_CONFIGS := tiny odd wide up5k ecp5
 RTL_PARAMS_tiny := GRID_W=8 GRID_H=8 CHANNELS=12 UNITS=1 SYN_BITS=32 BATCH=1
@@ -33,7 +36,8 @@ RTL_PARAMS_odd := GRID_W=13 GRID_H=9 CHANNELS=16 MAX_P=96 MAX_M=88 UNITS=2 SYN_B
 	HASH_PIPE=1
 RTL_PARAMS_wide := GRID_W=9 GRID_H=8 CHANNELS=32 MAX_P=256 MAX_M=256 UNITS=64 SYN_BITS=1024 \
 	BATCH=16 HASH_PIPE=1
-RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 MAX_WBITS=2 MAX_ABITS=2 UNITS=4 SYN_BITS=64 BATCH=4
+# (rtl/xnca_board_icebreaker.v's defaults are this set: change both together)
+RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=2 SYN_BITS=64 BATCH=4 SPRAM=1
 RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=64 SYN_BITS=256 BATCH=8 HASH_PIPE=1
 
 # cosim cases per configuration (sim/cosim_main.cpp --help). /H = hot residuals (saturation).
@@ -42,7 +46,8 @@ RTL_CASES_tiny := --case W1A1 --case W2A2/S3/H --case W4A4/L2/P40/M24/S4 --case 
 RTL_CASES_odd := --case W1A1/P96/M88 --case W2A2/S2/H/B2 --case W3A1/L2/P40/M40 \
 	--images 2 --steps 5 --mutate-at 2
 RTL_CASES_wide := --case W1A1/L2/P256/M256 --case W4A4/P100/M90/S5/H --images 1 --steps 3 --mutate-at 1
-RTL_CASES_up5k := --case W1A1 --case W2A2/S3/H --images 2 --steps 10 --mutate-at 5
+RTL_CASES_up5k := --case W1A1 --case W2A2/S3/H --case W4A4/S4/H --case W3A4 --images 2 --steps 10 \
+	--mutate-at 5
 RTL_CASES_ecp5 := --case W1A1 --case W2A2 --case W4A4/S4/H --images 2 --steps 10 --mutate-at 5
 # negative control: every cell alive and firing, one state bit flipped at step 2, cell (0, 5), ch 3
 RTL_FAULT_ARGS := --case W1A1 --images 1 --steps 4 --fire-all --full-grid --no-corners \
@@ -121,25 +126,33 @@ sim: $(RTL_SIM_DIR)/cosim
 	    $(if $(filter 1,$(WAVES)),--waves $(RTL_DIR)/waves.fst)
 	@$(if $(filter 1,$(WAVES)),ls -l $(RTL_DIR)/waves.fst)
 
-# ---- synthesis -----------------------------------------------------------------------------------
+# ---- synthesis ----------------------------------------------------------------------------------
+# synth-up5k: the whole iCEBreaker device (rtl/xnca_board_icebreaker.v: PLL, reset, UART + frame
+# link, adapter, core in the up5k configuration) through yosys synth_ice40 -dsp -spram, a cell
+# count check against the UP5K, then nextpnr-ice40 (SG48, constraints/icebreaker.pcf, seed
+# RTL_UP5K_SEED) at the board's core clock RTL_UP5K_FREQ MHz. Fails unless it fits and the
+# achieved fmax is at least 10 % above RTL_UP5K_FREQ.
 RTL_UP5K_FREQ ?= 24
+RTL_UP5K_SEED ?= 1
+RTL_UP5K_TOP := xnca_board_icebreaker
+RTL_UP5K_SRCS = rtl/xnca_board_icebreaker.v rtl/xnca_pll_ice40.v rtl/xnca_board_reset.v rtl/xnca_top.v \
+	rtl/xnca_core_adapter.v $(LINK_RTL_SRCS) $(RTL_CORE_SRCS)
 rtl_chparams = $(foreach p,$(RTL_PARAMS_$(1)),-set $(word 1,$(subst =, ,$(p))) $(word 2,$(subst =, ,$(p))))
 RTL_SYN_DIR := $(BUILD)/synth
 
-$(RTL_SYN_DIR)/up5k/core.json: $(RTL_CORE_SRCS)
+$(RTL_SYN_DIR)/up5k/top.json: $(RTL_UP5K_SRCS)
 	@mkdir -p $(@D)
-	$(YOSYS) -q -l $(@D)/yosys.log -p "read_verilog -sv $(RTL_CORE_SRCS); \
-	    chparam $(call rtl_chparams,up5k) xnca_core; \
-	    synth_ice40 -top xnca_core -device u -spram -dsp -json $@; stat" >/dev/null
+	nice $(YOSYS) -q -l $(@D)/yosys.log -p "read_verilog -sv $(RTL_UP5K_SRCS); \
+	    synth_ice40 -top $(RTL_UP5K_TOP) -dsp -spram -json $@; stat" >/dev/null
 
-# place and route only when the cell counts fit the part (nextpnr would fail anyway)
-synth-up5k: $(RTL_SYN_DIR)/up5k/core.json
+synth-up5k: $(RTL_SYN_DIR)/up5k/top.json
 	@rm -f $(RTL_SYN_DIR)/up5k/report.json; \
 	if sim/synth-summary up5k-cells $(RTL_SYN_DIR)/up5k; then \
-	    $(NEXTPNR_ICE40) -q --up5k --package sg48 --pcf-allow-unconstrained --json $< \
-	        --freq $(RTL_UP5K_FREQ) --report $(RTL_SYN_DIR)/up5k/report.json \
-	        -l $(RTL_SYN_DIR)/up5k/nextpnr.log || tail -5 $(RTL_SYN_DIR)/up5k/nextpnr.log; fi; \
-	sim/synth-summary up5k $(RTL_SYN_DIR)/up5k
+	    nice $(NEXTPNR_ICE40) -q --up5k --package sg48 --pcf constraints/icebreaker.pcf --json $< \
+	        --freq $(RTL_UP5K_FREQ) --seed $(RTL_UP5K_SEED) --report $(RTL_SYN_DIR)/up5k/report.json \
+	        -l $(RTL_SYN_DIR)/up5k/nextpnr.log >/dev/null 2>&1 \
+	        || grep -E '^(ERROR|Warning: Max frequency)' $(RTL_SYN_DIR)/up5k/nextpnr.log; fi; \
+	sim/synth-summary up5k $(RTL_SYN_DIR)/up5k $(RTL_UP5K_FREQ)
 
 $(RTL_SYN_DIR)/ecp5/core.json: $(RTL_CORE_SRCS)
 	@mkdir -p $(@D)
@@ -152,14 +165,23 @@ synth-ecp5: $(RTL_SYN_DIR)/ecp5/core.json
 
 synth: synth-up5k synth-ecp5
 
-# The suite checks that Yosys synthesizes the UP5K configuration (elaboration, parameter checks,
-# RAM/DSP inference). Whether it fits and routes is printed, not gated: the core does not fit
-# the UP5K yet (README, "What does not work yet"); `make synth-up5k` alone fails until it does.
+# The suite is the gate: it passes only when the iCEBreaker device fits and meets timing.
+# The suite passes when the device synthesizes, fits, places and meets timing. While only the
+# logic does not fit yet (synth-summary: "does not fit: N LUT4"; memories and DSPs do fit), the
+# fit is reported as a KNOWN GAP with the cell counts and counted neither passed nor failed,
+# unless UP5K_MUST_FIT=1. Anything else (a yosys error, EBR/SPRAM/DSP over, a timing miss)
+# fails the suite.
+UP5K_MUST_FIT ?= 0
 test-synth-up5k:
-	@mkdir -p $(RESULTS); rm -f $(RTL_SYN_DIR)/up5k/core.json; \
-	if $(MAKE) --no-print-directory $(RTL_SYN_DIR)/up5k/core.json && [ -s $(RTL_SYN_DIR)/up5k/core.json ]; then \
-	    echo "1 0" > $(RESULTS)/synth-up5k; \
-	    $(MAKE) --no-print-directory synth-up5k || echo "synth-up5k: KNOWN GAP: the UP5K configuration does not fit or route yet (not gated)"; \
+	@mkdir -p $(RESULTS) $(RTL_SYN_DIR)/up5k; \
+	$(MAKE) --no-print-directory synth-up5k 2>&1 | tee $(RTL_SYN_DIR)/up5k/suite.txt; \
+	if ! grep -q 'does not fit' $(RTL_SYN_DIR)/up5k/suite.txt && grep -q 'achieved' $(RTL_SYN_DIR)/up5k/suite.txt \
+	   && ! grep -qE 'below|no fmax|no place' $(RTL_SYN_DIR)/up5k/suite.txt; then echo "1 0" > $(RESULTS)/synth-up5k; \
+	elif [ "$(UP5K_MUST_FIT)" != 1 ] && grep -q 'SB_LUT4' $(RTL_SYN_DIR)/up5k/suite.txt \
+	   && [ "$$(grep -c 'does not fit' $(RTL_SYN_DIR)/up5k/suite.txt)" = 1 ] \
+	   && grep -q 'does not fit: [0-9]* LUT4' $(RTL_SYN_DIR)/up5k/suite.txt; then \
+	  echo "synth-up5k: KNOWN GAP: the iCEBreaker device's logic does not fit the UP5K yet (docs/architecture.md section 8); not counted"; \
+	  echo "0 0" > $(RESULTS)/synth-up5k; \
 	else echo "0 1" > $(RESULTS)/synth-up5k; fi
 
 # ---- post-synthesis simulation -------------------------------------------------------------------

@@ -5,10 +5,12 @@
 #       -> build/sim/<board>/libxnca_simtop.so, the Verilated device the `sim:<board>` transport
 #          dlopens (host/xnca_transport_sim.c), and build/sim/<board>/build_id.
 #   make sim-top-all          all three configurations (minutes each)
+#   build/xnca sim --board B  serves build/sim/B/libxnca_simtop.so on a Unix socket (hosts use
+#                             --device sim:B@SOCKET) or a pty (--pty; docs/protocol.md 5.1)
 #   make lint-top             verilator -Wall on xnca_top in every board configuration
 #   make top-cycles           $(BENCH_CYCLES): cycles per image of every board configuration on
 #                             MNIST test digits at 20, 50 and 200 steps (TOP_CYCLES_N images)
-# Suite: sim-e2e (tests/test_sim_e2e.sh).
+# Suite: sim-e2e (tests/test_sim_e2e.sh): in process, served on a socket, the automatic device choice.
 
 SIM_BOARDS := icebreaker ulx3s-85f ulx3s-25f
 SIM_BOARD ?= icebreaker
@@ -17,14 +19,18 @@ TOP_RTL_SRCS = rtl/xnca_top.v rtl/xnca_core_adapter.v $(LINK_RTL_SRCS) $(RTL_COR
 
 # Array configuration and link clock per board (docs/core.md 5; docs/boards.md clocks).
 # icebreaker: the UP5K core of mk/rtl.mk (caps W2A2), 48 MHz, 12 Mbaud (4 clocks per bit).
-# ulx3s-85f: the ECP5-85F core of mk/rtl.mk, 75 MHz, 3 Mbaud (25 clocks per bit).
-# ulx3s-25f: a quarter of the 85F array (not yet checked against the 25F's resources).
-TOP_CFG_icebreaker := MAX_WBITS=2 MAX_ABITS=2 UNITS=4 SYN_BITS=64 BATCH=4 HASH_PIPE=0 \
-	CLOCK_HZ=48000000 CLKS_PER_BIT=4
-TOP_CFG_ulx3s-85f := MAX_WBITS=4 MAX_ABITS=4 UNITS=64 SYN_BITS=256 BATCH=8 HASH_PIPE=1 \
-	CLOCK_HZ=75000000 CLKS_PER_BIT=25
-TOP_CFG_ulx3s-25f := MAX_WBITS=4 MAX_ABITS=4 UNITS=16 SYN_BITS=128 BATCH=8 HASH_PIPE=1 \
-	CLOCK_HZ=75000000 CLKS_PER_BIT=25
+# ulx3s-85f / ulx3s-25f: the arrays chosen by scripts/board-sweep (docs/board-sweep.md), equal to
+# the parameters of rtl/xnca_board_ulx3s.v / _25f.v (mk/boards.mk builds those). Both run at
+# 10 MHz, 1 Mbaud (10 clocks per bit): today's core closes timing at 11.8-14.6 MHz on ECP5 (the
+# readout argmax in xnca_core is the critical path); 75 MHz, 3 Mbaud once it closes there. The 25F
+# holds one unit with the iterative hash (the 08:22 core at 4 x 64 needed 29.8k LUT4 and 31
+# multipliers, the 25F has 24.3k and 28).
+TOP_CFG_icebreaker := MAX_WBITS=4 MAX_ABITS=4 UNITS=2 SYN_BITS=64 BATCH=4 HASH_PIPE=0 SPRAM=1 \
+	CLOCK_HZ=24000000 CLKS_PER_BIT=8
+TOP_CFG_ulx3s-85f := MAX_WBITS=4 MAX_ABITS=4 UNITS=16 SYN_BITS=128 BATCH=8 HASH_PIPE=1 \
+	CLOCK_HZ=10000000 CLKS_PER_BIT=10
+TOP_CFG_ulx3s-25f := MAX_WBITS=4 MAX_ABITS=4 UNITS=1 SYN_BITS=32 BATCH=2 HASH_PIPE=0 \
+	CLOCK_HZ=10000000 CLKS_PER_BIT=10
 top_cfg_value = $(patsubst $(2)=%,%,$(filter $(2)=%,$(TOP_CFG_$(1))))
 top_gflags = $(foreach p,$(TOP_CFG_$(1)),-G$(p))
 

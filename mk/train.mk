@@ -53,7 +53,7 @@ test-train-asan: $(BUILD)/test_train-asan
 # so that a checkpoint lands about every 15 minutes at the measured speed on one core).
 # Distill's dimensions (C = 20, P = M = 80, L = 1), 8-bit state, 2-bit input, noise_p 13.
 TRAIN_RUNS := mnist-w2a2 mnist-w1a1 mnist-w4a4 mnist-w2a2-wide fashion-w2a2 mnist-float mnist-bwn mnist-ban \
-    mnist-w4a4-ft mnist-w3a4-ft fashion-float-ft
+    mnist-w4a4-ft mnist-w3a4-ft mnist-w3a4-ft2 mnist-w4a4-ft2 mnist-w4a4-m72-ft fashion-float-ft
 TRAIN_QUANT := --variant quant --state-bits 8 --input-bits 2 --noise 13
 TRAIN_ARGS_mnist-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data mnist
 TRAIN_ARGS_mnist-w1a1 := $(TRAIN_QUANT) --weight-bits 1 --act-bits 1 --data mnist
@@ -73,10 +73,30 @@ TRAIN_ARGS_mnist-w4a4-ft := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data m
     --init models/ptq-w4a4.xnca --lr 1e-4 $(TRAIN_FT)
 TRAIN_ARGS_mnist-w3a4-ft := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
     --init models/ptq-w3a4.xnca --lr 2e-4 $(TRAIN_FT)
+# Stage 2 of W3A4: stage 1 (mnist-w3a4-ft, lr 2e-4) was stopped at its 4,000-iteration export
+# (its loss had flattened at ~36, image accuracy noisy 86-92 % on 300 digits); continue at a lower lr.
+TRAIN_ARGS_mnist-w3a4-ft2 := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
+    --init models/mnist-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 8000,14000
+TRAIN_ITERS_mnist-w3a4-ft2 := 18000
+TRAIN_EVERY_mnist-w3a4-ft2 := 1000
+# Stage 2 of W4A4: stage 1 (mnist-w4a4-ft, lr 1e-4) was stopped at its 8,000-iteration export
+# (loss flat at ~24-25 since iteration 2,000; image accuracy on 300 digits 91-95 % between exports).
+TRAIN_ARGS_mnist-w4a4-ft2 := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist \
+    --init models/mnist-w4a4-ft.xnca --lr 3e-5 --ste clip --decay 5000,10000
+TRAIN_ITERS_mnist-w4a4-ft2 := 14000
+TRAIN_EVERY_mnist-w4a4-ft2 := 1000
+# W4A4 that fits max_weight_bytes 12,288: Distill's float model with its hidden layer pruned to
+# M = 72 units (`xnca prune`, models/distill-float-m72.xnca), quantized (models/ptq-w4a4-m72.xnca,
+# `make ptq-m72`), then fine-tuned with the schedule the full-width W4A4 stages found (lr 1e-4,
+# then 1e-5, then 1e-6).
+TRAIN_ARGS_mnist-w4a4-m72-ft := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --mlp-width 72 --data mnist \
+    --init models/ptq-w4a4-m72.xnca --lr 1e-4 --ste clip --decay 4000,9000
+TRAIN_ITERS_mnist-w4a4-m72-ft := 12000
+TRAIN_EVERY_mnist-w4a4-m72-ft := 1000
 TRAIN_ARGS_fashion-float-ft := --variant float --data fashion --init models/distill-float.xnca \
     --lr 3e-4 --decay 20000,35000
-TRAIN_ITERS_mnist-w4a4-ft := 40000
-TRAIN_ITERS_mnist-w3a4-ft := 40000
+TRAIN_ITERS_mnist-w4a4-ft := 8000
+TRAIN_ITERS_mnist-w3a4-ft := 4000
 TRAIN_ITERS_fashion-float-ft := 40000
 TRAIN_EVERY_mnist-w4a4-ft := 2000
 TRAIN_EVERY_mnist-w3a4-ft := 2000

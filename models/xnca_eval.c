@@ -22,6 +22,7 @@
 typedef struct {
     long correct[XNCA_MAX_REPORT]; /* alive cells whose class equals the label */
     long alive[XNCA_MAX_REPORT];
+    long ties[XNCA_MAX_REPORT];    /* alive cells whose largest class channel is shared */
     int label[XNCA_MAX_REPORT];    /* label at the report, -1 without labels */
 } image_tally;
 
@@ -49,6 +50,34 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* A cell "ties" when its largest class channel is shared by another class channel (spec 5 then
+ * picks the lowest index). */
+static int cell_ties(const xnca_grid *g, size_t cell)
+{
+    size_t base = cell * (size_t)g->c + (size_t)(g->c - XNCA_CLASSES);
+    int best = 0, count = 1;
+    for (int k = 1; k < XNCA_CLASSES; k++) {
+        int gt = g->qs ? g->qs[base + k] > g->qs[base + best] : g->fs[base + k] > g->fs[base + best];
+        int eq = g->qs ? g->qs[base + k] == g->qs[base + best] : g->fs[base + k] == g->fs[base + best];
+        if (gt) {
+            best = k;
+            count = 1;
+        } else if (eq) {
+            count++;
+        }
+    }
+    return count > 1;
+}
+
+static long count_ties(const xnca_grid *g)
+{
+    long ties = 0;
+    for (size_t cell = 0; cell < (size_t)g->w * g->h; cell++)
+        if (g->alive[cell])
+            ties += cell_ties(g, cell);
+    return ties;
+}
+
 static void read_report(const xnca_model *m, const xnca_grid *g, int label, int r, xnca_image_result *res,
                         image_tally *t)
 {
@@ -58,6 +87,7 @@ static void read_report(const xnca_model *m, const xnca_grid *g, int label, int 
     t->alive[r] = alive;
     t->label[r] = label;
     t->correct[r] = label >= 0 && label < XNCA_CLASSES ? res->votes[r][label] : 0;
+    t->ties[r] = count_ties(g);
 }
 
 /* Run image i of the job; 0 or -1 (out of memory). */
@@ -152,11 +182,12 @@ static void pool_metrics(const eval_job *job, xnca_metric *metrics)
 {
     const xnca_eval_opts *o = job->opts;
     for (int r = 0; r < o->n_report; r++) {
-        long correct = 0, alive = 0, agree = 0, right = 0, labelled = 0;
+        long correct = 0, alive = 0, agree = 0, right = 0, labelled = 0, ties = 0;
         for (int i = 0; i < job->n; i++) {
             const image_tally *t = &job->tallies[i];
             correct += t->correct[r];
             alive += t->alive[r];
+            ties += t->ties[r];
             agree += job->results[i].agree[r];
             if (t->label[r] >= 0) {
                 labelled++;
@@ -167,6 +198,7 @@ static void pool_metrics(const eval_job *job, xnca_metric *metrics)
         metrics[r].agreement = 100.0 * agree / job->n;
         metrics[r].cell_accuracy = labelled && alive ? 100.0 * correct / alive : NAN;
         metrics[r].image_accuracy = labelled ? 100.0 * right / labelled : NAN;
+        metrics[r].tie_rate = alive ? 100.0 * ties / alive : 0.0;
     }
 }
 

@@ -155,6 +155,7 @@ void xnca_dataset_free(xnca_dataset *d);
 typedef struct {
     int step;
     double cell_accuracy, agreement, image_accuracy; /* percent */
+    double tie_rate; /* percent of alive cells whose largest class channel is shared (spec 5 ties) */
 } xnca_metric;
 
 typedef struct {

@@ -1,13 +1,20 @@
 // xnca_board_icebreaker: the xnca device on the iCEBreaker (constraints/icebreaker.pcf names).
-// 12 MHz -> SB_PLL40_PAD -> 48 MHz core clock; host link on the FT2232H channel B UART at
-// 12 Mbaud (4 clocks per bit; the host's usb default for the FT2232H). LEDR_N lights while the
-// core computes, LEDG_N once a model is loaded; BTN_N held resets the device.
-// Array configuration: xnca_top's defaults (the UP5K build). The build id comes from make
+// 12 MHz -> SB_PLL40_PAD -> 24 MHz core clock; host link on the FT2232H channel B UART at
+// 3 Mbaud (8 clocks per bit; the host's usb/tty default). LEDR_N lights while the core
+// computes, LEDG_N once a model is loaded; BTN_N held resets the device.
+// Array configuration: the UP5K build of docs/architecture.md section 8 (the `up5k` set of
+// mk/rtl.mk): 28x28, C = 20, caps W4A4, P = M = 80, UNITS x SYN_BITS synapse bits per cycle,
+// cell state / activations and weight slices in SPRAM. The build id comes from make
 // (`XNCA_BUILD_ID, mk/boards.mk).
 `default_nettype none
 
 module xnca_board_icebreaker #(
-  parameter integer CLKS_PER_BIT = 4
+  parameter integer CLKS_PER_BIT = 8,
+  parameter integer MAX_WBITS = 4,
+  parameter integer MAX_ABITS = 4,
+  parameter integer UNITS = 2,
+  parameter integer SYN_BITS = 64,
+  parameter integer BATCH = 4
 ) (
   input  wire CLK,        // 12 MHz, pin 35 (PLL pad)
   input  wire BTN_N,      // user button, active low
@@ -23,15 +30,17 @@ module xnca_board_icebreaker #(
 `endif
 
   wire clk, lock, rst;
-  // 12 MHz * 64 / 16 = 48 MHz (icepll -i 12 -o 48)
-  xnca_pll_ice40 #(.DIVR(4'd0), .DIVF(7'd63), .DIVQ(3'd4), .FILTER_RANGE(3'd1)) u_pll (
+  // 12 MHz * 64 / 32 = 24 MHz (icepll -i 12 -o 24)
+  xnca_pll_ice40 #(.DIVR(4'd0), .DIVF(7'd63), .DIVQ(3'd5), .FILTER_RANGE(3'd1)) u_pll (
     .pad_i(CLK), .clk_o(clk), .lock_o(lock)
   );
   xnca_board_reset u_reset (.clk_i(clk), .lock_i(lock), .req_i(~BTN_N), .rst_o(rst));
 
   wire busy, model_ok, unused_step, unused_ferr;
   xnca_top #(
-    .BOARD("icebreaker"), .CLOCK_HZ(48_000_000), .CLKS_PER_BIT(CLKS_PER_BIT), .BUILD_ID(BUILD_ID)
+    .BOARD("icebreaker"), .CLOCK_HZ(24_000_000), .CLKS_PER_BIT(CLKS_PER_BIT), .BUILD_ID(BUILD_ID),
+    .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
+    .BATCH(BATCH), .HASH_PIPE(0), .SPRAM(1)
   ) u_top (
     .clk_i(clk), .rst_i(rst), .uart_rx_i(RX), .uart_tx_o(TX),
     .busy_o(busy), .model_ok_o(model_ok), .step_done_o(unused_step), .framing_error_o(unused_ferr),

@@ -1,5 +1,9 @@
-// xnca_board_ulx3s_25f: the ULX3S top with the 25F array (a quarter of the 85F's units; the
-// configuration of mk/top.mk TOP_CFG_ulx3s-25f). Same pins as xnca_board_ulx3s.
+// xnca_board_ulx3s_25f: the ULX3S top with the 25F array: 1 unit x 32 synapse bits, batch 2,
+// iterative hash, caps W4A4 (= mk/top.mk TOP_CFG_ulx3s-25f). With today's core the 4 x 64 array
+// needs 29.8k LUT4 and 31 multipliers against the 25F's 24.3k and 28 (docs/board-sweep.md).
+// Clock 10 MHz (ecppll -i 25 -o 10), UART 1 Mbaud (10 clocks per bit; host: tty:PATH@1000000):
+// today's core places at 11.8 MHz on the 25F (critical path: the readout argmax in xnca_core),
+// and 75 MHz / 3 Mbaud needs a core that closes timing there. Same pins as xnca_board_ulx3s.
 `default_nettype none
 
 module xnca_board_ulx3s_25f (
@@ -11,8 +15,9 @@ module xnca_board_ulx3s_25f (
   output wire       wifi_gpio0
 );
   xnca_board_ulx3s #(
-    .BOARD("ulx3s-25f"), .MAX_WBITS(4), .MAX_ABITS(4), .UNITS(16), .SYN_BITS(128), .BATCH(8),
-    .HASH_PIPE(1)
+    .BOARD("ulx3s-25f"), .MAX_WBITS(4), .MAX_ABITS(4), .UNITS(1), .SYN_BITS(32), .BATCH(2),
+    .HASH_PIPE(0), .CLOCK_HZ(10_000_000), .CLKS_PER_BIT(10), .PLL_CLKI_DIV(5), .PLL_CLKFB_DIV(2),
+    .PLL_CLKOP_DIV(60), .PLL_CLKOP_CPHASE(30)
   ) u_board (
     .clk_25mhz(clk_25mhz), .btn(btn), .ftdi_txd(ftdi_txd), .ftdi_rxd(ftdi_rxd), .led(led),
     .wifi_gpio0(wifi_gpio0)

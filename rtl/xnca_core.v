@@ -35,6 +35,9 @@ module xnca_core #(
     parameter integer BATCH = 4,
     // 1: pipelined fire/noise hashes (one draw per cycle, ~4x the hash logic); 0: iterative
     parameter integer HASH_PIPE = 0,
+    // 1: iCE40UP5K memory map: cell state + activations and the weight slices live in SPRAM
+    //    (two xnca_spram32, 32-bit words, serial access); 0: wide block RAMs
+    parameter integer SPRAM = 0,
     // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
     parameter [31:0] BUILD_ID = 32'h0,
     // simulation only: enable the i_fault_* state-bit flip
@@ -92,8 +95,13 @@ module xnca_core #(
     localparam integer WAW = $clog2(WDEPTH);
     localparam integer QDEPTH = GP + 2 * GM + GO;
     localparam integer QAW = $clog2(QDEPTH);
+    localparam integer IQW = (C + UNITS - 1) / UNITS;      // record words of the input quantizers
+    localparam integer RAW = $clog2(QDEPTH + IQW);          // record RAM address
     localparam integer ADEPTH = BATCH * CHMAX;
     localparam integer AAW = ADEPTH > 1 ? $clog2(ADEPTH) : 1;
+    localparam integer KMB = $clog2(KM);                    // plane bits of an X / Y address
+    localparam integer PDEPTH = ADEPTH << KMB;              // X / Y words: {slot, plane}
+    localparam integer PAW = AAW + KMB;
     localparam integer DDEPTH = BATCH * GO;
     localparam integer DAW = DDEPTH > 1 ? $clog2(DDEPTH) : 1;
     localparam integer BW = BATCH > 1 ? $clog2(BATCH) : 1;
@@ -150,8 +158,36 @@ module xnca_core #(
     localparam integer FD = 2 * BATCH;                      // fire queue depth
     localparam integer FDW = $clog2(FD);
     localparam integer FCW = $clog2(FD + 1);
+    // SPRAM = 1 cell words (32 bit) at {cell, word}: state, tag, previous, current
+    localparam integer SWN = (CM * 8 + 31) / 32;
+    localparam integer QWN = (QW + 31) / 32;
+    localparam integer SWP = SWN * 32;
+    localparam integer QWP = QWN * 32;
+    localparam integer CW_TAG = SWN;
+    localparam integer CW_PREV = SWN + 1;
+    localparam integer CW_CUR = SWN + 1 + QWN;
+    localparam integer CW_END = SWN + 1 + 2 * QWN;
+    // SPRAM = 1 weight words (32 bit): slice s, lane u, word t at s * WPS + u * WPL + t
+    localparam integer WPL = SYN_BITS / 32;
+    localparam integer WPS = UNITS * WPL;
+    localparam integer WSW = $clog2(WPS + 1);
+    generate
+        if (SPRAM != 0 && SPRAM != 1) begin : g_bad_spram
+            $error("xnca_core: SPRAM must be 0 or 1");
+        end
+        if (SPRAM == 1 && (CAW + 4 > 14 || CW_END > 16)) begin : g_bad_spram_cells
+            $error("xnca_core: SPRAM = 1 needs a grid of at most 32 x 32 and <= 16 words per cell");
+        end
+        if (SPRAM == 1 && WDEPTH * WPS > 16384) begin : g_bad_spram_weights
+            $error("xnca_core: SPRAM = 1: the weight slices exceed 16K words of 32 bits");
+        end
+    endgenerate
 
     // ------------------------------------------------------------------ run registers
+    // M_PIX_R, M_PIX_W: SPRAM = 1 only (activation read / write of the pixel's cell)
+    localparam [4:0] M_PIX_R = 5'd22, M_PIX_W = 5'd23;
+    // M_RD_D: a cell's vote after its class scan (M_RD_C); M_PRED: the argmax of the votes
+    localparam [4:0] M_RD_D = 5'd24, M_PRED = 5'd25;
     localparam [4:0] M_IDLE = 5'd0, M_LOAD = 5'd1, M_PIX = 5'd2, M_PIX2 = 5'd3,
                      M_STEP = 5'd4, M_COLLECT = 5'd5, M_GATH = 5'd6, M_STREAM = 5'd7,
                      M_LWAIT = 5'd8, M_WB_WAIT = 5'd9, M_WB_A = 5'd10, M_WB_B = 5'd11,
@@ -185,6 +221,10 @@ module xnca_core #(
     reg [7:0]  gq;                   // slot in chunk
     reg [7:0]  gch;                  // chunk
     reg [KM*SYN_BITS-1:0] gasm;
+    reg        xw_busy;              // gasm's chunk is being written to X, one plane per cycle
+    reg        xw_part;              // ... and it is a partial last chunk (9 mod NBPC neighbours)
+    reg [2:0]  xw_j;
+    reg [AAW-1:0] xw_slot;
     // array sequencing (issue side)
     reg [1:0]  lay;                  // layer l
     reg [15:0] grp, gcnt_ch;
@@ -197,13 +237,14 @@ module xnca_core #(
     reg [UNITS*SYN_BITS-1:0] wreg;
     reg [SYN_BITS-1:0] amask;
     reg [CNTW-1:0] anvalid;
-    reg        p1_valid, p1_first, p1_ysel;
+    reg        p1_valid, p1_first;
     reg [BW-1:0] p1_b;
-    reg [2:0]  p1_j, p1_shift;
+    reg [2:0]  p1_shift;
     reg        ge0, ge1, ge2;        // group end travelling down the unit pipeline
     // drain (background)
     reg        dr_active;
     reg [BW-1:0] db;
+    reg [2:0]  dj;                   // activation plane being written (hidden layers)
     reg [1:0]  dr_lay;
     reg [15:0] dr_grp;
     reg [UNITS*RW-1:0] dr_qrec;
@@ -218,8 +259,10 @@ module xnca_core #(
     reg [BW-1:0] wb;
     reg [4:0]  wj, wjd;              // channel issued / channel computed
     reg        wv;
-    reg [CM*8-1:0] sreg;
-    reg [QW-1:0] qreg, qcur;
+    reg [SWP-1:0] sreg;              // (padded to whole 32-bit words for SPRAM = 1)
+    reg [QWP-1:0] qreg, qcur;
+    reg [4:0]  cw;                   // SPRAM = 1: word counter of a serial cell access
+    reg        gsel;                 // SPRAM = 1 gather: the neighbour shows its previous word
     reg [4:0]  lvl;
     // readout
     reg [15:0] votes [0:9];
@@ -241,13 +284,11 @@ module xnca_core #(
     wire [6:0] m_noise_p;
     reg        model_ok;
 
-    wire [63:0] g_nin, g_nout, g_ebits, g_chunks, g_groups, g_wbase, g_qbase, g_rowbytes;
-    wire [31:0] g_weight_bytes;
+    wire [63:0] g_nin, g_nout, g_ebits, g_chunks, g_groups, g_rowbytes;
     xnca_geom #(.CHANNELS(C), .UNITS(UNITS), .SYN_BITS(SYN_BITS)) u_geom (
         .i_layers(m_layers), .i_p(m_p), .i_m(m_m), .i_wbits(m_wbits),
         .o_nin(g_nin), .o_nout(g_nout), .o_chunk_bits(g_ebits), .o_chunks(g_chunks),
-        .o_groups(g_groups), .o_wbase(g_wbase), .o_qbase(g_qbase), .o_rowbytes(g_rowbytes),
-        .o_weight_bytes(g_weight_bytes)
+        .o_groups(g_groups), .o_rowbytes(g_rowbytes)
     );
 
     // ------------------------------------------------------------------ loader
@@ -273,11 +314,11 @@ module xnca_core #(
         .o_layers(m_layers), .o_p(m_p), .o_m(m_m), .o_wbits(m_wbits), .o_abits(m_abits),
         .o_sbits(m_sbits), .o_ibits(m_ibits), .o_fire_t(m_fire_t), .o_noise_p(m_noise_p),
         .i_nin(g_nin), .i_nout(g_nout), .i_chunk_bits(g_ebits), .i_chunks(g_chunks),
-        .i_wbase(g_wbase), .i_qbase(g_qbase), .i_rowbytes(g_rowbytes),
-        .i_weight_bytes(g_weight_bytes),
+        .i_rowbytes(g_rowbytes),
         .o_inq_we(ld_inq_we), .o_inq_addr(ld_inq_addr), .o_rec_data(ld_rec),
         .o_qrec_we(ld_qrec_we), .o_qrec_addr(ld_qrec_addr), .o_qrec_lane(ld_qrec_lane),
         .o_w_we(ld_w_we), .o_w_addr(ld_w_addr), .o_w_lane(ld_w_lane), .o_w_data(ld_w_data),
+        .i_w_ready(ld_w_ready),
         .o_done(ld_done), .o_status(ld_status), .o_count(ld_count)
     );
 
@@ -285,56 +326,138 @@ module xnca_core #(
     // input quantizer, captured while the input records stream in.
     reg  [QW-1:0] qpad;
     reg  [RW-1:0] inq0;
+    // ld_qzero: Q_c(0) of the record being loaded (shared quantizer, see the array section)
     wire [KM-1:0] ld_qzero;
-    wire signed [9:0] unused_ld_ds;
-    xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant_zero (
-        .i_y({ACC_W{1'b0}}), .i_mul(ld_rec[7:0]), .i_shift(ld_rec[12:8]), .i_add(ld_rec[36:13]),
-        .i_k(m_abits), .o_level(ld_qzero), .o_ds(unused_ld_ds)
-    );
-    integer pj;
+    integer pj, pc2;
+    // (variable indices are decoded per element: yosys builds a whole-vector shifter for a
+    // variable part-select write)
     always @(posedge clk) begin
         if (ld_inq_we) begin
-            for (pj = 0; pj < KM; pj = pj + 1) qpad[pj*C + {27'd0, ld_inq_addr}] <= ld_qzero[pj];
+            for (pj = 0; pj < KM; pj = pj + 1)
+                for (pc2 = 0; pc2 < C; pc2 = pc2 + 1)
+                    if (ld_inq_addr == 5'(pc2)) qpad[pj*C + pc2] <= ld_qzero[pj];
             if (ld_inq_addr == 5'd0) inq0 <= ld_rec;
         end
     end
 
     // ------------------------------------------------------------------ memories
     // weight slices: UNITS lanes of SYN_BITS
+    // w_slice: the slice at w_raddr once w_ok (SPRAM = 0: one cycle after w_raddr changed;
+    // SPRAM = 1: WPS word reads staged into a register)
     reg  [WAW-1:0] w_raddr;
-    wire [UNITS*SYN_BITS-1:0] w_rdata;
-    xnca_ram #(.DW(UNITS*SYN_BITS), .AW(WAW), .DEPTH(WDEPTH), .LANES(UNITS)) u_wram (
-        .clk(clk), .i_we(ld_w_we), .i_wlane(ld_w_lane), .i_waddr(ld_w_addr),
-        .i_wdata({UNITS{ld_w_data}}), .i_raddr(w_raddr), .o_rdata(w_rdata)
-    );
-    // per-group quantizer records: UNITS lanes of RW
+    wire           nz_go;            // a batch starts (M_COLLECT), see the fire scanner
+    wire [UNITS*SYN_BITS-1:0] w_slice;
+    wire           w_ok;
+    wire           ld_w_ready;       // the loader may emit the next lane segment
+    generate
+        if (SPRAM == 0) begin : g_wram
+            xnca_ram #(.DW(UNITS*SYN_BITS), .AW(WAW), .DEPTH(WDEPTH), .LANES(UNITS)) u_wram (
+                .clk(clk), .i_we(ld_w_we), .i_wlane(ld_w_lane), .i_waddr(ld_w_addr),
+                .i_wdata({UNITS{ld_w_data}}), .i_raddr(w_raddr), .o_rdata(w_slice)
+            );
+            assign w_ok = w_fresh;
+            assign ld_w_ready = 1'b1;
+        end else begin : g_wspram
+            // loader segments (SYN_BITS) are written as WPL words; the loader waits meanwhile
+            reg                 wl_busy;
+            reg [SYN_BITS-1:0]  wl_buf;
+            reg [WAW-1:0]       wl_slice;
+            reg [4:0]           wl_unit;
+            reg [4:0]           wl_n;
+            // the next slice is staged into wst one word per cycle
+            reg [UNITS*SYN_BITS-1:0] wst;
+            reg [WAW-1:0]       ws_addr;
+            reg [WSW-1:0]       ws_n;
+            reg                 ws_cap, ws_kick;
+            reg [WSW-1:0]       ws_cap_n;
+            wire [31:0]         wsp_rdata;
+            // a new slice address (or a batch start) restarts the staging with word 0 of it
+            wire ws_restart = ws_addr != w_raddr || ws_kick;
+            wire [13:0] wsp_addr = wl_busy
+                ? 14'(wl_slice * WPS) + 14'(wl_unit * WPL) + 14'(wl_n)
+                : (ws_restart ? 14'(w_raddr * WPS) : 14'(ws_addr * WPS) + 14'(ws_n));
+            xnca_spram32 u_wspram (
+                .clk(clk), .i_we(wl_busy), .i_addr(wsp_addr),
+                .i_wdata(wl_buf[wl_n*32 +: 32]), .o_rdata(wsp_rdata)
+            );
+            reg [4:0] ld_unit;
+            integer lu, wi;
+            always @(*) begin
+                ld_unit = 5'd0;
+                for (lu = 0; lu < UNITS; lu = lu + 1) if (ld_w_lane[lu]) ld_unit = lu[4:0];
+            end
+            always @(posedge clk) begin
+                ws_cap <= 1'b0;
+                ws_kick <= nz_go;
+                for (wi = 0; wi < WPS; wi = wi + 1)
+                    if (ws_cap && ws_cap_n == WSW'(wi)) wst[wi*32 +: 32] <= wsp_rdata;
+                if (rst) begin
+                    wl_busy <= 1'b0;
+                    ws_n <= {WSW{1'b0}};
+                end else begin
+                    if (ld_w_we) begin
+                        wl_busy <= 1'b1;
+                        wl_buf <= ld_w_data;
+                        wl_slice <= ld_w_addr;
+                        wl_unit <= ld_unit;
+                        wl_n <= 5'd0;
+                    end else if (wl_busy) begin
+                        wl_n <= wl_n + 5'd1;
+                        if (wl_n == 5'(WPL - 1)) wl_busy <= 1'b0;
+                    end
+                    if (ws_restart) begin
+                        ws_addr <= w_raddr;
+                        ws_n <= {WSW{1'b0}};
+                        if (!wl_busy) begin
+                            ws_cap <= 1'b1;
+                            ws_cap_n <= {WSW{1'b0}};
+                            ws_n <= WSW'(1);
+                        end
+                    end else if (!wl_busy && ws_n != WSW'(WPS)) begin
+                        ws_cap <= 1'b1;
+                        ws_cap_n <= ws_n;
+                        ws_n <= ws_n + 1'b1;
+                    end
+                end
+            end
+            assign w_slice = wst;
+            assign w_ok = ws_addr == w_raddr && ws_n == WSW'(WPS) && !ws_cap && !ws_kick;
+            assign ld_w_ready = !wl_busy && !ld_w_we;
+            wire unused_wfresh = &{1'b0, w_fresh};
+        end
+    endgenerate
+    // quantizer records: UNITS lanes of RW per word; words 0 .. QDEPTH-1 hold the row groups,
+    // words QDEPTH .. hold the C input quantizers (record c in lane c mod UNITS of word
+    // QDEPTH + c / UNITS: the write-back reads them while no drain reads the group records)
     reg  [QAW-1:0] q_raddr;
     wire [UNITS*RW-1:0] q_rdata;
-    xnca_ram #(.DW(UNITS*RW), .AW(QAW), .DEPTH(QDEPTH), .LANES(UNITS)) u_qram (
-        .clk(clk), .i_we(ld_qrec_we), .i_wlane(ld_qrec_lane), .i_waddr(ld_qrec_addr),
-        .i_wdata({UNITS{ld_rec}}), .i_raddr(q_raddr), .o_rdata(q_rdata)
+    reg  [4:0] iq_raddr;             // input quantizer record read in M_WB_S / M_WB_T
+    wire [RAW-1:0] qr_waddr = ld_inq_we ? RAW'(QDEPTH) + RAW'({27'd0, ld_inq_addr} / UNITS)
+                                        : RAW'(ld_qrec_addr);
+    wire [UNITS-1:0] qr_wlane = ld_inq_we ? UNITS'(1) << ({27'd0, ld_inq_addr} % UNITS)
+                                          : ld_qrec_lane;
+    wire [RAW-1:0] qr_raddr = state == M_WB_S || state == M_WB_T
+                            ? RAW'(QDEPTH) + RAW'({27'd0, iq_raddr} / UNITS) : RAW'(q_raddr);
+    xnca_ram #(.DW(UNITS*RW), .AW(RAW), .DEPTH(QDEPTH + IQW), .LANES(UNITS)) u_qram (
+        .clk(clk), .i_we(ld_qrec_we || ld_inq_we), .i_wlane(qr_wlane), .i_waddr(qr_waddr),
+        .i_wdata({UNITS{ld_rec}}), .i_raddr(qr_raddr), .o_rdata(q_rdata)
     );
-    // input quantizers
-    reg  [4:0] iq_raddr;
-    wire [RW-1:0] iq_rdata;
-    xnca_ram #(.DW(RW), .AW(5), .DEPTH(C), .LANES(1)) u_inqram (
-        .clk(clk), .i_we(ld_inq_we), .i_wlane(1'b1), .i_waddr(ld_inq_addr),
-        .i_wdata(ld_rec), .i_raddr(iq_raddr), .o_rdata(iq_rdata)
-    );
-    // batch activation RAMs X (layer-0 windows, odd layers' outputs) and Y
-    reg  [AAW-1:0] a_raddr;
-    wire [KM*SYN_BITS-1:0] x_rdata, y_rdata;
+    // the input record of channel wjd + 1 (read one cycle earlier with iq_raddr = wj + 1)
+    wire [RW-1:0] iq_rdata = q_rdata[(({27'd0, wjd} + 32'd1) % UNITS)*RW +: RW];
+    // batch activation RAMs X (layer-0 windows, odd layers' outputs) and Y, the two halves
+    // {0: X, 1: Y} of one RAM (a layer reads one half while its drains write the other): one
+    // activation plane of one chunk per word, address {half, slot = b * CHMAX + chunk, plane j}
+    // (SYN_BITS wide, so the block RAM count follows SYN_BITS, not KM * SYN_BITS). Writes go one
+    // plane per cycle.
+    reg  [PAW-1:0] a_raddr;
+    wire [SYN_BITS-1:0] a_plane;
     reg            x_we, y_we;
-    reg  [KM*LPC-1:0] a_wlane;
-    reg  [AAW-1:0] a_waddr;
-    reg  [KM*SYN_BITS-1:0] a_wdata;
-    xnca_ram #(.DW(KM*SYN_BITS), .AW(AAW), .DEPTH(ADEPTH), .LANES(KM*LPC)) u_xram (
-        .clk(clk), .i_we(x_we), .i_wlane(a_wlane), .i_waddr(a_waddr), .i_wdata(a_wdata),
-        .i_raddr(a_raddr), .o_rdata(x_rdata)
-    );
-    xnca_ram #(.DW(KM*SYN_BITS), .AW(AAW), .DEPTH(ADEPTH), .LANES(KM*LPC)) u_yram (
-        .clk(clk), .i_we(y_we), .i_wlane(a_wlane), .i_waddr(a_waddr), .i_wdata(a_wdata),
-        .i_raddr(a_raddr), .o_rdata(y_rdata)
+    reg  [LPC-1:0] a_wlane;
+    reg  [PAW-1:0] a_waddr;
+    reg  [SYN_BITS-1:0] a_wdata;
+    xnca_ram #(.DW(SYN_BITS), .AW(PAW + 1), .DEPTH((1 << PAW) + PDEPTH), .LANES(LPC)) u_xyram (
+        .clk(clk), .i_we(x_we || y_we), .i_wlane(a_wlane), .i_waddr({y_we, a_waddr}),
+        .i_wdata(a_wdata), .i_raddr({lay[0], a_raddr}), .o_rdata(a_plane)
     );
     // residuals of the batch (clamped to 10 bits, exact for sat_S)
     reg            d_we;
@@ -350,10 +473,6 @@ module xnca_core #(
     reg  [CAW-1:0] s_waddr, s_raddr;
     reg  [CM*8-1:0] s_wdata;
     wire [CM*8-1:0] s_rdata;
-    xnca_ram #(.DW(CM*8), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_stram (
-        .clk(clk), .i_we(s_we), .i_wlane(1'b1), .i_waddr(s_waddr), .i_wdata(s_wdata),
-        .i_raddr(s_raddr), .o_rdata(s_rdata)
-    );
     reg            l_we;
     reg  [CAW-1:0] l_waddr;
     reg  [4:0]     l_wdata;
@@ -367,15 +486,43 @@ module xnca_core #(
     reg  [CAW-1:0] qa_waddr, qa_raddr;
     reg  [QAW_BITS-1:0] qa_wdata;
     wire [QAW_BITS-1:0] qa_rdata;
-    xnca_ram #(.DW(QAW_BITS), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_qa (
-        .clk(clk), .i_we(qa_we), .i_wlane(1'b1), .i_waddr(qa_waddr), .i_wdata(qa_wdata),
-        .i_raddr(qa_raddr), .o_rdata(qa_rdata)
-    );
+    // SPRAM = 1: both live in one xnca_spram32, 16 words per cell (c_* from the control FSM)
+    reg            c_we;
+    reg  [CAW-1:0] c_cell;
+    reg  [3:0]     c_word;
+    reg  [31:0]    c_wdata;
+    wire [31:0]    c_rdata;
+    generate
+        if (SPRAM == 0) begin : g_cellram
+            xnca_ram #(.DW(CM*8), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_stram (
+                .clk(clk), .i_we(s_we), .i_wlane(1'b1), .i_waddr(s_waddr), .i_wdata(s_wdata),
+                .i_raddr(s_raddr), .o_rdata(s_rdata)
+            );
+            xnca_ram #(.DW(QAW_BITS), .AW(CAW), .DEPTH(CDEPTH), .LANES(1)) u_qa (
+                .clk(clk), .i_we(qa_we), .i_wlane(1'b1), .i_waddr(qa_waddr), .i_wdata(qa_wdata),
+                .i_raddr(qa_raddr), .o_rdata(qa_rdata)
+            );
+            assign c_rdata = 32'd0;
+            wire unused_c = &{1'b0, c_we, c_cell, c_word, c_wdata};
+        end else begin : g_cellspram
+            xnca_spram32 u_cspram (
+                .clk(clk), .i_we(c_we), .i_addr(14'({c_cell, c_word})), .i_wdata(c_wdata),
+                .o_rdata(c_rdata)
+            );
+            assign s_rdata = {CM*8{1'b0}};
+            assign qa_rdata = {QAW_BITS{1'b0}};
+            wire unused_wide = &{1'b0, s_we, s_waddr, s_wdata, qa_we, qa_waddr, qa_wdata, qa_raddr};
+        end
+    endgenerate
     // the activations a cell shows to the step being computed (spec 3.6)
     wire [TW-1:0] qa_tag = qa_rdata[QAW_BITS-1 -: TW];
     wire [QW-1:0] qa_cur = qa_rdata[QW-1:0];
     wire [QW-1:0] qa_prev = qa_rdata[2*QW-1:QW];
     wire [QW-1:0] qa_now = qa_tag == step ? qa_prev : qa_cur;
+    // the cell's current activations / state as the FSM sees them (SPRAM = 1: read into
+    // qcur / sreg by the serial loops)
+    wire [QW-1:0] qa_cur_v = SPRAM == 1 ? qcur[QW-1:0] : qa_cur;
+    wire [CM*8-1:0] s_view = SPRAM == 1 ? sreg[CM*8-1:0] : s_rdata;
     // noise draws of the batch (BATCH x NL words)
     xnca_ram #(.DW(32), .AW(NZW), .DEPTH(NDEPTH), .LANES(1)) u_nram (
         .clk(clk), .i_we(n_we), .i_wlane(1'b1), .i_waddr(n_waddr), .i_wdata(n_wdata),
@@ -403,18 +550,20 @@ module xnca_core #(
     // the batch is complete: BATCH cells, or the scan ended with cells waiting
     wire scan_over = !fs_run && fq_n == {FCW{1'b0}};
     wire start_batch = nb != {BCW{1'b0}} && (nb == BCW'(BATCH) || scan_over);
+    // M_COLLECT acts only once the last gathered chunk is in X (plane writes done)
+    wire collect_ok = state == M_COLLECT && !xw_busy;
 
     // ------------------------------------------------------------------ fire scanner (spec 4.2)
     // Walks the alive list and queues the firing cells (hash lane 0). HASH_PIPE = 0: one
     // iterative hash, ~8 cycles per alive cell; HASH_PIPE = 1: a pipelined hash, one alive
     // cell per cycle (issue only while the queue has room for every cell in flight).
     wire        fs_go = state == M_STEP && steps_left != 16'd0;
-    wire        fq_pop = state == M_COLLECT && fq_n != {FCW{1'b0}} && !start_batch;
+    wire        fq_pop = collect_ok && fq_n != {FCW{1'b0}} && !start_batch;
     wire        fq_push;
     wire [CAW-1:0] fq_pdata;
     wire [NAW-1:0] fs_raddr;         // alive-list read address while scanning
     // noise precompute (spec 4.3): the draws of the batch while it streams through the layers
-    wire        nz_go = state == M_COLLECT && start_batch;
+    assign      nz_go = collect_ok && start_batch;
 
     generate
         if (HASH_PIPE == 1) begin : g_hash_pipe
@@ -495,18 +644,34 @@ module xnca_core #(
                 end
             end
         end else begin : g_hash_iter
+            // One iterative hash serves the noise draws of a batch (first) and the fire scan
+            // (the scan waits while a batch draws its noise; results do not depend on order).
             reg  [1:0]     fs_st;
             reg  [NAW-1:0] fs_ptr;
             reg  [CAW-1:0] fs_cell;
-            wire           hf_done;
-            wire [31:0]    hf_out;
-            xnca_hash u_hash_fire (
-                .clk(clk), .rst(rst), .i_start(fs_run && fs_st == 2'd1), .i_seed(seed),
-                .i_image(image), .i_step(step), .i_lane(16'd0),
-                .i_x({{(8-XB){1'b0}}, al_rdata[XB-1:0]}), .i_y({{(8-YB){1'b0}}, al_rdata[CAW-1:XB]}),
-                .o_done(hf_done), .o_hash(hf_out)
+            reg            nz_wait;      // a noise draw is in flight
+            reg  [BW-1:0]  nz_b;
+            reg  [2:0]     nz_l;
+            reg            h_busy, h_noise;
+            wire           h_done;
+            wire [31:0]    h_out;
+            wire nz_start = nz_run && !nz_wait && !h_busy;
+            wire fs_start = fs_run && fs_st == 2'd1 && !h_busy && !nz_run;
+            wire [CAW-1:0] h_cell = nz_start ? bcell[nz_b] : al_rdata;
+            xnca_hash u_hash (
+                .clk(clk), .rst(rst), .i_start(nz_start || fs_start), .i_seed(seed),
+                .i_image(image), .i_step(step), .i_lane(nz_start ? 16'd1 + {13'd0, nz_l} : 16'd0),
+                .i_x({{(8-XB){1'b0}}, h_cell[XB-1:0]}), .i_y({{(8-YB){1'b0}}, h_cell[CAW-1:XB]}),
+                .o_done(h_done), .o_hash(h_out)
             );
-            wire fs_fires = {1'b0, hf_out[7:0]} < m_fire_t;
+            always @(posedge clk) begin
+                if (rst) h_busy <= 1'b0;
+                else if (nz_start || fs_start) begin
+                    h_busy <= 1'b1;
+                    h_noise <= nz_start;
+                end else if (h_done) h_busy <= 1'b0;
+            end
+            wire fs_fires = {1'b0, h_out[7:0]} < m_fire_t;
             assign fq_push = fs_run && fs_st == 2'd3 && fq_n != FCW'(FD);
             assign fq_pdata = fs_cell;
             assign fs_raddr = fs_ptr;
@@ -519,8 +684,8 @@ module xnca_core #(
                 end else if (fs_run) begin
                     case (fs_st)
                     2'd0: if (fs_ptr == nalive) fs_run <= 1'b0; else fs_st <= 2'd1;  // read fs_ptr
-                    2'd1: begin fs_cell <= al_rdata; fs_st <= 2'd2; end               // hash started
-                    2'd2: if (hf_done) begin
+                    2'd1: if (fs_start) begin fs_cell <= al_rdata; fs_st <= 2'd2; end // hash started
+                    2'd2: if (h_done && !h_noise) begin
                         if (fs_fires) fs_st <= 2'd3;
                         else begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
                     end
@@ -528,18 +693,8 @@ module xnca_core #(
                     endcase
                 end
             end
-            wire [23:0] unused_hf = hf_out[31:8];
+            wire [23:0] unused_hf = h_out[31:8];
 
-            reg            nz_wait;
-            reg  [BW-1:0]  nz_b;
-            reg  [2:0]     nz_l;
-            wire           h_done;
-            wire [31:0]    h_out;
-            xnca_hash u_hash_noise (
-                .clk(clk), .rst(rst), .i_start(nz_run && !nz_wait), .i_seed(seed), .i_image(image),
-                .i_step(step), .i_lane(16'd1 + {13'd0, nz_l}), .i_x({{(8-XB){1'b0}}, bcell[nz_b][XB-1:0]}),
-                .i_y({{(8-YB){1'b0}}, bcell[nz_b][CAW-1:XB]}), .o_done(h_done), .o_hash(h_out)
-            );
             always @(posedge clk) begin
                 n_we <= 1'b0;
                 if (rst) nz_run <= 1'b0;
@@ -549,8 +704,8 @@ module xnca_core #(
                     nz_b <= {BW{1'b0}};
                     nz_l <= 3'd0;
                 end else if (nz_run) begin
-                    if (!nz_wait) nz_wait <= 1'b1;
-                    else if (h_done) begin
+                    if (nz_start) nz_wait <= 1'b1;
+                    else if (nz_wait && h_done && h_noise) begin
                         nz_wait <= 1'b0;
                         n_we <= 1'b1;
                         n_waddr <= NZW'(nz_b * NL) + NZW'(nz_l);
@@ -584,15 +739,12 @@ module xnca_core #(
     end
 
     // ------------------------------------------------------------------ pixels (spec 6, 7)
-    wire [11:0] pix_v = {4'd0, i_in_data} * ((12'd1 << m_ibits) - 12'd1) + 12'd127;
+    // p * (2^b - 1) + 127 as a shift and a subtraction (no multiplier)
+    wire [11:0] pix_v = ({4'd0, i_in_data} << m_ibits) - {4'd0, i_in_data} + 12'd127;
     wire [11:0] pix_q = (pix_v + 12'd1 + {8'd0, pix_v[11:8]}) >> 8;     // floor(v / 255)
     wire [3:0]  pix_g = i_in_data < 8'd26 ? 4'd0 : (pix_q == 12'd0 ? 4'd1 : pix_q[3:0]);
+    // g_level: the channel-0 activation of the pixel's level (shared quantizer)
     wire [KM-1:0] g_level;
-    wire signed [9:0] unused_g_ds;
-    xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant_g (
-        .i_y({{(ACC_W-4){1'b0}}, pend_g}), .i_mul(inq0[7:0]), .i_shift(inq0[12:8]),
-        .i_add(inq0[36:13]), .i_k(m_abits), .o_level(g_level), .o_ds(unused_g_ds)
-    );
     wire pix_old_alive = l_rdata[3:0] != 4'd0;
     wire pix_new_alive = pend_g != 4'd0;
     wire pix_kept = mutate && pix_old_alive && pix_new_alive;
@@ -602,7 +754,7 @@ module xnca_core #(
         for (pk = 0; pk < KM; pk = pk + 1) begin
             pix_qword[pk*C] = g_level[pk];
             for (pc = 1; pc < C; pc = pc + 1)
-                pix_qword[pk*C + pc] = pix_kept ? qa_cur[pk*C + pc] : qpad[pk*C + pc];
+                pix_qword[pk*C + pc] = pix_kept ? qa_cur_v[pk*C + pc] : qpad[pk*C + pc];
         end
     end
     wire pix_last = px == XB'(GRID_W - 1) && py == YB'(GRID_H - 1);
@@ -619,19 +771,33 @@ module xnca_core #(
     wire giny = !(gdy == 2'd0 && gy == {YB{1'b0}}) && !(gdy == 2'd2 && gy == YB'(GRID_H - 1));
     wire [XB-1:0] gnx = gx + {{(XB-1){gdx == 2'd0}}, gdx != 2'd1};
     wire [YB-1:0] gny = gy + {{(YB-1){gdy == 2'd0}}, gdy != 2'd1};
-    wire [QW-1:0] gword = gd_inb ? qa_now : qpad;
+    wire [QW-1:0] gword = gd_inb ? (SPRAM == 1 ? qreg[QW-1:0] : qa_now) : qpad;
     reg  [KM*SYN_BITS-1:0] gasm_next;
-    integer gk;
+    integer gk, gs;
     always @(*) begin
         gasm_next = gasm;
         for (gk = 0; gk < KM; gk = gk + 1)
-            gasm_next[gk*SYN_BITS + gq*C +: C] = gword[gk*C +: C];
+            for (gs = 0; gs < NBPC; gs = gs + 1)
+                if (gq == 8'(gs)) gasm_next[gk*SYN_BITS + gs*C +: C] = gword[gk*C +: C];
     end
     wire gchunk_end = gq == 8'(NBPC - 1) || gd_pos == 4'd8;
+    // SPRAM = 1 (logic is scarce): each plane of gasm is a shift register that takes a neighbour
+    // at its top (C bits); a chunk of n neighbours then sits at the top n C bits and is moved
+    // down by a constant shift when written (no per-slot insertion muxes)
+    localparam integer GSH_FULL = SYN_BITS - NBPC * C;
+    localparam integer GSH_PART = SYN_BITS - (9 % NBPC) * C;
+    reg  [KM*SYN_BITS-1:0] gasm_shift;
+    integer gk2;
+    always @(*) begin
+        for (gk2 = 0; gk2 < KM; gk2 = gk2 + 1)
+            gasm_shift[gk2*SYN_BITS +: SYN_BITS] =
+                {gword[gk2*C +: C], gasm[gk2*SYN_BITS + C +: SYN_BITS - C]};
+    end
+    wire g_tag_now = c_rdata[TW-1:0] == step;       // SPRAM = 1: tag word of the neighbour
+    wire g_issue = gpos != 4'd9 && !xw_busy && !(gd_valid && gchunk_end);
 
     // ------------------------------------------------------------------ array
-    wire [KM*SYN_BITS-1:0] a_rdata = p1_ysel ? y_rdata : x_rdata;
-    wire [SYN_BITS-1:0] a_plane = a_rdata[p1_j*SYN_BITS +: SYN_BITS];
+    // (a_plane: the X / Y word read at issue, odd layers read Y)
     wire [UNITS*ACC_W-1:0] accs;
     wire [UNITS*KM-1:0] levels;
     wire [UNITS*10-1:0] dss;
@@ -644,28 +810,41 @@ module xnca_core #(
                 .i_mask(amask), .i_nvalid(anvalid), .i_snap(ge2), .i_rd_b(db),
                 .o_acc(accs[gu*ACC_W +: ACC_W])
             );
-            xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant (
-                .i_y(accs[gu*ACC_W +: ACC_W]), .i_mul(dr_qrec[gu*RW +: 8]),
-                .i_shift(dr_qrec[gu*RW + 8 +: 5]), .i_add(dr_qrec[gu*RW + 13 +: 24]),
-                .i_k(m_abits), .o_level(levels[gu*KM +: KM]), .o_ds(dss[gu*10 +: 10])
-            );
+            if (gu == 0) begin : g_quant_shared
+                // Unit 0's quantizer is shared: the drain uses it while dr_active; otherwise it
+                // serves the loader (Q_c(0) of an input record, M_LOAD), the pixel intake
+                // (channel-0 level, M_PIX2) and the write-back (input quantizers, M_WB_*).
+                // These uses never overlap (the array is quiet outside M_STREAM / M_LWAIT).
+                wire [ACC_W-1:0] sq_y = dr_active ? accs[gu*ACC_W +: ACC_W] : aux_y;
+                wire [RW-1:0] sq_rec = dr_active ? dr_qrec[gu*RW +: RW] : aux_rec;
+                xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant (
+                    .i_y(sq_y), .i_mul(sq_rec[7:0]), .i_shift(sq_rec[12:8]), .i_add(sq_rec[36:13]),
+                    .i_k(m_abits), .o_level(levels[gu*KM +: KM]), .o_ds(dss[gu*10 +: 10])
+                );
+            end else begin : g_quant
+                xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant (
+                    .i_y(accs[gu*ACC_W +: ACC_W]), .i_mul(dr_qrec[gu*RW +: 8]),
+                    .i_shift(dr_qrec[gu*RW + 8 +: 5]), .i_add(dr_qrec[gu*RW + 13 +: 24]),
+                    .i_k(m_abits), .o_level(levels[gu*KM +: KM]), .o_ds(dss[gu*10 +: 10])
+                );
+            end
         end
     endgenerate
     // drain write of a hidden layer: plane j of the UNITS levels into unit-lane grp mod LPC
-    reg [KM*SYN_BITS-1:0] drain_wdata;
-    reg [KM*LPC-1:0] drain_lane;
-    integer dk, du, dl;
+    // (plane dj of cell db, one plane per cycle)
+    reg [SYN_BITS-1:0] drain_wdata;
+    reg [LPC-1:0] drain_lane;
+    integer du, dl;
     always @(*) begin
-        for (dk = 0; dk < KM; dk = dk + 1)
-            for (dl = 0; dl < LPC; dl = dl + 1) begin
-                for (du = 0; du < UNITS; du = du + 1)
-                    drain_wdata[dk*SYN_BITS + dl*UNITS + du] = levels[du*KM + dk];
-                drain_lane[dk*LPC + dl] = {16'd0, dr_grp} % LPC == dl;
-            end
+        for (dl = 0; dl < LPC; dl = dl + 1) begin
+            for (du = 0; du < UNITS; du = du + 1)
+                drain_wdata[dl*UNITS + du] = levels[du*KM + {29'd0, dj}];
+            drain_lane[dl] = {16'd0, dr_grp} % LPC == dl;
+        end
     end
     wire [15:0] cur_nvalid = chrem < l_ebits ? chrem : l_ebits;
     wire first_tuple = sb == {BW{1'b0}} && sj == 3'd0;
-    wire can_issue = !first_tuple || w_fresh;
+    wire can_issue = !first_tuple || w_ok;
     wire last_b = sb == nb[BW-1:0] - 1'b1;
     wire last_tuple = last_b && sj == m_abits - 3'd1;
     wire last_chunk = gcnt_ch == l_chunks - 16'd1;
@@ -688,41 +867,58 @@ module xnca_core #(
                       bcell[wb] == {i_fault_y[YB-1:0], i_fault_x[XB-1:0]} &&
                       {3'd0, wjd} + 8'd1 == i_fault_ch;
     wire [7:0] wb_new = wb_sat[7:0] ^ {7'd0, fault_here};
-    wire [KM-1:0] wb_level;
-    wire signed [9:0] unused_wb_ds;
-    xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant_wb (
-        .i_y({{(ACC_W-8){wb_new[7]}}, wb_new}), .i_mul(wb_rec[7:0]), .i_shift(wb_rec[12:8]),
-        .i_add(wb_rec[36:13]), .i_k(m_abits), .o_level(wb_level), .o_ds(unused_wb_ds)
-    );
+    // the write-back's level of the new state (shared quantizer, input record of channel wjd+1)
+    wire [KM-1:0] wb_level = levels[KM-1:0];
+
+    // inputs of the shared quantizer outside the drain
+    reg  [ACC_W-1:0] aux_y;
+    reg  [RW-1:0]    aux_rec;
+    always @(*) begin
+        case (state)
+        M_LOAD: begin aux_y = {ACC_W{1'b0}}; aux_rec = ld_rec; end
+        M_PIX2: begin aux_y = {{(ACC_W-4){1'b0}}, pend_g}; aux_rec = inq0; end
+        default: begin aux_y = {{(ACC_W-8){wb_new[7]}}, wb_new}; aux_rec = wb_rec; end
+        endcase
+    end
+    assign ld_qzero = levels[KM-1:0];
+    assign g_level = levels[KM-1:0];
 
     // ------------------------------------------------------------------ readout
-    // class of a cell: argmax of the 10 class channels, ties to the lowest (spec 5)
-    reg [3:0] rd_cls;
-    reg signed [7:0] rd_best, rd_v;
+    // class of a cell: argmax of the 10 class channels, ties to the lowest (spec 5); the
+    // prediction: argmax of the votes, ties to the lowest.
+    // SPRAM = 0: both combinational (rd_cls_c, pred_c), one cycle each.
+    // SPRAM = 1 (logic is scarce): one class per cycle, the cell's in M_RD_C (rd_i = 0..9, rd_v
+    // is class rd_i of the cell), the votes' in M_PRED (pv_i = 1..9).
+    reg [3:0] rd_cls, rd_i, rd_cls_c;
+    reg signed [7:0] rd_best, rd_v, rd_best_c, rd_v_c;
     integer rc;
     always @(*) begin
-        rd_cls = 4'd0;
-        rd_best = l_rdata[4] ? s_rdata[(CM-10)*8 +: 8] : 8'sd0;
+        rd_v = 8'sd0;
+        for (rc = 0; rc < 10; rc = rc + 1)
+            if (rd_i == 4'(rc) && l_rdata[4]) rd_v = s_view[(CM-10+rc)*8 +: 8];
+        rd_cls_c = 4'd0;
+        rd_best_c = l_rdata[4] ? s_view[(CM-10)*8 +: 8] : 8'sd0;
         for (rc = 1; rc < 10; rc = rc + 1) begin
-            rd_v = l_rdata[4] ? s_rdata[(CM-10+rc)*8 +: 8] : 8'sd0;
-            if (rd_v > rd_best) begin
-                rd_best = rd_v;
-                rd_cls = rc[3:0];
+            rd_v_c = l_rdata[4] ? s_view[(CM-10+rc)*8 +: 8] : 8'sd0;
+            if (rd_v_c > rd_best_c) begin
+                rd_best_c = rd_v_c;
+                rd_cls_c = rc[3:0];
             end
         end
     end
-    reg [3:0] pred;
-    reg [15:0] pred_best;
+    reg [3:0] pred, pv_i, pred_c;
+    reg [15:0] pred_best, pred_best_c;
     integer pv;
     always @(*) begin
-        pred = 4'd0;
-        pred_best = votes[0];
+        pred_c = 4'd0;
+        pred_best_c = votes[0];
         for (pv = 1; pv < 10; pv = pv + 1)
-            if (votes[pv] > pred_best) begin
-                pred_best = votes[pv];
-                pred = pv[3:0];
+            if (votes[pv] > pred_best_c) begin
+                pred_best_c = votes[pv];
+                pred_c = pv[3:0];
             end
     end
+
     // ------------------------------------------------------------------ output records
     reg [319:0] rec;
     integer rv;
@@ -782,7 +978,7 @@ module xnca_core #(
     assign o_model_ok = model_ok;
 
     // ------------------------------------------------------------------ control
-    integer vi;
+    integer vi, cwi;
     always @(posedge clk) begin
         ld_start <= 1'b0;
         x_we <= 1'b0; y_we <= 1'b0; d_we <= 1'b0; s_we <= 1'b0; l_we <= 1'b0;
@@ -801,6 +997,21 @@ module xnca_core #(
         // weight prefetch: w_rdata follows w_raddr one cycle later
         w_fresh <= 1'b1;
 
+        // ---------------------------------------------------------- gathered chunk -> X
+        if (xw_busy) begin
+            x_we <= 1'b1;
+            a_wlane <= {LPC{1'b1}};
+            a_waddr <= {xw_slot, xw_j[KMB-1:0]};
+            a_wdata <= SPRAM == 0 ? gasm[xw_j*SYN_BITS +: SYN_BITS]
+                       : (xw_part ? gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_PART
+                                  : gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_FULL);
+            xw_j <= xw_j + 3'd1;
+            if (xw_j == m_abits - 3'd1) begin
+                xw_busy <= 1'b0;
+                gasm <= {KM*SYN_BITS{1'b0}};
+            end
+        end
+
         // ---------------------------------------------------------- background drain
         if (dr_active) begin
             dr_wpend <= 1'b1;
@@ -809,13 +1020,18 @@ module xnca_core #(
                 d_waddr <= DAW'(db * GO) + DAW'(dr_grp);
                 d_wdata <= dss;
             end else begin
+                // hidden layer: plane dj of cell db (k planes per cell)
                 if (dr_lay[0]) x_we <= 1'b1; else y_we <= 1'b1;
                 a_wlane <= drain_lane;
-                a_waddr <= AAW'(db * CHMAX) + AAW'({16'd0, dr_grp} / LPC);
+                a_waddr <= {AAW'(db * CHMAX) + AAW'({16'd0, dr_grp} / LPC), dj[KMB-1:0]};
                 a_wdata <= drain_wdata;
+                dj <= dj + 3'd1;
             end
-            db <= db + 1'b1;
-            if (db == nb[BW-1:0] - 1'b1) begin
+            if (dr_is_out || dj == m_abits - 3'd1) begin
+                dj <= 3'd0;
+                db <= db + 1'b1;
+            end
+            if ((dr_is_out || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1) begin
                 dr_active <= 1'b0;
                 dr_grp <= dr_grp + 16'd1;
                 if (dr_grp == dr_groups - 16'd1) begin
@@ -830,6 +1046,7 @@ module xnca_core #(
             // the units snapshot their accumulators now; quantize them over nb cycles
             dr_active <= 1'b1;
             db <= {BW{1'b0}};
+            dj <= 3'd0;
             dr_qrec <= q_rdata;
             q_raddr <= q_raddr + 1'b1;
         end
@@ -839,6 +1056,7 @@ module xnca_core #(
             step <= 16'd0;
             nalive <= {NAW{1'b0}};
             dr_active <= 1'b0;
+            xw_busy <= 1'b0;
             ge0 <= 1'b0; ge1 <= 1'b0; ge2 <= 1'b0;
         end else begin
             case (state)
@@ -851,6 +1069,7 @@ module xnca_core #(
                 fired <= 32'd0;
                 res_status <= 4'd0;
                 rec_idx <= 6'd0;
+                cw <= 5'd0;
                 mutate <= i_cmd_op == 3'd4;
                 case (i_cmd_op)
                 3'd0: begin rec_kind <= R_INFO; state <= M_OUT; end
@@ -863,7 +1082,7 @@ module xnca_core #(
                 end
                 3'd3: begin
                     if (!model_ok) begin
-                        res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT;
+                        res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
                         for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
                         agree <= 1'b0;
                     end else state <= M_STEP;
@@ -885,28 +1104,62 @@ module xnca_core #(
             M_PIX: if (in_take) begin
                 cur_cell <= {py, px};
                 pend_g <= pix_g;
-                state <= M_PIX2;
+                state <= SPRAM == 1 ? M_PIX_R : M_PIX2;
+            end
+            M_PIX_R: begin
+                // SPRAM = 1: the current activation words of cur_cell -> qcur
+                for (cwi = 0; cwi < QWN; cwi = cwi + 1)
+                    if (cw == 5'(cwi + 1)) qcur[cwi*32 +: 32] <= c_rdata;
+                cw <= cw + 5'd1;
+                if (cw == 5'(QWN)) begin
+                    cw <= 5'd0;
+                    state <= M_PIX2;
+                end
             end
             M_PIX2: begin
-                // level / activation reads of cur_cell were issued in M_PIX
+                // level / activation reads of cur_cell were issued in M_PIX (M_PIX_R)
                 l_we <= 1'b1; l_waddr <= cur_cell;
                 l_wdata <= {pix_kept && l_rdata[4], pend_g};
                 qa_we <= 1'b1; qa_waddr <= cur_cell;
                 qa_wdata <= {step - 16'd1, pix_qword, pix_qword};   // tag: not this step
+                qreg[QW-1:0] <= pix_qword;
+                qcur[QW-1:0] <= pix_qword;
                 if (pix_new_alive) begin
                     al_we <= 1'b1; al_waddr <= nalive; al_wdata <= cur_cell;
                     nalive <= nalive + 1'b1;
                 end
-                px <= px + 1'b1;
-                if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
-                if (pix_last) begin
-                    if (model_ok) state <= M_STEP;
-                    else begin
-                        res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT;
-                        for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
-                        agree <= 1'b0;
-                    end
-                end else state <= M_PIX;
+                if (SPRAM == 1) begin
+                    cw <= 5'(CW_TAG);
+                    state <= M_PIX_W;
+                end else begin
+                    px <= px + 1'b1;
+                    if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
+                    if (pix_last) begin
+                        if (model_ok) state <= M_STEP;
+                        else begin
+                            res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
+                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                            agree <= 1'b0;
+                        end
+                    end else state <= M_PIX;
+                end
+            end
+            M_PIX_W: begin
+                // SPRAM = 1: tag, previous = current = the new activation word (c_we)
+                cw <= cw + 5'd1;
+                if (cw == 5'(CW_END - 1)) begin
+                    cw <= 5'd0;
+                    px <= px + 1'b1;
+                    if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
+                    if (pix_last) begin
+                        if (model_ok) state <= M_STEP;
+                        else begin
+                            res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
+                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                            agree <= 1'b0;
+                        end
+                    end else state <= M_PIX;
+                end
             end
             // ---------------------------------------------------------- step
             M_STEP: begin
@@ -918,7 +1171,7 @@ module xnca_core #(
                     state <= M_RD_A;
                 end else state <= M_COLLECT;           // fs_go starts the fire scan
             end
-            M_COLLECT: begin
+            M_COLLECT: if (!xw_busy) begin
                 if (start_batch) begin
                     // run the batch through the layers (nz_go starts the noise draws)
                     lay <= 2'd0; grp <= 16'd0; wpl <= 3'd0; gcnt_ch <= 16'd0;
@@ -930,7 +1183,7 @@ module xnca_core #(
                     state <= M_STREAM;
                 end else if (fq_pop) begin
                     bcell[nb[BW-1:0]] <= fq[fq_rp];
-                    gpos <= 4'd0; gd_valid <= 1'b0; gq <= 8'd0; gch <= 8'd0;
+                    gpos <= 4'd0; gd_valid <= 1'b0; gq <= 8'd0; gch <= 8'd0; cw <= 5'd0;
                     gasm <= {KM*SYN_BITS{1'b0}};
                     state <= M_GATH;
                 end else if (scan_over) begin
@@ -942,19 +1195,48 @@ module xnca_core #(
             end
             M_GATH: begin
                 // issue: neighbour gpos (qa_raddr); capture: the word of gd_pos
-                gd_valid <= gpos != 4'd9;
-                gd_pos <= gpos;
-                gd_inb <= ginx && giny;
-                if (gpos != 4'd9) gpos <= gpos + 4'd1;
+                // (no issue while a finished chunk is being written to X: gasm holds it)
+                if (SPRAM == 0) begin
+                    gd_valid <= g_issue;
+                    gd_pos <= gpos;
+                    gd_inb <= ginx && giny;
+                    if (g_issue) gpos <= gpos + 4'd1;
+                end else begin
+                    // SPRAM = 1, per neighbour: cw 0 reads the tag word, cw 1 picks previous
+                    // or current (gsel) and reads its first word, cw 2..QWN+1 collect the
+                    // words in qreg; a padding neighbour takes one cycle and no read.
+                    gd_valid <= 1'b0;
+                    if (cw == 5'd0) begin
+                        if (g_issue) begin
+                            gd_pos <= gpos;
+                            gd_inb <= ginx && giny;
+                            if (ginx && giny) cw <= 5'd1;
+                            else begin
+                                gd_valid <= 1'b1;
+                                gpos <= gpos + 4'd1;
+                            end
+                        end
+                    end else begin
+                        if (cw == 5'd1) gsel <= g_tag_now;
+                        for (cwi = 0; cwi < QWN; cwi = cwi + 1)
+                            if (cw == 5'(cwi + 2)) qreg[cwi*32 +: 32] <= c_rdata;
+                        cw <= cw + 5'd1;
+                        if (cw == 5'(QWN + 1)) begin
+                            cw <= 5'd0;
+                            gd_valid <= 1'b1;
+                            gpos <= gpos + 4'd1;
+                        end
+                    end
+                end
                 if (gd_valid) begin
-                    gasm <= gasm_next;
+                    gasm <= SPRAM == 1 ? gasm_shift : gasm_next;
                     gq <= gq + 8'd1;
                     if (gchunk_end) begin
-                        x_we <= 1'b1;
-                        a_wlane <= {KM*LPC{1'b1}};
-                        a_waddr <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
-                        a_wdata <= gasm_next;
-                        gasm <= {KM*SYN_BITS{1'b0}};
+                        // write the chunk's k planes to X from gasm (xw_*), then clear gasm
+                        xw_busy <= 1'b1;
+                        xw_part <= gq != 8'(NBPC - 1);
+                        xw_j <= 3'd0;
+                        xw_slot <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
                         gq <= 8'd0;
                         gch <= gch + 8'd1;
                     end
@@ -970,12 +1252,10 @@ module xnca_core #(
                 // a_raddr = sb * CHMAX + chunk is presented combinationally
                 p1_valid <= 1'b1;
                 p1_first <= wpl == 3'd0 && gcnt_ch == 16'd0 && sj == 3'd0;
-                p1_ysel <= lay[0];                  // odd layers read Y
                 p1_b <= sb;
-                p1_j <= sj;
                 p1_shift <= wpl + sj;
                 if (first_tuple) begin
-                    wreg <= w_rdata;
+                    wreg <= w_slice;
                     amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
                     anvalid <= cur_nvalid[CNTW-1:0];
                     w_raddr <= w_raddr + 1'b1;      // prefetch the next slice
@@ -1018,11 +1298,27 @@ module xnca_core #(
             end
             // ---------------------------------------------------------- write-back
             M_WB_WAIT: if (!nz_run) state <= M_WB_A;
-            M_WB_A: state <= M_WB_B;            // s_raddr / qa_raddr = bcell[wb]
+            M_WB_A: begin                       // s_raddr / qa_raddr = bcell[wb]
+                if (SPRAM == 0) state <= M_WB_B;
+                else begin
+                    // SPRAM = 1: state words -> sreg, current activation words -> qcur
+                    for (cwi = 0; cwi < SWN; cwi = cwi + 1)
+                        if (cw == 5'(cwi + 1)) sreg[cwi*32 +: 32] <= c_rdata;
+                    for (cwi = 0; cwi < QWN; cwi = cwi + 1)
+                        if (cw == 5'(SWN + cwi + 1)) qcur[cwi*32 +: 32] <= c_rdata;
+                    cw <= cw + 5'd1;
+                    if (cw == 5'(SWN + QWN)) begin
+                        cw <= 5'd0;
+                        state <= M_WB_B;
+                    end
+                end
+            end
             M_WB_B: begin
-                sreg <= s_rdata;
-                qreg <= qa_cur;
-                qcur <= qa_cur;
+                if (SPRAM == 0) begin
+                    sreg <= SWP'(s_rdata);
+                    qreg <= QWP'(qa_cur);
+                    qcur <= QWP'(qa_cur);
+                end else qreg <= qcur;
                 lvl <= l_rdata;
                 wj <= 5'd0;
                 wv <= 1'b0;
@@ -1037,29 +1333,85 @@ module xnca_core #(
                     if (wj == 5'(CM - 1)) state <= M_WB_T;
                 end else state <= M_WB_W;
                 if (wv) begin
-                    sreg[wjd*8 +: 8] <= wb_new;
-                    for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C + 1 + {27'd0, wjd}] <= wb_level[pj];
+                    for (cwi = 0; cwi < CM; cwi = cwi + 1)
+                        if (wjd == 5'(cwi)) begin
+                            sreg[cwi*8 +: 8] <= wb_new;
+                            for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C + 1 + cwi] <= wb_level[pj];
+                        end
                 end
             end
             M_WB_W: begin
-                s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= sreg;
+                // SPRAM = 1: CW_END word writes (state, tag, previous = qcur, current = qreg)
+                s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= sreg[CM*8-1:0];
                 l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
-                qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur, qreg};
-                wb <= wb + 1'b1;
-                if (wb == nb[BW-1:0] - 1'b1) begin
-                    nb <= {BCW{1'b0}};
-                    state <= M_COLLECT;
-                end else state <= M_WB_A;
+                qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur[QW-1:0], qreg[QW-1:0]};
+                cw <= cw + 5'd1;
+                if (SPRAM == 0 || cw == 5'(CW_END - 1)) begin
+                    cw <= 5'd0;
+                    wb <= wb + 1'b1;
+                    if (wb == nb[BW-1:0] - 1'b1) begin
+                        nb <= {BCW{1'b0}};
+                        state <= M_COLLECT;
+                    end else state <= M_WB_A;
+                end
             end
             // ---------------------------------------------------------- readout
             M_RD_A: begin
+                rd_i <= 4'd0;
+                rd_cls <= 4'd0;
                 if (ap == nalive) begin
-                    rec_kind <= R_RESULT;
-                    state <= M_OUT;
+                    pred <= SPRAM == 1 ? 4'd0 : pred_c;
+                    pred_best <= votes[0];
+                    pv_i <= 4'd1;
+                    if (SPRAM == 1) state <= M_PRED;
+                    else begin
+                        rec_kind <= R_RESULT;
+                        state <= M_OUT;
+                    end
                 end else state <= M_RD_B;       // al_raddr = ap
             end
-            M_RD_B: state <= M_RD_C;            // s_raddr = al_rdata
-            M_RD_C: begin
+            M_PRED: begin
+                if (votes[pv_i] > pred_best) begin
+                    pred_best <= votes[pv_i];
+                    pred <= pv_i;
+                end
+                pv_i <= pv_i + 4'd1;
+                if (pv_i == 4'd9) begin
+                    rec_kind <= R_RESULT;
+                    state <= M_OUT;
+                end
+            end
+            M_RD_B: begin                       // s_raddr = al_rdata
+                if (SPRAM == 0) state <= M_RD_C;
+                else begin
+                    // SPRAM = 1: the state words -> sreg
+                    for (cwi = 0; cwi < SWN; cwi = cwi + 1)
+                        if (cw == 5'(cwi + 1)) sreg[cwi*32 +: 32] <= c_rdata;
+                    cw <= cw + 5'd1;
+                    if (cw == 5'(SWN)) begin
+                        cw <= 5'd0;
+                        state <= M_RD_C;
+                    end
+                end
+            end
+            M_RD_C: begin                       // s_raddr = al_rdata (class rd_i in rd_v)
+                if (SPRAM == 0) begin
+                    // the cell's class at once (rd_cls_c): vote
+                    votes[rd_cls_c] <= votes[rd_cls_c] + 16'd1;
+                    if (ap == {NAW{1'b0}}) first_cls <= rd_cls_c;
+                    else if (rd_cls_c != first_cls) agree <= 1'b0;
+                    ap <= ap + 1'b1;
+                    state <= M_RD_A;
+                end else begin
+                    if (rd_i == 4'd0 || rd_v > rd_best) begin
+                        rd_best <= rd_v;
+                        rd_cls <= rd_i;
+                    end
+                    rd_i <= rd_i + 4'd1;
+                    if (rd_i == 4'd9) state <= M_RD_D;
+                end
+            end
+            M_RD_D: begin                       // SPRAM = 1: vote for rd_cls
                 votes[rd_cls] <= votes[rd_cls] + 16'd1;
                 if (ap == {NAW{1'b0}}) first_cls <= rd_cls;
                 else if (rd_cls != first_cls) agree <= 1'b0;
@@ -1075,9 +1427,20 @@ module xnca_core #(
                     if (rec_idx == rec_len - 6'd1) state <= M_IDLE;
                 end
             end
-            M_ST_A: state <= M_ST_B;            // s_raddr = {py, px}
+            M_ST_A: begin                       // s_raddr = {py, px}
+                if (SPRAM == 0) state <= M_ST_B;
+                else begin
+                    for (cwi = 0; cwi < SWN; cwi = cwi + 1)
+                        if (cw == 5'(cwi + 1)) sreg[cwi*32 +: 32] <= c_rdata;
+                    cw <= cw + 5'd1;
+                    if (cw == 5'(SWN)) begin
+                        cw <= 5'd0;
+                        state <= M_ST_B;
+                    end
+                end
+            end
             M_ST_B: begin
-                sreg <= s_rdata;
+                if (SPRAM == 0) sreg <= SWP'(s_rdata);
                 lvl <= l_rdata;
                 sc <= 5'd0;
                 state <= M_ST_C;
@@ -1100,7 +1463,7 @@ module xnca_core #(
         al_raddr = fs_run ? fs_raddr : ap;
         s_raddr = cur_cell;
         qa_raddr = cur_cell;
-        a_raddr = AAW'(sb * CHMAX) + AAW'(gcnt_ch);
+        a_raddr = {AAW'(sb * CHMAX) + AAW'(gcnt_ch), sj[KMB-1:0]};
         d_raddr = DAW'(wb * GO) + DAW'({27'd0, wj} / UNITS);
         iq_raddr = wj + 5'd1;
         n_raddr = NZW'(wb * NL) + NZW'(wj[4:2]);
@@ -1114,15 +1477,53 @@ module xnca_core #(
             s_raddr = bcell[wb];
             qa_raddr = bcell[wb];
         end
-        M_RD_B: s_raddr = al_rdata;
+        M_RD_B, M_RD_C: s_raddr = al_rdata;
         M_ST_A: s_raddr = {py, px};
         default: ;
         endcase
     end
 
-    wire unused_ok = &{1'b0, g_rowbytes, g_weight_bytes, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
-                       unused_ld_ds, unused_g_ds, unused_wb_ds, rd_best, pred_best,
-                       g_wbase, g_qbase, g_groups[63:16], wb_sat[11:8]};
+    // SPRAM = 1: the cell SPRAM's port, by state and word counter cw
+    wire [4:0] c_act_base = gsel ? 5'(CW_PREV) : 5'(CW_CUR);
+    integer cwj;
+    always @(*) begin
+        c_we = 1'b0;
+        c_cell = cur_cell;
+        c_word = 4'(cw);
+        case (state)
+        M_PIX_R: c_word = 4'(5'(CW_CUR) + cw);
+        M_PIX_W: c_we = 1'b1;
+        M_GATH: begin
+            c_cell = {gny, gnx};
+            if (cw == 5'd0) c_word = 4'(CW_TAG);
+            else if (cw == 5'd1) c_word = g_tag_now ? 4'(CW_PREV) : 4'(CW_CUR);
+            else c_word = 4'(c_act_base + cw - 5'd1);
+        end
+        M_WB_A: begin
+            c_cell = bcell[wb];
+            c_word = cw < 5'(SWN) ? 4'(cw) : 4'(5'(CW_CUR) + cw - 5'(SWN));
+        end
+        M_WB_W: begin
+            c_we = 1'b1;
+            c_cell = bcell[wb];
+        end
+        M_RD_B: c_cell = al_rdata;
+        M_ST_A: c_cell = {py, px};
+        default: ;
+        endcase
+        // write data: state words, tag, previous (qcur), current (qreg)
+        c_wdata = {16'd0, state == M_PIX_W ? step - 16'd1 : step};
+        for (cwj = 0; cwj < SWN; cwj = cwj + 1)
+            if (cw == 5'(cwj)) c_wdata = sreg[cwj*32 +: 32];
+        for (cwj = 0; cwj < QWN; cwj = cwj + 1) begin
+            if (cw == 5'(CW_PREV + cwj)) c_wdata = qcur[cwj*32 +: 32];
+            if (cw == 5'(CW_CUR + cwj)) c_wdata = qreg[cwj*32 +: 32];
+        end
+    end
+
+    wire unused_ok = &{1'b0, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
+                       pred_best,
+                       g_groups[63:16], wb_sat[11:8]};
 endmodule
 
 `resetall

@@ -101,6 +101,17 @@ module xnca_core_adapter #(
   endfunction
   localparam [511:0] LEVEL_PIXEL = level_pixels(1'b0);
 
+  // x * CHANNELS as shifts and adds of the constant's set bits (a `*` would take a DSP)
+  function [23:0] times_channels;
+    input [23:0] x;
+    integer i;
+    begin
+      times_channels = 24'd0;
+      for (i = 0; i < 6; i = i + 1)
+        if (CHANNELS[i]) times_channels = times_channels + (x << i);
+    end
+  endfunction
+
   // ---------------------------------------------------------------- state
   localparam [5:0]
     S_IDLE = 6'd0, S_F1 = 6'd1, S_F2 = 6'd2, S_RSP = 6'd3, S_LOCAL = 6'd4, S_READ = 6'd5,
@@ -136,7 +147,11 @@ module xnca_core_adapter #(
 
   // model / load bookkeeping
   reg        model_ok, loading, have_state;
-  reg [31:0] received, total, crc;
+  // byte counts are 24 bits (weight bytes, CLASSIFY lengths and STATE offsets all stay below
+  // 2^24 for every legal build); protocol fields are compared in full
+  reg [23:0] received, total;
+  reg [31:0] crc;
+  wire [31:0] received32 = {8'd0, received};
   reg [3:0]  crc_n;
   reg [7:0]  crc_byte;
   reg        ld_rec_done;
@@ -183,7 +198,7 @@ module xnca_core_adapter #(
   end
 
   // spec 9 weight_bytes, accumulated one output row at a time
-  reg [31:0] wb_acc;
+  reg [23:0] wb_acc;
   reg [1:0]  wb_layer;         // 0 perception, 1..2 hidden, 3 output
   reg [8:0]  wb_rows;
   reg [15:0] wb_row_bytes;
@@ -191,7 +206,7 @@ module xnca_core_adapter #(
   wire       unused_lay = &{1'b0, lay_out[15:9]};
   always @(*) begin
     case (wb_layer)
-      2'd0: begin lay_in = 16'd9 * {8'd0, d_c}; lay_out = d_p; end
+      2'd0: begin lay_in = {5'd0, d_c, 3'd0} + {8'd0, d_c}; lay_out = d_p; end   // 9 C
       2'd1: begin lay_in = d_p; lay_out = d_mw; end
       2'd2: begin lay_in = d_mw; lay_out = d_mw; end
       default: begin lay_in = d_layers == 8'd0 ? d_p : d_mw; lay_out = {8'd0, d_c} - 16'd1; end
@@ -250,7 +265,7 @@ module xnca_core_adapter #(
     endcase
   end
   wire [15:0] rbytes = 16'd6 + {3'd0, cl_nrep, 5'd0} - {5'd0, cl_nrep, 3'd0} - {7'd0, cl_nrep, 1'b0};  // 6 + 22 nr
-  reg [31:0] want_len, reply_len;
+  reg [23:0] want_len, reply_len;
   reg [7:0]  cnt8;             // images counted / processed
   reg [15:0] prev_rep;
   reg [15:0] img_base;         // payload offset of the current image's grid
@@ -289,7 +304,7 @@ module xnca_core_adapter #(
   // reply byte counter
   reg [15:0] ok;
   // READ_STATE window
-  reg [31:0] rs_first, rs_end, rs_k;
+  reg [23:0] rs_first, rs_end, rs_k;
   wire       rs_fwd = st == S_RS_STREAM && rs_k >= rs_first && rs_k < rs_end;
 
   // ---------------------------------------------------------------- core ports
@@ -312,7 +327,7 @@ module xnca_core_adapter #(
     if (st == S_LOCAL) begin
       // LOAD_DATA: received u32, crc32 u32; LOAD_END: crc32 u32
       rsp_data_valid_o = 1'b1;
-      if (op_q == OP_LOAD_DATA && ok < 16'd4) rsp_data_o = received[{ok[1:0], 3'b000} +: 8];
+      if (op_q == OP_LOAD_DATA && ok < 16'd4) rsp_data_o = received32[{ok[1:0], 3'b000} +: 8];
       else rsp_data_o = ~crc[{ok[1:0], 3'b000} +: 8];
     end else if (st == S_CL_OUT_C) begin
       rsp_data_valid_o = 1'b1;
@@ -468,7 +483,7 @@ module xnca_core_adapter #(
         S_LB_CHECK: begin
           if (bad) respond(ST_DIM, bad_field, 16'd0, S_IDLE);
           else begin
-            wb_acc <= 32'd6 * {24'd0, d_c} + 32'd8;
+            wb_acc <= {14'd0, d_c, 2'd0} + {15'd0, d_c, 1'd0} + 24'd8;   // 6 C + 8
             wb_layer <= 2'd0;
             st <= S_LB_WB_LAYER;
           end
@@ -480,10 +495,11 @@ module xnca_core_adapter #(
         end
         S_LB_WB: begin
           if (wb_rows != 9'd0) begin
-            wb_acc <= wb_acc + {16'd0, wb_row_bytes};
+            wb_acc <= wb_acc + {8'd0, wb_row_bytes};
             wb_rows <= wb_rows - 9'd1;
           end else if (wb_layer == 2'd3) begin
-            if (wb_acc != d_wb || d_wb > MAX_WB) respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
+            if (d_wb[31:24] != 8'd0 || d_wb[23:0] != wb_acc || d_wb[23:0] > MAX_WB[23:0])
+              respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
             else begin
               core_rst_q <= 1'b1;       // drop any model and any half-finished load
               model_ok <= 1'b0;
@@ -509,8 +525,8 @@ module xnca_core_adapter #(
           ridx <= ridx + 5'd1;
           if (ridx == 5'd19) begin
             loading <= 1'b1;
-            received <= 32'd0;
-            total <= d_wb;
+            received <= 24'd0;
+            total <= d_wb[23:0];
             crc <= 32'hffffffff;
             in_bits <= d_b[3:0];
             respond(8'd0, 16'd0, 16'd0, S_IDLE);
@@ -519,8 +535,8 @@ module xnca_core_adapter #(
 
         // ---- LOAD_DATA: offset in sh[144 +: 32] (4 bytes read)
         S_LD_HEAD: begin
-          if (sh[144 +: 32] != received) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if ({16'd0, len_q} - 32'd4 > total - received) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+          if (sh[168 +: 8] != 8'd0 || sh[144 +: 24] != received) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else if ({8'd0, len_q - 16'd4} > total - received) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
           else begin
             remaining <= len_q - 16'd4;
             addr_q <= 4;
@@ -545,7 +561,7 @@ module xnca_core_adapter #(
           crc_byte <= crc_byte >> 1;
           crc_n <= crc_n + 4'd1;
           if (crc_n == 4'd7) begin
-            received <= received + 32'd1;
+            received <= received + 24'd1;
             remaining <= remaining - 16'd1;
             addr_q <= addr_q + 1'b1;
             st <= S_LD_NEXT;
@@ -605,20 +621,20 @@ module xnca_core_adapter #(
           else if (!model_ok) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
           else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 16'd14, 16'd0, S_IDLE);
           else begin
-            want_len <= 32'd16 + {23'd0, cl_nrep, 1'b0};
-            reply_len <= 32'd0;
+            want_len <= 24'd16 + {15'd0, cl_nrep, 1'b0};
+            reply_len <= 24'd0;
             cnt8 <= 8'd0;
             st <= S_CL_LEN;
           end
         end
         S_CL_LEN: begin                // want = head + n G (1 + mutating); reply = n rbytes
           if (cnt8 != cl_n) begin
-            want_len <= want_len + {16'd0, grid_bytes} + (cl_mut_en ? {16'd0, grid_bytes} : 32'd0);
-            reply_len <= reply_len + {16'd0, rbytes};
+            want_len <= want_len + {8'd0, grid_bytes} + (cl_mut_en ? {8'd0, grid_bytes} : 24'd0);
+            reply_len <= reply_len + {8'd0, rbytes};
             cnt8 <= cnt8 + 8'd1;
-          end else if (want_len != {16'd0, len_q})
-            respond(ST_BAD_LENGTH, want_len > 32'hffff ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
-          else if (reply_len + 32'd3 > 32'd65535)
+          end else if (want_len != {8'd0, len_q})
+            respond(ST_BAD_LENGTH, want_len > 24'hffff ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
+          else if (reply_len + 24'd3 > 24'd65535)
             respond(ST_BAD_ARG, 16'd12, 16'd0, S_IDLE);
           else begin
             cnt8 <= 8'd0;
@@ -727,16 +743,17 @@ module xnca_core_adapter #(
               {16'd0, sh[160 +: 16]} > NCELLS - sh[128 +: 32])
             respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else begin
-            rs_first <= 32'd1 + sh[128 +: 32] * CHANNELS;
-            rs_end <= 32'd1 + (sh[128 +: 32] + {16'd0, sh[160 +: 16]}) * CHANNELS;
-            rs_k <= 32'd0;
-            respond(8'd0, 16'd0, sh[160 +: 16] * CHANNELS[15:0], S_RS_CMD);
+            // (the checks above keep cell and cell + count within NCELLS: 24 bits are exact)
+            rs_first <= 24'd1 + times_channels(sh[128 +: 24]);
+            rs_end <= 24'd1 + times_channels(sh[128 +: 24] + {8'd0, sh[160 +: 16]});
+            rs_k <= 24'd0;
+            respond(8'd0, 16'd0, 16'(times_channels({8'd0, sh[160 +: 16]})), S_RS_CMD);
           end
         end
         S_RS_CMD: if (core_cmd_ready_i) st <= S_RS_STREAM;
         S_RS_STREAM: if (out_take) begin
-          rs_k <= rs_k + 32'd1;
-          if (rs_k + 32'd1 == STATE_BYTES) st <= S_IDLE;
+          rs_k <= rs_k + 24'd1;
+          if (rs_k + 24'd1 == STATE_BYTES[23:0]) st <= S_IDLE;
         end
 
         // ---- RESET: core reset held for one more cycle, then answer

@@ -4,7 +4,9 @@
 // the array, weight-slice and record bases. Layer 0's chunk holds NBPC whole neighbours
 // (NBPC * C bits, so a chunk never splits a neighbour); later layers' chunks are SYN_BITS.
 // Slice (l, g, i, ch) = weight plane i of chunk ch of the rows g*UNITS .. g*UNITS+UNITS-1
-// sits at wbase[l] + (g * m + i) * chunks[l] + ch. All outputs are 16 bits per layer.
+// sits at wbase[l] + (g * m + i) * chunks[l] + ch, wbase[l] = sum over l' < l of
+// groups[l'] * m * chunks[l'] (the loader walks it; no multiplier here). All outputs are 16
+// bits per layer.
 `resetall
 `default_nettype none
 
@@ -22,10 +24,7 @@ module xnca_geom #(
     output wire [63:0] o_chunk_bits, // E: valid bits of a full chunk
     output wire [63:0] o_chunks,
     output wire [63:0] o_groups,
-    output wire [63:0] o_wbase,
-    output wire [63:0] o_qbase,
-    output wire [63:0] o_rowbytes,
-    output wire [31:0] o_weight_bytes  // spec 9
+    output wire [63:0] o_rowbytes
 );
     localparam integer NBPC = SYN_BITS / CHANNELS;      // neighbours per layer-0 chunk
     localparam integer CH0 = (9 + NBPC - 1) / NBPC;     // layer-0 chunks
@@ -45,16 +44,11 @@ module xnca_geom #(
     reg [15:0] ebits [0:3];
     reg [3:0]  chunks [0:3];
     reg [8:0]  groups [0:3];
-    reg [15:0] wbase [0:3];
-    reg [15:0] qbase [0:3];
     reg [5:0]  rowb [0:3];
-    reg [31:0] wbytes;
     reg [11:0] nin_c, nout_c;        // rounded up to whole chunks / groups (< 2^11)
-    reg [8:0]  row_cost;
 
     integer l;
     always @(*) begin
-        wbytes = 32'd6 * CHANNELS + 32'd8;
         for (l = 0; l < 4; l = l + 1) begin
             nin[l] = l == 0 ? NIN0[8:0] : (l == 1 ? i_p : i_m);
             nout[l] = l == out_layer ? NOUTL[8:0] : (l == 0 ? i_p : i_m);
@@ -64,16 +58,6 @@ module xnca_geom #(
             chunks[l] = l == 0 ? CH0[3:0] : 4'(nin_c >> SB);
             groups[l] = 9'(nout_c >> UB);
             rowb[l] = 6'(({1'b0, nin[l]} + 10'd7) >> 3);
-            if (l == 0) begin
-                wbase[l] = 16'd0;
-                qbase[l] = 16'd0;
-            end else begin
-                wbase[l] = wbase[l-1] + 16'(groups[l-1] * i_wbits) * {12'd0, chunks[l-1]};
-                qbase[l] = qbase[l-1] + {7'd0, groups[l-1]};
-            end
-            row_cost = 9'({6'd0, i_wbits} * {3'd0, rowb[l]}) + 9'd6;     // m R + 6 bytes
-            if (l <= out_layer)
-                wbytes = wbytes + {14'd0, {9'd0, nout[l]} * {9'd0, row_cost}};
         end
     end
 
@@ -85,12 +69,10 @@ module xnca_geom #(
             assign o_chunk_bits[gl*16 +: 16] = ebits[gl];
             assign o_chunks[gl*16 +: 16] = {12'd0, chunks[gl]};
             assign o_groups[gl*16 +: 16] = {7'd0, groups[gl]};
-            assign o_wbase[gl*16 +: 16] = wbase[gl];
-            assign o_qbase[gl*16 +: 16] = qbase[gl];
             assign o_rowbytes[gl*16 +: 16] = {10'd0, rowb[gl]};
         end
     endgenerate
-    assign o_weight_bytes = wbytes;
+    wire unused_wbits = &{1'b0, i_wbits};
 endmodule
 
 `resetall

@@ -42,10 +42,7 @@ module xnca_loader #(
     input  wire [63:0]         i_nout,
     input  wire [63:0]         i_chunk_bits,
     input  wire [63:0]         i_chunks,
-    input  wire [63:0]         i_wbase,
-    input  wire [63:0]         i_qbase,
     input  wire [63:0]         i_rowbytes,
-    input  wire [31:0]         i_weight_bytes,
     // parameter memory writes
     output reg                 o_inq_we,
     output reg  [4:0]          o_inq_addr,
@@ -57,6 +54,7 @@ module xnca_loader #(
     output reg  [WAW-1:0]      o_w_addr,
     output reg  [UNITS-1:0]    o_w_lane,
     output reg  [SYN_BITS-1:0] o_w_data,
+    input  wire                i_w_ready,       // 0: the previous segment is still being written
     // completion
     output reg                 o_done,
     output reg  [3:0]          o_status,
@@ -66,9 +64,9 @@ module xnca_loader #(
     localparam integer SBW = $clog2(SYN_BITS + 1);
     localparam integer SBI = $clog2(SYN_BITS);
 
-    localparam [2:0] S_IDLE = 3'd0, S_DESC = 3'd1, S_CHECK = 3'd2, S_INQ = 3'd3,
-                     S_WBYTE = 3'd4, S_WBITS = 3'd5, S_REC = 3'd6, S_RUNP = 3'd7;
-    reg [2:0]   state;
+    localparam [3:0] S_IDLE = 4'd0, S_DESC = 4'd1, S_CHECK = 4'd2, S_INQ = 4'd3,
+                     S_WBYTE = 4'd4, S_WBITS = 4'd5, S_REC = 4'd6, S_RUNP = 4'd7, S_SUM = 4'd8;
+    reg [3:0]   state;
     reg         draining;       // bad model: swallow the rest of the payload
     reg [159:0] desc;
     reg [4:0]   desc_n;
@@ -108,8 +106,27 @@ module xnca_loader #(
         else if (d_abits < 8'd1 || d_abits > MAX_ABITS[7:0]) desc_status = 4'd8;
         else if (d_sbits < 8'd2 || d_sbits > 8'd8) desc_status = 4'd9;
         else if (d_ibits < 8'd1 || d_ibits > 8'd4) desc_status = 4'd10;
-        else if (d_payload != i_weight_bytes) desc_status = 4'd11;
     end
+
+    // spec 9 weight_bytes of the descriptor's model, summed one output row per cycle in S_SUM
+    // (after the other checks passed): 6 C + 8 + sum over layers of N_out (m R + 6)
+    reg        sum_done, sum_first;
+    reg [1:0]  sum_l;
+    reg [8:0]  sum_rows;
+    reg [19:0] wsum;
+    wire [5:0] sum_rowb = i_rowbytes[sum_l*16 +: 6];
+    wire [7:0] sum_row_cost = times_m(sum_rowb) + 8'd6;
+    wire [3:0] final_status = desc_status != 4'd0 ? desc_status :
+                              (d_payload != {12'd0, wsum} ? 4'd11 : 4'd0);
+    // x * m for m = o_wbits in 1..4 (shift-add: no multiplier)
+    function [7:0] times_m;
+        input [5:0] x;
+        begin
+            times_m = (o_wbits[0] ? {2'd0, x} : 8'd0) + (o_wbits[1] ? {1'd0, x, 1'b0} : 8'd0)
+                    + (o_wbits[2] ? {x, 2'b0} : 8'd0);
+        end
+    endfunction
+
 
     // payload walk
     reg [1:0]  layer;
@@ -138,7 +155,8 @@ module xnca_loader #(
     wire [15:0] l_rowbytes = i_rowbytes[layer*16 +: 16];
     wire [15:0] l_last = {14'd0, o_layers} + 16'd1;  // output layer index
 
-    wire [1:0] next_layer = layer + 2'd1;
+    // slices of one row group of the layer being loaded: chunks * m
+    wire [7:0] group_slices = times_m(l_chunks[5:0]);
     wire byte_take = o_ready && i_valid;
     assign o_ready = state == S_DESC || (state == S_INQ || state == S_WBYTE || state == S_REC
                                          || state == S_RUNP);
@@ -159,6 +177,7 @@ module xnca_loader #(
     wire bit_in_row = nidx < l_nin;
     wire seg_end = bit_in_row && ({{(16-SBW){1'b0}}, seg_n} + 16'd1 == l_ebits || nidx + 16'd1 == l_nin);
 
+    integer wbi;
     always @(posedge clk) begin
         o_done <= 1'b0;
         o_inq_we <= 1'b0;
@@ -174,7 +193,23 @@ module xnca_loader #(
                 o_count <= o_count + 32'd1;
             end
             case (state)
+            S_SUM: begin
+                if (sum_first) begin
+                    sum_rows <= i_nout[sum_l*16 +: 9];
+                    sum_first <= 1'b0;
+                end else if (sum_rows != 9'd0) begin
+                    wsum <= wsum + {12'd0, sum_row_cost};
+                    sum_rows <= sum_rows - 9'd1;
+                end else if ({14'd0, sum_l} == l_last) begin
+                    sum_done <= 1'b1;
+                    state <= S_CHECK;
+                end else begin
+                    sum_l <= sum_l + 2'd1;
+                    sum_first <= 1'b1;
+                end
+            end
             S_IDLE: if (i_start) begin
+                sum_done <= 1'b0;
                 state <= S_DESC;
                 desc_n <= 5'd0;
                 o_count <= 32'd0;
@@ -186,10 +221,15 @@ module xnca_loader #(
                 desc_n <= desc_n + 5'd1;
                 if (desc_n == 5'd19) state <= S_CHECK;
             end
-            S_CHECK: begin
+            S_CHECK: if (desc_status == 4'd0 && !sum_done) begin
+                state <= S_SUM;
+                sum_l <= 2'd0;
+                sum_first <= 1'b1;
+                wsum <= 20'(6 * CHANNELS + 8);
+            end else begin
                 remaining <= d_payload;
-                o_status <= desc_status;
-                draining <= desc_status != 4'd0;
+                o_status <= final_status;
+                draining <= final_status != 4'd0;
                 inq_n <= 5'd0;
                 rec_n <= 3'd0;
                 layer <= 2'd0;
@@ -204,7 +244,7 @@ module xnca_loader #(
             endcase
 
             // payload bytes: drain mode or the section walk
-            if (state != S_IDLE && state != S_DESC && state != S_CHECK) begin
+            if (state != S_IDLE && state != S_DESC && state != S_CHECK && state != S_SUM) begin
                 if (draining) begin
                     if (byte_take && remaining == 32'd1) begin
                         state <= S_IDLE;
@@ -226,8 +266,8 @@ module xnca_loader #(
                                 state <= S_WBYTE;
                                 layer <= 2'd0;
                                 row <= 16'd0; unit <= {UB{1'b0}};
-                                gbase <= i_wbase[15:0]; qaddr <= i_qbase[15:0];
-                                plane <= 3'd0; ibase <= i_wbase[15:0];
+                                gbase <= 16'd0; qaddr <= 16'd0;
+                                plane <= 3'd0; ibase <= 16'd0;
                                 chunk <= 16'd0; rbyte <= 8'd0; nidx <= 16'd0;
                                 seg_n <= {SBW{1'b0}}; o_w_data <= {SYN_BITS{1'b0}};
                             end
@@ -238,9 +278,10 @@ module xnca_loader #(
                         bitn <= 3'd0;
                         state <= S_WBITS;
                     end
-                    S_WBITS: begin
+                    S_WBITS: if (i_w_ready) begin
                         if (bit_in_row) begin
-                            o_w_data[seg_n[SBI-1:0]] <= cur_bit;
+                            for (wbi = 0; wbi < SYN_BITS; wbi = wbi + 1)
+                                if (seg_n[SBI-1:0] == SBI'(wbi)) o_w_data[wbi] <= cur_bit;
                             seg_n <= seg_n + 1'b1;
                         end
                         if (seg_end) begin
@@ -267,10 +308,12 @@ module xnca_loader #(
                                     row <= row + 16'd1;
                                     unit <= unit + 1'b1;
                                     ibase <= gbase;
-                                    if (unit == UB'(UNITS - 1)) begin
+                                    // next row group (a partial last group too: gbase
+                                    // then is the next layer's first slice)
+                                    if (unit == UB'(UNITS - 1) || row + 16'd1 == l_nout) begin
                                         unit <= {UB{1'b0}};
-                                        gbase <= gbase + l_chunks * {13'd0, o_wbits};
-                                        ibase <= gbase + l_chunks * {13'd0, o_wbits};
+                                        gbase <= gbase + {8'd0, group_slices};
+                                        ibase <= gbase + {8'd0, group_slices};
                                     end
                                     if (row + 16'd1 == l_nout) begin
                                         state <= S_REC;
@@ -293,7 +336,7 @@ module xnca_loader #(
                             if (rec_bad) begin o_status <= 4'd13; draining <= 1'b1; end
                             row <= row + 16'd1;
                             unit <= unit + 1'b1;
-                            if (unit == UB'(UNITS - 1)) begin
+                            if (unit == UB'(UNITS - 1) || row + 16'd1 == l_nout) begin
                                 unit <= {UB{1'b0}};
                                 qaddr <= qaddr + 16'd1;
                             end
@@ -305,9 +348,7 @@ module xnca_loader #(
                                     layer <= layer + 2'd1;
                                     state <= S_WBYTE;
                                     row <= 16'd0; unit <= {UB{1'b0}};
-                                    gbase <= i_wbase[{next_layer, 4'd0} +: 16];
-                                    ibase <= i_wbase[{next_layer, 4'd0} +: 16];
-                                    qaddr <= i_qbase[{next_layer, 4'd0} +: 16];
+                                    ibase <= gbase;     // the layer's first slice (gbase walked there)
                                     plane <= 3'd0; chunk <= 16'd0; rbyte <= 8'd0;
                                     nidx <= 16'd0; seg_n <= {SBW{1'b0}};
                                 end

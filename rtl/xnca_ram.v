@@ -1,7 +1,8 @@
 // xnca_ram: simple dual-port RAM (one write port with lane enables, one read port).
 // SPDX-License-Identifier: MIT
-// Part of xnca. Registered read (one cycle latency); a read of the address being written
-// returns the old word. Written as plain arrays so yosys infers EBR/DP16KD/LUT RAM.
+// Part of xnca. Registered read (one cycle latency); the read data of a cycle that writes the
+// same address is undefined in hardware (the simulation returns the old word): callers never
+// use it. Written as plain arrays so yosys infers EBR/DP16KD/LUT RAM.
 `resetall
 `default_nettype none
 
@@ -39,6 +40,10 @@ module xnca_ram #(
     // the address bits that select a word (Verilator wants exactly $clog2(DEPTH) index bits)
     localparam integer IW = DEPTH > 1 ? $clog2(DEPTH) : 1;
 
+    // no_rw_check: no caller uses the read data of a cycle that writes the same address (the
+    // core reads and writes a RAM in the same cycle only at different addresses, or discards
+    // the read), so yosys need not add collision bypass logic (a DW-bit register and mux).
+    (* no_rw_check *)
     reg [DW-1:0] mem [0:DEPTH-1];
     wire [IW-1:0] widx = i_waddr[IW-1:0];
     wire [IW-1:0] ridx = i_raddr[IW-1:0];

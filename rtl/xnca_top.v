@@ -1,7 +1,7 @@
 // xnca_top: the whole xnca device behind two UART pins: xnca_frame_link (UART + frame engine,
 // docs/protocol.md) -> xnca_core_adapter (protocol commands onto core commands) -> xnca_core
-// (docs/core.md). One clock domain. The parameters choose the array configuration; the
-// defaults are the iCEBreaker build (UP5K: caps W2A2, 4 units x 64 synapse bits, batch 4).
+// (docs/core.md). One clock domain. The parameters choose the array configuration (the board
+// wrappers pass theirs; rtl/xnca_board_icebreaker.v holds the UP5K one).
 // Board wrappers (xnca_board_*.v) add the PLL and the reset; Verilator harnesses
 // (sim/top_sim.cpp) drive the pins directly. INFO reports the core's own dimensions.
 `default_nettype none
@@ -25,6 +25,7 @@ module xnca_top #(
   parameter integer SYN_BITS = 64,
   parameter integer BATCH = 4,
   parameter integer HASH_PIPE = 0,
+  parameter integer SPRAM = 0,                 // 1: iCE40UP5K SPRAM memory map (docs/core.md 5)
   parameter [0:0]   FAULT_INJECT = 1'b0
 ) (
   input  wire        clk_i,
@@ -103,7 +104,8 @@ module xnca_top #(
   xnca_core #(
     .GRID_W(GRID_W), .GRID_H(GRID_H), .CHANNELS(CHANNELS), .MAX_P(MAX_P), .MAX_M(MAX_M),
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
-    .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .BUILD_ID(BUILD_ID), .FAULT_INJECT(FAULT_INJECT)
+    .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .SPRAM(SPRAM), .BUILD_ID(BUILD_ID),
+    .FAULT_INJECT(FAULT_INJECT)
   ) u_core (
     .clk(clk_i), .rst(rst_i || c_rst_req),
     .i_cmd_valid(c_cmd_valid), .o_cmd_ready(c_cmd_ready), .i_cmd_op(c_cmd_op),

@@ -15,7 +15,8 @@ Inputs, all measured by the same `make bench` run except the cached reference ci
                format). Missing file or missing board: that board is "pending RTL".
   fmax         per board, the first of bitstreams/<board>.report.json and
                build/<board>/report.json (nextpnr --report) whose design is the accelerator
-               (a build/<board>/config naming a *_smoke top is skipped).
+               (a build/<board>/config naming a *_smoke top is skipped, and so is a build/
+               report without a bitstream beside it: that build failed, e.g. on timing).
 
 Everything else is computed here: compute-bound images/s and latency, the link-bound projection
 (USB-UART bridge model, link_projection()), end-to-end = min with its bottleneck, the device
@@ -47,6 +48,8 @@ BRIDGES = {
                 "packets_per_frame": 13, "latency_timer_s": 1e-3},
 }
 
+# The link runs at the bridge's maximum baud unless --baud BOARD=N gives the board's UART as built
+# (mk/bench.mk passes CLOCK_HZ / CLKS_PER_BIT of mk/top.mk TOP_CFG_<board>).
 BOARDS = {
     "icebreaker": {"device": "up5k", "bridge": "FT2232H"},
     "ulx3s-85f": {"device": "85k", "bridge": "FT231X"},
@@ -121,6 +124,11 @@ def board_fmax(board, report_dirs):
                 top = [ln.split(None, 1)[1].strip() for ln in open(config) if ln.startswith("top ")]
                 if top and top[0].endswith("_smoke"):
                     continue
+            if config:
+                # a build/ report counts only when that build produced its bitstream (timing met)
+                bits = [os.path.join(d, "build", board, f) for f in ("xnca.bit", "xnca.bin")]
+                if not any(os.path.exists(b) and os.path.getmtime(b) >= os.path.getmtime(path) for b in bits):
+                    continue
             r = read_json(path, "nextpnr report")
             f = [v["achieved"] for v in r.get("fmax", {}).values()]
             if f:
@@ -137,12 +145,14 @@ def cobs_wire_bytes(body):
 
 
 def link_projection(bridge_name, grid_bits=DEFAULT_GRID_BITS, max_payload=DEFAULT_MAX_PAYLOAD, n_report=1,
-                    w=GRID_W, h=GRID_H):
+                    w=GRID_W, h=GRID_H, baud=None):
     """Link-bound images/s of a CLASSIFY stream over a USB-UART bridge (a projection: the model, not
     a measurement). Requests carry as many packed grids as max_payload allows; the host keeps
     frames in flight (docs/protocol.md section 2), so each direction is a pipe limited by its
     slowest stage: UART 8N1 (10 bits per byte), and USB bulk (IN packets lose `status` bytes)."""
-    br = BRIDGES[bridge_name]
+    br = dict(BRIDGES[bridge_name])
+    if baud:
+        br["baud"] = baud
     grid = math.ceil(w * h * grid_bits / 8)
     fixed = 16 + 2 * n_report
     per_frame = max(1, min(255, (max_payload - fixed) // grid))
@@ -197,7 +207,8 @@ def board_rows(cycles, ref, peers, report_dirs):
                 run = cycles.get((board, model, steps))
                 link = link_projection(cfg["bridge"], run.get("grid_bits", DEFAULT_GRID_BITS) if run else
                                        DEFAULT_GRID_BITS,
-                                       run.get("max_payload", DEFAULT_MAX_PAYLOAD) if run else DEFAULT_MAX_PAYLOAD)
+                                       run.get("max_payload", DEFAULT_MAX_PAYLOAD) if run else DEFAULT_MAX_PAYLOAD,
+                                       baud=cfg.get("baud"))
                 ups = (run or {}).get("cell_updates_per_image", updates.get(steps))
                 mk = ((run or {}).get("weight_bits", 1) * (run or {}).get("act_bits", 1))
                 ceil = ceiling(ref, cfg["device"], fmax)
@@ -208,12 +219,14 @@ def board_rows(cycles, ref, peers, report_dirs):
                        "bottleneck": None, "latency_ms": None, "latency_ms_e2e": None, "ceiling_share": None,
                        "ceiling_share_logic": None, "ceiling_ops_per_s": ceil["ops_per_s"],
                        "useful_ops_per_s": None, "cell_updates_per_image": ups, "link": link, "ceiling": ceil}
-                missing = []
                 if not run:
-                    missing.append("RTL cycle counts")
-                if not fmax:
-                    missing.append("accelerator fmax")
-                row["status"] = "pending RTL" + (f" ({', '.join(missing)})" if missing else "") if missing else "ok"
+                    row["status"] = "pending RTL (no cycle counts" + ("" if fmax else ", no fmax") + ")"
+                elif not fmax:
+                    # issue 6.5: a board without a placed accelerator prints cycles only
+                    row["status"] = "no fmax (not placed): cycles only"
+                else:
+                    row["status"] = "ok"
+                row["model_path"] = (run or {}).get("model_path")
                 if run:
                     row["cycles_per_image"] = run["cycles_per_image"]
                     row["cycles_per_step"] = run.get("cycles_per_step", run["cycles_per_image"] / steps)
@@ -264,13 +277,21 @@ def targets(rows, peers):
         ("iCEBreaker share of its device ceiling", verdict(share("icebreaker"), 100 * TARGETS["ceiling_share"], "%")),
         ("ULX3S-85F end-to-end images/s (link projection included)",
          verdict(get("ulx3s-85f", "images_per_s_e2e"), TARGETS["ulx3s_e2e_images_per_s"])),
-        ("ULX3S link-bound projection alone (3 Mbaud, b = 2) vs the end-to-end target",
+        (f"ULX3S link-bound projection alone ({BOARDS['ulx3s-85f'].get('baud', BRIDGES['FT231X']['baud']) / 1e6:g} "
+         f"Mbaud, the run's grid encoding) vs the end-to-end target",
          verdict(get("ulx3s-85f", "images_per_s_link"), TARGETS["ulx3s_e2e_images_per_s"])),
     ]
 
 
 def fmt(v, spec=",.0f", none="pending"):
     return none if v is None else format(v, spec)
+
+
+def fmt_rate(r, key):
+    """A rate column: the value, 'no fmax' for a board with cycles but no placed design."""
+    if r[key] is None and r["cycles_per_image"] is not None and r["fmax_mhz"] is None:
+        return "no fmax"
+    return fmt(r[key])
 
 
 def write_md(path, doc, target_lines, plots):
@@ -292,11 +313,37 @@ def write_md(path, doc, target_lines, plots):
           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in doc["boards"]:
         L.append(f"| {r['board']} | {r['model']} | {r['steps']} | {fmt(r['cycles_per_step'], ',.1f')} | "
-                 f"{fmt(r['cycles_per_image'])} | {fmt(r['fmax_mhz'], '.1f')} | {fmt(r['images_per_s'])} | "
-                 f"{fmt(r['latency_ms'], '.3f')} | {fmt(r['images_per_s_link'])} | {fmt(r['images_per_s_e2e'])} | "
-                 f"{r['bottleneck'] or 'pending'} | "
+                 f"{fmt(r['cycles_per_image'])} | {fmt(r['fmax_mhz'], '.1f', 'no fmax')} | "
+                 f"{fmt_rate(r, 'images_per_s')} | "
+                 f"{fmt(r['latency_ms'], '.3f', 'no fmax' if r['cycles_per_image'] else 'pending')} | "
+                 f"{fmt(r['images_per_s_link'])} | {fmt_rate(r, 'images_per_s_e2e')} | "
+                 f"{r['bottleneck'] or ('no fmax' if r['cycles_per_image'] else 'pending')} | "
                  f"{'pending' if r['ceiling_share'] is None else format(100 * r['ceiling_share'], '.1f') + ' %'} | "
                  f"{r['status']} |")
+    paths = {}
+    for r in doc["boards"]:
+        if r.get("model_path"):
+            paths.setdefault(r["model"], r["model_path"])
+    if paths:
+        L += ["", "Models: " + "; ".join(f"`{k}` = {v}" for k, v in sorted(paths.items())) +
+              (" (stand-in until models/mnist.xnca exists: same Distill dimensions)"
+               if "ptq-w4a4" in paths.get("shipped", "") else "") + ". "
+              "'no fmax': the board has co-simulated cycles but no placed accelerator bitstream "
+              "(bitstreams/<board>.report.json), so only cycles are given."]
+    sc = doc.get("scaling")
+    if sc:
+        L += ["", "## Scaling (co-simulation)", "",
+              f"Configuration: {sc['config']}; random W1A1 model of Distill's dimensions; {sc['steps']} steps, "
+              f"{sc['images']} image(s) per point; cycles from the Verilated top (link included). "
+              "'digit': MNIST test digits centred in the grid (alive cells = the digit's ink, fire rate 0.5); "
+              "'dense': every cell alive and firing (the dense sweep a design without a fire mask pays).", "",
+              "| series | grid | fire_t | firing cells / step | cycles / step | cycles / image | cycles per firing cell |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+        for r in sc["runs"]:
+            fc = r["cell_updates_per_image"] / r["steps"]
+            L.append(f"| {r['series']} | {r['grid_w']}x{r['grid_h']} | {r['fire_t']} | {fc:,.1f} | "
+                     f"{r['cycles_per_step']:,.0f} | {r['cycles_per_image']:,.0f} | "
+                     f"{(r['cycles_per_step'] / fc if fc else 0):,.1f} |")
     L += ["", "## CPU and PyTorch peers (same run, same machine)", "",
           "| peer | model | engine | threads | steps | images/s | cell acc % | image acc % |",
           "|---|---|---|---:|---:|---:|---:|---:|"]
@@ -447,6 +494,34 @@ def plots(doc, outdir):
     fig.savefig(p, dpi=110)
     plt.close(fig)
     written.append(p)
+    # 4. scaling: cycles per step against grid size and against firing cells (digit vs dense).
+    sc = doc.get("scaling")
+    if sc:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+        for series, col in (("digit", "tab:blue"), ("dense", "tab:red")):
+            g = sorted((r["grid_w"], r["cycles_per_step"]) for r in sc["runs"]
+                       if r["series"] == series and r["kind"] == "grid")
+            if g:
+                a1.plot([x for x, _ in g], [y for _, y in g], marker="o", color=col, label=series)
+            f = sorted((r["cell_updates_per_image"] / r["steps"], r["cycles_per_step"]) for r in sc["runs"]
+                       if r["series"] == series and r["kind"] == "firing")
+            if f:
+                a2.plot([x for x, _ in f], [y for _, y in f], marker="o", color=col, label=series)
+        a1.set_xlabel("grid side (cells)")
+        a1.set_ylabel("cycles per step")
+        a1.set_yscale("log")
+        a1.set_title("cycles per step vs grid size")
+        a1.legend()
+        a2.set_xlabel("firing cells per step")
+        a2.set_ylabel("cycles per step")
+        a2.set_title("cycles per step vs firing cells (28x28)")
+        a2.legend()
+        fig.suptitle(f"Scaling in co-simulation: {sc['config']}", fontsize=9)
+        fig.tight_layout()
+        p = os.path.join(outdir, "benchmarks-scaling.png")
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        written.append(p)
     return written
 
 
@@ -473,6 +548,8 @@ def main():
     ap.add_argument("--torch", required=True)
     ap.add_argument("--ref", default="bench/ref_popcount.json")
     ap.add_argument("--cycles", default="")
+    ap.add_argument("--scaling", default="", help="scripts/bench-scaling output (optional)")
+    ap.add_argument("--baud", action="append", default=[], help="BOARD=N: the board's UART baud as built")
     ap.add_argument("--report-dir", action="append", default=None, help="where bitstreams/ and build/ are")
     ap.add_argument("--out-json", default="docs/benchmarks.json")
     ap.add_argument("--out-md", default="docs/benchmarks.md")
@@ -488,6 +565,11 @@ def main():
         if dev not in ref.get("devices", {}):
             fail(f"{a.ref}: no results for device {dev} (run make bench-ref)")
     cycles = load_cycles(a.cycles)
+    for spec in a.baud:
+        board, _, n = spec.partition("=")
+        if board not in BOARDS or not n.isdigit() or int(n) <= 0:
+            fail(f"--baud {spec}: want BOARD=N with a known board and N > 0")
+        BOARDS[board]["baud"] = int(n)
     rows = board_rows(cycles, ref, peers_in, a.report_dir or ["."])
 
     peers, extra = [], []  # the schema's four peers; c-float-1t goes to "extra_peers"
@@ -519,6 +601,7 @@ def main():
         "torch": torch_in,
         "reference": ref,
         "updates_per_image": peers_in["updates_per_image"],
+        "scaling": read_json(a.scaling, "scaling file") if a.scaling and os.path.exists(a.scaling) else None,
         "accuracy_check": {"c_float_cell_accuracy": cf["cell_accuracy"],
                            "c_float_image_accuracy": cf["image_accuracy"],
                            "torch_cell_accuracy": torch_in["cell_accuracy"],

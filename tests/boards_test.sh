@@ -40,13 +40,14 @@ expect_rc "too few arguments is an error" 1 scripts/bitstream-build-id icebreake
 echo "make prog DRY_RUN=1"
 prog() { make -s --no-print-directory prog DRY_RUN=1 "$@" 2>&1; }
 expect_eq "icebreaker" "$(prog BOARD=icebreaker)" \
-  "openFPGALoader -b ice40_generic -f build/icebreaker/xnca.bin"
+  "openFPGALoader -b ice40_generic -f bitstreams/icebreaker.bin"
 expect_eq "icebreaker FLASH=1 (always flash)" "$(prog BOARD=icebreaker FLASH=1)" \
-  "openFPGALoader -b ice40_generic -f build/icebreaker/xnca.bin"
-expect_eq "ulx3s-85f (SRAM)" "$(prog BOARD=ulx3s-85f)" "openFPGALoader -b ulx3s build/ulx3s-85f/xnca.bit"
+  "openFPGALoader -b ice40_generic -f bitstreams/icebreaker.bin"
+expect_eq "ulx3s-85f (SRAM, prebuilt)" "$(prog BOARD=ulx3s-85f)" "openFPGALoader -b ulx3s bitstreams/ulx3s-85f.bit"
 expect_eq "ulx3s-85f FLASH=1" "$(prog BOARD=ulx3s-85f FLASH=1)" \
-  "openFPGALoader -b ulx3s -f build/ulx3s-85f/xnca.bit"
-expect_eq "ulx3s-25f (SRAM)" "$(prog BOARD=ulx3s-25f)" "openFPGALoader -b ulx3s build/ulx3s-25f/xnca.bit"
+  "openFPGALoader -b ulx3s -f bitstreams/ulx3s-85f.bit"
+expect_eq "ulx3s-25f (SRAM)" "$(prog BOARD=ulx3s-25f)" "openFPGALoader -b ulx3s bitstreams/ulx3s-25f.bit"
+expect_eq "ulx3s-25f LOCAL=1 (own build)" "$(prog BOARD=ulx3s-25f LOCAL=1)" "openFPGALoader -b ulx3s build/ulx3s-25f/xnca.bit"
 expect_eq "BITFILE override" "$(prog BOARD=ulx3s-25f BITFILE=x.bit)" "openFPGALoader -b ulx3s x.bit"
 expect_rc "unknown board is an error" 1 make -s --no-print-directory prog BOARD=nosuch DRY_RUN=1
 expect_rc "missing bitstream is an error" 1 \
@@ -55,10 +56,14 @@ expect_rc "missing bitstream is an error" 1 \
 echo "bitstream-report"
 printf '{"fmax": {"clk": {"achieved": 60.5, "constraint": 48}}, "utilization": {"ICESTORM_LC": {"used": 10, "available": 5280}}}' > "$tmp/pass.json"
 printf '{"fmax": {"clk": {"achieved": 40.0, "constraint": 48}}, "utilization": {}}' > "$tmp/fail.json"
+printf '{"fmax": {"clk": {"achieved": 52.0, "constraint": 48}}, "utilization": {}}' > "$tmp/thin.json"
 printf 'not json' > "$tmp/junk.json"
 expect_rc "timing met passes" 0 scripts/bitstream-report "$tmp/pass.json"
 expect_rc "timing missed fails" 1 scripts/bitstream-report "$tmp/fail.json"
 expect_rc "unreadable report fails" 1 scripts/bitstream-report "$tmp/junk.json"
+expect_rc "8 % slack passes without --min-slack" 0 scripts/bitstream-report "$tmp/thin.json"
+expect_rc "8 % slack fails --min-slack 10" 1 scripts/bitstream-report --min-slack 10 "$tmp/thin.json"
+expect_rc "60 % slack passes --min-slack 10" 0 scripts/bitstream-report --min-slack 10 "$tmp/pass.json"
 
 echo "udev rules"
 for pid in 6010 6015; do

@@ -92,10 +92,49 @@ assert r["ceiling_share"] == round(1.116e12 / 3.1365e12, 4), r["ceiling_share"]
 assert r["ceiling_share_logic"] == round(1.116e12 / 6.273e12, 4)
 ice = next(r for r in d["boards"] if r["board"] == "icebreaker" and r["steps"] == 20)
 assert ice["fmax_mhz"] is None and ice["cycles_per_image"] == 48000, ice   # smoke report skipped
-assert "accelerator fmax" in ice["status"] and "RTL cycle counts" not in ice["status"], ice["status"]
+assert ice["status"].startswith("no fmax") and ice["images_per_s"] is None, ice["status"]
 P
+check "markdown prints cycles and 'no fmax' for a board without a placed design" \
+  grep -qE '^\| icebreaker \| w1a1 \| 20 \| [0-9,.]+ \| 48,000 \| no fmax \| no fmax \|' "$t/c.md"
+check "bench-readme prints 'no fmax' with the cycles" bash -c "'$py' scripts/bench-readme.py '$t/c.json' | grep -q 'no fmax (48,000 cycles/image)'"
 check "targets: 85F compute met, e2e NOT met with ratio" grep -q "end-to-end images/s (link projection included): NOT met (1,485 < 2,000, 0.74x" "$t/c.md"
 check "targets: 85F >= fastest all-core CPU engine (c-bnn-all 5,000)" grep -q "c-bnn-all, 5,000 images/s): met" "$t/c.md"
+
+# ---- a build/ report without its bitstream (a failed build) gives no fmax; with it, it does ----
+mkdir -p "$t/root/build/ulx3s-25f"
+echo '{"fmax": {"clk": {"achieved": 11.8, "constraint": 75}}}' > "$t/root/build/ulx3s-25f/report.json"
+printf 'board ulx3s-25f\ntop xnca_board_ulx3s_25f\n' > "$t/root/build/ulx3s-25f/config"
+cat > "$t/cycles25.json" <<'J'
+{"source": "fixture", "runs": [{"board": "ulx3s-25f", "model": "w1a1", "steps": 20, "cycles_per_image": 1000}]}
+J
+check "failed build's report (no bitstream) is not an fmax" bash -c "'$py' scripts/bench.py --peers '$t/peers.json' \
+  --torch '$t/torch.json' --ref '$t/ref.json' --cycles '$t/cycles25.json' --report-dir '$t/root' --out-json '$t/f.json' \
+  --out-md '$t/f.md' --plots '' && grep -q '^| ulx3s-25f | w1a1 | 20 | [0-9.,]* | 1,000 | no fmax' '$t/f.md'"
+touch "$t/root/build/ulx3s-25f/xnca.bit"
+check "  ... and with its bitstream it is (11.8 MHz: 11,800 images/s)" bash -c "'$py' scripts/bench.py --peers '$t/peers.json' \
+  --torch '$t/torch.json' --ref '$t/ref.json' --cycles '$t/cycles25.json' --report-dir '$t/root' --out-json '$t/f.json' \
+  --out-md '$t/f.md' --plots '' && grep -q '^| ulx3s-25f | w1a1 | 20 | [0-9.,]* | 1,000 | 11.8 | 11,800 |' '$t/f.md'"
+
+check "--baud ulx3s-85f=1000000 (the board's UART as built) gives the 1 Mbaud link projection" bash -c \
+  "'$py' scripts/bench.py --peers '$t/peers.json' --torch '$t/torch.json' --ref '$t/ref.json' --cycles '$t/cycles.json' \
+     --report-dir '$t/root' --baud ulx3s-85f=1000000 --out-json '$t/b.json' --out-md '$t/b.md' --plots '' && \
+   '$py' -c 'import json,sys; r=[r for r in json.load(open(sys.argv[1]))[\"boards\"] if r[\"board\"]==\"ulx3s-85f\"][0]; sys.exit(r[\"images_per_s_link\"] != 495.0)' '$t/b.json'"
+check "--baud with an unknown board is exit 1" bash -c "! '$py' scripts/bench.py --peers '$t/peers.json' \
+  --torch '$t/torch.json' --ref '$t/ref.json' --baud nosuch=5 --out-json '$t/b.json' --out-md '$t/b.md' --plots '' 2>/dev/null"
+
+# ---- scaling section (scripts/bench-scaling output) ----
+cat > "$t/scaling.json" <<'J'
+{"config": "ulx3s-85f: UNITS=8", "board": "ulx3s-85f", "steps": 5, "images": 2, "runs": [
+ {"series": "digit", "kind": "grid", "grid_w": 16, "grid_h": 16, "fire_t": 128, "steps": 5,
+  "cell_updates_per_image": 350.0, "cycles_per_step": 7000.0, "cycles_per_image": 35000.0},
+ {"series": "dense", "kind": "firing", "grid_w": 28, "grid_h": 28, "fire_t": 0, "steps": 5,
+  "cell_updates_per_image": 0.0, "cycles_per_step": 900.0, "cycles_per_image": 4500.0}]}
+J
+check "scaling table rendered (cycles per firing cell; zero firing cells do not divide)" bash -c \
+  "'$py' scripts/bench.py --peers '$t/peers.json' --torch '$t/torch.json' --ref '$t/ref.json' \
+     --cycles '$t/cycles.json' --scaling '$t/scaling.json' --report-dir '$t/root' --out-json '$t/s.json' \
+     --out-md '$t/s.md' --plots '' && grep -q '^| digit | 16x16 | 128 | 70.0 | 7,000 | 35,000 | 100.0 |' '$t/s.md' \
+     && grep -q '^| dense | 28x28 | 0 | 0.0 | 900 | 4,500 | 0.0 |' '$t/s.md'"
 
 # ---- bad input ----
 echo '{"runs": [{"board": "ulx3s-85f", "model": "w1a1", "steps": 20, "cycles_per_image": -5}]}' > "$t/bad.json"

@@ -5,38 +5,8 @@
 xnca=$1
 result=$2
 model=models/distill-float.xnca
-py=${PYTHON:-/usr/bin/python3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "cli: PASS $1"; }
-bad() { fail=$((fail + 1)); echo "cli: FAIL $1"; }
-
-# expect NAME RC PATTERN -- COMMAND...: exit status RC and (if PATTERN != "") output matching PATTERN.
-expect() {
-    local name=$1 rc=$2 pat=$3
-    shift 4
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -ne "$rc" ]; then
-        bad "$name: exit $got, expected $rc ($(head -c 300 "$work/err"))"
-    elif [ -n "$pat" ] && ! grep -Eq -- "$pat" "$work/out" "$work/err"; then
-        bad "$name: output does not match /$pat/: $(head -c 300 "$work/out" "$work/err")"
-    else
-        ok "$name"
-    fi
-}
-
-# json_check NAME PYTHON_EXPR FILE: the expression over `j` (the parsed JSON) must be true.
-json_check() {
-    if "$py" -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$3" 2>"$work/pyerr"; then
-        ok "$1"
-    else
-        bad "$1: $(cat "$work/pyerr") $(head -c 300 "$3")"
-    fi
-}
+SUITE=cli
+. "$(dirname "$0")/lib.sh"
 
 # steps_of ARGS...: the "step" list eval --json reports for these extra arguments.
 steps_of() {
@@ -101,7 +71,7 @@ expect "eval --steps junk" 1 "--steps" -- "${E[@]}" --steps 1x
 expect "eval --at junk" 1 "--at" -- "${E[@]}" --at 1,,x
 expect "eval --at vs --steps" 1 "disagrees" -- "${E[@]}" --at 3,5 --steps 4
 expect "eval unknown option" 1 "unknown option" -- "${E[@]}" --colour
-expect "eval --device fpga" 2 "device 'fpga'" -- "${E[@]}" --n 2 --device fpga
+expect "eval --device fpga (unknown device: usage error)" 1 "device 'fpga'" -- "${E[@]}" --n 2 --device fpga
 expect "eval bad model file" 1 "magic" -- "$xnca" eval --model "$work/text.xnca" --data mnist --split test --n 1
 expect "eval text table" 0 "cell accuracy +agreement +image accuracy" -- "${E[@]}" --n 2 --steps 3
 
@@ -124,6 +94,4 @@ expect "eval --mutate-at runs" 0 "mutation after step 5" -- "${E[@]}" --n 3 --st
 expect "eval progress bar stays off stderr when not a terminal" 0 "" -- "${E[@]}" --n 2 --steps 2
 if [ -s "$work/err" ]; then bad "eval wrote to stderr without a terminal: $(head -c 200 "$work/err")"; else ok "eval stderr quiet"; fi
 
-echo "$pass $fail" >"$result"
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "$result"

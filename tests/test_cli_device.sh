@@ -6,36 +6,10 @@
 # Needs `make data` (MNIST). Writes "PASSED FAILED" to RESULT_FILE.
 xnca=$1
 result=$2
-py=${PYTHON:-/usr/bin/python3}
 float_model=models/distill-float.xnca
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 export XNCA_DEVICE=cpu # the auto-pick is tested explicitly below
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "cli-device: PASS $1"; }
-bad() { fail=$((fail + 1)); echo "cli-device: FAIL $1"; }
-
-# expect NAME RC PATTERN -- COMMAND...: exit status RC and (if PATTERN != "") stdout+stderr matching PATTERN.
-expect() {
-    local name=$1 rc=$2 pat=$3
-    shift 4
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -ne "$rc" ]; then
-        bad "$name: exit $got, expected $rc ($(head -c 400 "$work/err"))"
-    elif [ -n "$pat" ] && ! cat "$work/out" "$work/err" | grep -Eq -- "$pat"; then
-        bad "$name: output does not match /$pat/: $(head -c 400 "$work/out" "$work/err")"
-    else
-        ok "$name"
-    fi
-}
-# pycheck NAME SCRIPT ARGS...: a python snippet that exits 0 for a pass and prints why otherwise.
-pycheck() {
-    local name=$1 script=$2
-    shift 2
-    if msg=$("$py" -c "$script" "$@" 2>&1); then ok "$name"; else bad "$name: $msg"; fi
-}
+SUITE=cli-device
+. "$(dirname "$0")/lib.sh"
 
 if [ ! -f data/mnist/t10k-images-idx3-ubyte ]; then
     echo "cli-device: MNIST missing (run make data)"
@@ -202,6 +176,81 @@ expect "prog without a board: exit 2 with the programmer's error" 2 "device not 
 expect "prog with a missing bitstream: exit 1" 1 "missing" -- \
     "$xnca" prog --board ulx3s-25f --bitstream "$work/none.bit"
 
-echo "$pass $fail" >"$result"
-echo "cli-device: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+# ---- xnca sim: a device served on a Unix socket or a pty (the cpu device here, the Verilated one
+# in the sim-e2e suite); hosts reach it as unix:SOCKET / tty:PTY ----
+expect "sim --help" 0 "usage: xnca sim" -- "$xnca" sim --help
+expect "sim refuses to serve a served device" 1 "itself served" -- "$xnca" sim --device "sim@$work/x.sock"
+expect "sim --socket with --pty" 1 "not both" -- "$xnca" sim --socket "$work/x.sock" --pty
+expect "sim unknown board" 1 "unknown board" -- timeout 20 "$xnca" sim --board nosuchboard --socket "$work/x.sock"
+C=(classify --model "$quant_model" --data mnist --steps 10 --json)
+timeout 120 "$xnca" "${C[@]}" --device cpu --n 20 >"$work/direct.json" 2>/dev/null
+same_images() { # same_images A B: per-image classes, votes, agreement equal (and 20 of them)
+    "$py" -c '
+import json, sys
+a, b = (json.load(open(f))["images"] for f in sys.argv[1:3])
+key = lambda j: [(i["class"], i["votes"], i["agreement"], i["alive"]) for i in j]
+sys.exit(0 if len(a) == 20 and key(a) == key(b) else 1)' "$1" "$2"
+}
+sock=$work/cpu.sock
+"$xnca" sim --device cpu --socket "$sock" >"$work/srv.out" 2>"$work/srv.err" &
+spid=$!
+if wait_for 20 grep -qs . "$work/srv.out"; then
+    if timeout 120 "$xnca" "${C[@]}" --device "unix:$sock" --n 20 >"$work/unix.json" 2>"$work/unix.err" &&
+        same_images "$work/direct.json" "$work/unix.json"; then
+        ok "classify through xnca sim's socket equals the direct cpu device"
+    else bad "classify through the socket: $(tail -2 "$work/unix.err")"; fi
+    EV=(eval --model "$quant_model" --data mnist --split test --n 30 --at 5,10,20 --mutate-at 10 --json)
+    timeout 120 "$xnca" "${EV[@]}" >"$work/ev-cpu.json" 2>/dev/null
+    if timeout 120 "$xnca" "${EV[@]}" --device "unix:$sock" >"$work/ev-dev.json" 2>"$work/ev.err" &&
+        [ -s "$work/ev-cpu.json" ] && cmp -s "$work/ev-cpu.json" "$work/ev-dev.json"; then
+        ok "eval --device (served cpu, with a mutation) prints the engine's metrics exactly"
+    else bad "eval --device unix: differs from the engine: $(tail -2 "$work/ev.err")"; fi
+    expect "eval --device with report step 0: exit 1" 1 "report steps must be 1" -- \
+        timeout 20 "$xnca" eval --model "$quant_model" --data mnist --split test --n 2 --at 0,5 --device "unix:$sock"
+    expect "a second server on a live socket: exit 2" 2 "already being served" -- \
+        timeout 20 "$xnca" sim --device cpu --socket "$sock"
+    # the server vanishes mid-run: the host ends with exit 2 and says so, within seconds
+    timeout 60 "$xnca" classify --model "$quant_model" --data mnist --n 10000 --steps 200 --device "unix:$sock" \
+        >/dev/null 2>"$work/gone.err" &
+    hpid=$!
+    sleep 1; kill -KILL "$spid"; wait "$spid" 2>/dev/null; t0=$SECONDS
+    wait "$hpid"; rc=$?
+    if [ $rc -eq 2 ] && grep -q "device gone" "$work/gone.err" && [ $((SECONDS - t0)) -le 5 ]; then
+        ok "server killed mid-run: host exit 2 in $((SECONDS - t0)) s ($(tail -1 "$work/gone.err"))"
+    else bad "server killed mid-run: exit $rc after $((SECONDS - t0)) s: $(tail -2 "$work/gone.err")"; fi
+else
+    bad "xnca sim --device cpu did not start: $(cat "$work/srv.err")"; kill "$spid"
+fi
+wait "$spid" 2>/dev/null
+# a stale socket file (the killed server's) is replaced; SIGTERM stops cleanly and removes it
+"$xnca" sim --device cpu --socket "$sock" >"$work/srv.out" 2>"$work/srv.err" &
+spid=$!
+if wait_for 20 grep -qs . "$work/srv.out"; then ok "a stale socket is replaced"; else bad "stale socket: $(cat "$work/srv.err")"; fi
+kill -TERM "$spid"
+if wait_for 10 bash -c "! kill -0 $spid 2>/dev/null"; then
+    wait "$spid"; rc=$?
+    if [ $rc -eq 0 ] && [ ! -e "$sock" ]; then ok "SIGTERM: exit 0, socket removed"; else bad "SIGTERM: exit $rc"; fi
+else kill -KILL "$spid"; bad "xnca sim still running 10 s after SIGTERM"; fi
+# the pty: tty:PTY reaches the same device through termios
+"$xnca" sim --device cpu --pty >"$work/pty.out" 2>"$work/pty.err" &
+spid=$!
+if wait_for 20 grep -qs "^tty:" "$work/pty.out"; then
+    pty=$(head -1 "$work/pty.out")
+    if timeout 120 "$xnca" "${C[@]}" --device "$pty" --n 20 >"$work/pty.json" 2>"$work/pty.cerr" &&
+        same_images "$work/direct.json" "$work/pty.json"; then
+        ok "classify through xnca sim --pty ($pty) equals the direct cpu device"
+    else bad "classify through $pty: $(tail -2 "$work/pty.cerr")"; fi
+    timeout 60 "$xnca" classify --model "$quant_model" --data mnist --n 10000 --steps 200 --device "$pty" \
+        >/dev/null 2>"$work/gone.err" &
+    hpid=$!
+    sleep 1; kill -KILL "$spid"; wait "$spid" 2>/dev/null; t0=$SECONDS
+    wait "$hpid"; rc=$?
+    if [ $rc -eq 2 ] && grep -q "device gone" "$work/gone.err" && [ $((SECONDS - t0)) -le 5 ]; then
+        ok "pty server killed mid-run: host exit 2 in $((SECONDS - t0)) s ($(tail -1 "$work/gone.err"))"
+    else bad "pty server killed mid-run: exit $rc after $((SECONDS - t0)) s: $(tail -2 "$work/gone.err")"; fi
+else
+    bad "xnca sim --pty did not start: $(cat "$work/pty.err")"; kill "$spid"
+fi
+wait "$spid" 2>/dev/null
+
+finish "$result"

@@ -10,19 +10,12 @@
 
 #include <cmocka.h>
 
+#include "link_test_util.h"
 #include "xnca.h"
 #include "xnca_devmodel.h"
 #include "xnca_frame.h"
 #include "xnca_model.h"
 
-static uint32_t rng_state = 12345;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
 
 static void test_crc16_check_value(void **state)
 {
@@ -64,11 +57,11 @@ static void test_cobs_round_trips(void **state)
         check_cobs_round_trip(buf, lens[k]);
     }
     for (int it = 0; it < 2000; it++) {
-        size_t n = rnd() % 700;
-        int zero_rate = (int)(rnd() % 5); /* 0: no zeros ... */
+        size_t n = lt_rnd() % 700;
+        int zero_rate = (int)(lt_rnd() % 5); /* 0: no zeros ... */
         for (size_t i = 0; i < n; i++) {
-            buf[i] = (uint8_t)rnd();
-            if (zero_rate && rnd() % (zero_rate * 3) == 0)
+            buf[i] = (uint8_t)lt_rnd();
+            if (zero_rate && lt_rnd() % (zero_rate * 3) == 0)
                 buf[i] = 0;
             if (!zero_rate && !buf[i])
                 buf[i] = 1;
@@ -109,10 +102,10 @@ static void test_frame_round_trip(void **state)
     (void)state;
     static uint8_t payload[1100], wire[1200], body[1200];
     for (int it = 0; it < 300; it++) {
-        size_t len = rnd() % 1025;
+        size_t len = lt_rnd() % 1025;
         for (size_t i = 0; i < len; i++)
-            payload[i] = (uint8_t)(rnd() % 3 ? rnd() : 0);
-        uint8_t op = (uint8_t)rnd(), tag = (uint8_t)rnd();
+            payload[i] = (uint8_t)(lt_rnd() % 3 ? lt_rnd() : 0);
+        uint8_t op = (uint8_t)lt_rnd(), tag = (uint8_t)lt_rnd();
         size_t n = xnca_frame_build(op, tag, payload, len, wire);
         assert_true(n <= xnca_frame_wire_max(len));
         assert_int_equal(wire[0], 0);
@@ -264,7 +257,7 @@ static void test_grid_packing(void **state)
     (void)state;
     uint8_t pix[28 * 28], packed[400], lv[28 * 28];
     for (int i = 0; i < 28 * 28; i++)
-        pix[i] = (uint8_t)rnd();
+        pix[i] = (uint8_t)lt_rnd();
     assert_int_equal(xnca_grid_bytes(28, 28, 2), 196);
     assert_int_equal(xnca_grid_bytes(28, 28, 1), 98);
     assert_int_equal(xnca_grid_bytes(28, 28, 4), 392);
@@ -376,40 +369,6 @@ static void expect_error(xnca_devmodel *d, uint8_t op, const uint8_t *p, size_t 
     assert_int_equal(r.req_op, op);
     if (detail >= 0)
         assert_int_equal(r.detail, detail);
-}
-
-static void make_random_model(xnca_model *m, int wbits, int abits)
-{
-    char err[200];
-    memset(m, 0, sizeof *m);
-    m->variant = XNCA_QUANT;
-    m->grid_w = m->grid_h = 28;
-    m->channels = 20;
-    m->hidden_channels = 9;
-    m->classes = 10;
-    m->hidden_layers = 1;
-    m->perception_width = m->mlp_width = 80;
-    m->weight_bits = wbits;
-    m->act_bits = abits;
-    m->state_bits = 8;
-    m->input_bits = 2;
-    m->fire_t = 128;
-    m->noise_p = 13;
-    int rc = xnca_model_random(m, 7, err, sizeof err);
-    if (rc)
-        fprintf(stderr, "xnca_model_random: %s\n", err);
-    assert_int_equal(rc, 0);
-}
-
-static void make_digits(uint8_t *pix, int n)
-{
-    for (int i = 0; i < n; i++)
-        for (int y = 0; y < 28; y++)
-            for (int x = 0; x < 28; x++) {
-                int dx = x - 14 + (i % 5) - 2, dy = y - 14 + (i % 3) - 1, r2 = dx * dx + dy * dy;
-                int ring = r2 > 20 + i % 7 && r2 < 60 + 5 * (i % 4);
-                pix[(size_t)i * 784 + y * 28 + x] = (uint8_t)(ring ? 120 + (int)(rnd() % 136) : (int)(rnd() % 30));
-            }
 }
 
 static void test_dev_error_replies(void **state)
@@ -540,7 +499,7 @@ static void test_dev_load_and_classify(void **state)
     (void)state;
     xnca_devmodel *d = xnca_devmodel_new(NULL);
     xnca_model m;
-    make_random_model(&m, 1, 1);
+    lt_make_model(&m, XNCA_QUANT, 1, 1, 7);
     uint8_t *file = NULL;
     size_t flen = xnca_model_serialize(&m, &file);
     assert_true(flen > 48);
@@ -572,7 +531,7 @@ static void test_dev_load_and_classify(void **state)
     assert_int_equal(r.op, 0x85);
     /* CLASSIFY one image, two report steps; compare with the engine run directly */
     uint8_t pix[784];
-    make_digits(pix, 1);
+    lt_make_digits(pix, 1);
     xnca_classify_msg c;
     memset(&c, 0, sizeof c);
     c.steps = 20, c.seed = 5, c.image_index = 3, c.n_images = 1, c.n_report = 2, c.report[0] = 10;
@@ -630,14 +589,14 @@ static void test_cpu_transport_matches_engine(void **state)
     assert_string_equal(xnca_info(dev)->board, "cpu");
     assert_int_equal(xnca_hello(dev, 77), 0);
     xnca_model m;
-    make_random_model(&m, 2, 2);
+    lt_make_model(&m, XNCA_QUANT, 2, 2, 7);
     uint8_t *file = NULL;
     size_t flen = xnca_model_serialize(&m, &file);
     assert_int_equal(xnca_load_model_mem(dev, file, flen), 0);
     enum { N = 30 };
     static uint8_t pix[N * 784], mut[N * 784];
-    make_digits(pix, N);
-    make_digits(mut, N);
+    lt_make_digits(pix, N);
+    lt_make_digits(mut, N);
     xnca_run_opts o = XNCA_RUN_OPTS_INIT;
     o.seed = 11, o.image_index = 100, o.steps = 24, o.n_report = 3;
     o.report[0] = 8, o.report[1] = 16, o.report[2] = 24, o.mutate_at = 12;
@@ -646,37 +605,11 @@ static void test_cpu_transport_matches_engine(void **state)
     if (rc)
         fprintf(stderr, "%s\n", xnca_error(dev));
     assert_int_equal(rc, 0);
-    xnca_step_opts so = {XNCA_ORDER_RASTER, 0};
-    for (int i = 0; i < N; i++) {
-        xnca_grid g;
-        assert_int_equal(xnca_grid_init(&m, &g, 28, 28, pix + i * 784), 0);
-        int r = 0;
-        for (int t = 0; t < 24; t++) {
-            if (t == 12)
-                xnca_grid_mutate(&m, &g, mut + i * 784);
-            xnca_step(&m, &g, 11, 100 + (uint32_t)i, (uint32_t)t, &so);
-            if (t + 1 == o.report[r]) {
-                int votes[10], agree, alive;
-                int pred = xnca_votes(&m, &g, votes, &agree, &alive);
-                for (int k = 0; k < 10; k++)
-                    assert_int_equal(res[i].votes[r][k], votes[k]);
-                assert_int_equal(res[i].pred[r], pred);
-                assert_int_equal(res[i].agree[r], agree != 0);
-                if (r == 2)
-                    assert_int_equal(res[i].alive, alive);
-                r++;
-            }
-        }
-        assert_int_equal(res[i].prediction, res[i].pred[2]);
-        if (i == N - 1) { /* read-back of the last image's states */
-            static int8_t st[784 * 20];
-            size_t got;
-            assert_int_equal(xnca_read_state(dev, st, sizeof st, &got), 0);
-            assert_int_equal(got, sizeof st);
-            assert_memory_equal(st, g.qs, sizeof st);
-        }
-        xnca_grid_free(&g);
-    }
+    static int8_t st[784 * 20]; /* read-back of the last image's states */
+    size_t got;
+    assert_int_equal(xnca_read_state(dev, st, sizeof st, &got), 0);
+    assert_int_equal(got, sizeof st);
+    lt_check_results(&m, &o, N, pix, mut, res, st);
     /* bad arguments are usage errors */
     o.report[1] = 30;
     assert_int_equal(xnca_classify(dev, &o, 1, pix, mut, res), XNCA_RC_USAGE);
@@ -687,7 +620,14 @@ static void test_cpu_transport_matches_engine(void **state)
     /* unknown transports and malformed specs are usage errors */
     assert_int_equal(xnca_open("bogus", NULL, &dev, err, sizeof err), XNCA_RC_USAGE);
     assert_non_null(strstr(err, "unknown device"));
-    assert_int_equal(xnca_open("sim", NULL, &dev, err, sizeof err), XNCA_RC_DEVICE);
+    assert_int_equal(xnca_open("sim:nosuchboard", NULL, &dev, err, sizeof err), XNCA_RC_USAGE);
+    assert_non_null(strstr(err, "unknown board"));
+    assert_int_equal(xnca_open("unix:", NULL, &dev, err, sizeof err), XNCA_RC_USAGE);
+    assert_int_equal(xnca_open("unix:/nonexistent/xnca.sock", NULL, &dev, err, sizeof err), XNCA_RC_DEVICE);
+    assert_non_null(strstr(err, "xnca sim"));
+    assert_int_equal(xnca_open("sim:icebreaker@/nonexistent/xnca.sock", NULL, &dev, err, sizeof err),
+                     XNCA_RC_DEVICE);
+    assert_non_null(strstr(err, "cannot connect"));
 }
 
 /* A host refuses a model outside the device's caps with exit 1 and names the cap; a device

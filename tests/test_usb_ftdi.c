@@ -21,59 +21,9 @@
 #include <cmocka.h>
 
 #include "ftdi_emulator.h"
+#include "link_test_util.h"
 #include "xnca.h"
 #include "xnca_model.h"
-
-static long ms_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static uint32_t rng = 99;
-static uint32_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-
-static void make_model(xnca_model *m, int variant, int bits)
-{
-    char err[200];
-    memset(m, 0, sizeof *m);
-    m->variant = XNCA_QUANT;
-    m->grid_w = m->grid_h = 28;
-    m->channels = 20;
-    m->hidden_channels = 9;
-    m->classes = 10;
-    m->hidden_layers = 1;
-    m->perception_width = m->mlp_width = 80;
-    m->weight_bits = m->act_bits = bits;
-    m->state_bits = 8;
-    m->input_bits = 2;
-    m->fire_t = 128;
-    if (variant != XNCA_QUANT) {
-        m->variant = variant;
-        m->weight_bits = m->act_bits = m->state_bits = 32;
-        m->input_bits = 8;
-        assert_int_equal(xnca_model_alloc(m, err, sizeof err), 0);
-        return;
-    }
-    assert_int_equal(xnca_model_random(m, 21, err, sizeof err), 0);
-}
-
-static void make_digits(uint8_t *pix, int n)
-{
-    for (int i = 0; i < n; i++)
-        for (int p = 0; p < 784; p++) {
-            int x = p % 28, y = p / 28, dx = x - 13 - i % 3, dy = y - 14 + i % 4, r2 = dx * dx + dy * dy;
-            pix[(size_t)i * 784 + p] = (uint8_t)(r2 > 16 + i % 5 && r2 < 70 ? 100 + (int)(rnd() % 156)
-                                                                          : (int)(rnd() % 26));
-        }
-}
 
 /* Open the emulated bridge, load a model, classify, compare with the engine, read states. */
 static void round_trip(ftdi_emu_chip chip, const char *spec, int baud, uint16_t want_baud_value,
@@ -105,7 +55,7 @@ static void round_trip(ftdi_emu_chip chip, const char *spec, int baud, uint16_t 
     assert_true(st.string_requests >= 1); /* the serial number was compared */
 
     xnca_model m;
-    make_model(&m, XNCA_QUANT, 1);
+    lt_make_model(&m, XNCA_QUANT, 1, 1, 21);
     uint8_t *file = NULL;
     size_t flen = xnca_model_serialize(&m, &file);
     rc = xnca_load_model_mem(dev, file, flen);
@@ -115,7 +65,7 @@ static void round_trip(ftdi_emu_chip chip, const char *spec, int baud, uint16_t 
 
     enum { N = 12 };
     static uint8_t pix[N * 784];
-    make_digits(pix, N);
+    lt_make_digits(pix, N);
     xnca_run_opts ro = XNCA_RUN_OPTS_INIT;
     ro.seed = 3, ro.steps = 16, ro.n_report = 16;
     for (int r = 0; r < 16; r++)
@@ -125,27 +75,11 @@ static void round_trip(ftdi_emu_chip chip, const char *spec, int baud, uint16_t 
     if (rc)
         fprintf(stderr, "classify: %s\n", xnca_error(dev));
     assert_int_equal(rc, 0);
-    xnca_step_opts so = {XNCA_ORDER_RASTER, 0};
-    xnca_grid g;
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(xnca_grid_init(&m, &g, 28, 28, pix + i * 784), 0);
-        for (int t = 0; t < 16; t++) {
-            xnca_step(&m, &g, 3, (uint32_t)i, (uint32_t)t, &so);
-            int votes[10], agree, alive;
-            int pred = xnca_votes(&m, &g, votes, &agree, &alive);
-            assert_memory_equal(res[i].votes[t], votes, sizeof votes);
-            assert_int_equal(res[i].pred[t], pred);
-            assert_int_equal(res[i].agree[t], agree != 0);
-        }
-        if (i < N - 1)
-            xnca_grid_free(&g);
-    }
     static int8_t states[784 * 20];
     size_t got;
     assert_int_equal(xnca_read_state(dev, states, sizeof states, &got), 0);
     assert_int_equal(got, sizeof states);
-    assert_memory_equal(states, g.qs, sizeof states);
-    xnca_grid_free(&g);
+    lt_check_results(&m, &ro, N, pix, NULL, res, states);
 
     ftdi_emu_stats_get(e, &st);
     assert_true(st.in_transfers_multi_packet >= 1); /* replies spanned several packets */
@@ -183,7 +117,7 @@ static void test_refuses_models_outside_caps(void **state)
     size_t flen;
     /* float variants */
     for (int v = XNCA_FLOAT; v <= XNCA_BAN; v++) {
-        make_model(&m, v, 32);
+        lt_make_model(&m, v, 32, 32, 21);
         flen = xnca_model_serialize(&m, &file);
         assert_true(flen > 0);
         assert_int_equal(xnca_load_model_mem(dev, file, flen), XNCA_RC_USAGE);
@@ -192,7 +126,7 @@ static void test_refuses_models_outside_caps(void **state)
         xnca_model_free(&m);
     }
     /* W8A8 exceeds max_weight_bits 4 */
-    make_model(&m, XNCA_QUANT, 8);
+    lt_make_model(&m, XNCA_QUANT, 8, 8, 21);
     flen = xnca_model_serialize(&m, &file);
     assert_int_equal(xnca_load_model_mem(dev, file, flen), XNCA_RC_USAGE);
     assert_non_null(strstr(xnca_error(dev), "max_weight_bits"));
@@ -215,7 +149,7 @@ static void expect_failure(ftdi_emu_fault fault, long arg, int fail_at_open, con
     xnca_dev *dev = NULL;
     char err[512];
     xnca_open_opts o = {.timeout_ms = timeout_ms};
-    long t0 = ms_now();
+    long t0 = lt_ms_now();
     if (fail_at_open) {
         ftdi_emu_set_fault(e, fault, arg);
         assert_int_equal(xnca_open("usb:0403:6015", &o, &dev, err, sizeof err), XNCA_RC_DEVICE);
@@ -224,14 +158,14 @@ static void expect_failure(ftdi_emu_fault fault, long arg, int fail_at_open, con
     } else {
         assert_int_equal(xnca_open("usb:0403:6015", &o, &dev, err, sizeof err), 0);
         xnca_model m;
-        make_model(&m, XNCA_QUANT, 1);
+        lt_make_model(&m, XNCA_QUANT, 1, 1, 21);
         uint8_t *file = NULL;
         size_t flen = xnca_model_serialize(&m, &file);
         assert_int_equal(xnca_load_model_mem(dev, file, flen), 0);
         ftdi_emu_set_fault(e, fault, arg);
-        t0 = ms_now();
+        t0 = lt_ms_now();
         static uint8_t pix[8 * 784];
-        make_digits(pix, 8);
+        lt_make_digits(pix, 8);
         xnca_run_opts ro = XNCA_RUN_OPTS_INIT;
         ro.steps = 4;
         static xnca_result res[8];
@@ -242,7 +176,7 @@ static void expect_failure(ftdi_emu_fault fault, long arg, int fail_at_open, con
         xnca_model_free(&m);
         xnca_close(dev);
     }
-    long took = ms_now() - t0;
+    long took = lt_ms_now() - t0;
     /* open retries HELLO once: two timeouts at most */
     assert_true(took <= 2 * timeout_ms + 1500);
     ftdi_emu_free(e);
