@@ -77,13 +77,13 @@ TRAIN_ARGS_mnist-w3a4-ft := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data m
 # (its loss had flattened at ~36, image accuracy noisy 86-92 % on 300 digits); continue at a lower lr.
 TRAIN_ARGS_mnist-w3a4-ft2 := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
     --init models/mnist-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 8000,14000
-TRAIN_ITERS_mnist-w3a4-ft2 := 18000
+TRAIN_ITERS_mnist-w3a4-ft2 := 14000
 TRAIN_EVERY_mnist-w3a4-ft2 := 1000
 # Stage 2 of W4A4: stage 1 (mnist-w4a4-ft, lr 1e-4) was stopped at its 8,000-iteration export
 # (loss flat at ~24-25 since iteration 2,000; image accuracy on 300 digits 91-95 % between exports).
 TRAIN_ARGS_mnist-w4a4-ft2 := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist \
     --init models/mnist-w4a4-ft.xnca --lr 3e-5 --ste clip --decay 5000,10000
-TRAIN_ITERS_mnist-w4a4-ft2 := 14000
+TRAIN_ITERS_mnist-w4a4-ft2 := 11000
 TRAIN_EVERY_mnist-w4a4-ft2 := 1000
 # W4A4 that fits max_weight_bytes 12,288: Distill's float model with its hidden layer pruned to
 # M = 72 units (`xnca prune`, models/distill-float-m72.xnca), quantized (models/ptq-w4a4-m72.xnca,

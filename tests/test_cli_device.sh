@@ -159,13 +159,15 @@ expect "watch --gif into a missing folder: exit 1" 1 "GIF" -- \
     "$xnca" watch --device cpu --model "$quant_model" --data mnist --steps 2 --no-term --gif "$work/no/such/dir/x.gif"
 
 # ---- prog ----
-expect "prog --dry-run icebreaker" 0 "^openFPGALoader -b ice40_generic -f build/icebreaker/xnca.bin$" -- \
+# the committed prebuilt bitstream (bitstreams/<board>.bin|.bit) when there is one, else the local build
+bitfile() { if [ -f "bitstreams/$1.$2" ]; then echo "bitstreams/$1.$2"; else echo "build/$1/xnca.$2"; fi; }
+expect "prog --dry-run icebreaker" 0 "^openFPGALoader -b ice40_generic -f $(bitfile icebreaker bin)\$" -- \
     "$xnca" prog --board icebreaker --dry-run
-expect "prog --dry-run ulx3s-85f (SRAM)" 0 "^openFPGALoader -b ulx3s build/ulx3s-85f/xnca.bit$" -- \
+expect "prog --dry-run ulx3s-85f (SRAM)" 0 "^openFPGALoader -b ulx3s $(bitfile ulx3s-85f bit)\$" -- \
     "$xnca" prog --board ulx3s-85f --dry-run
-expect "prog --dry-run ulx3s-85f --flash" 0 "^openFPGALoader -b ulx3s -f build/ulx3s-85f/xnca.bit$" -- \
+expect "prog --dry-run ulx3s-85f --flash" 0 "^openFPGALoader -b ulx3s -f $(bitfile ulx3s-85f bit)\$" -- \
     "$xnca" prog --board ulx3s-85f --flash --dry-run
-expect "prog --dry-run ulx3s-25f" 0 "^openFPGALoader -b ulx3s build/ulx3s-25f/xnca.bit$" -- \
+expect "prog --dry-run ulx3s-25f" 0 "^openFPGALoader -b ulx3s $(bitfile ulx3s-25f bit)\$" -- \
     "$xnca" prog --board ulx3s-25f --dry-run
 expect "prog unknown board" 1 "unknown board 'de10'" -- "$xnca" prog --board de10 --dry-run
 printf 'bits' >"$work/t.bit"
