@@ -31,3 +31,10 @@ PTQ_M72 := models/ptq-w4a4-m72.xnca
 ptq-m72: $(BUILD)/xnca
 	$(BUILD)/xnca prune --model models/distill-float.xnca --mlp-width 72 -o $(PRUNED_M72)
 	$(BUILD)/xnca quantize --model $(PRUNED_M72) --weight-bits 4 --act-bits 4 -o $(PTQ_M72)
+
+# The Fashion starting point of run fashion-w3a4-ft (mk/train.mk): the Fashion float fine-tune's
+# export quantized to W3A4, calibrated on Fashion training images.
+.PHONY: ptq-fashion
+ptq-fashion: $(BUILD)/xnca
+	$(BUILD)/xnca quantize --model models/fashion-float-ft.xnca --weight-bits 3 --act-bits 4 --data fashion \
+	    -o models/ptq-fashion-w3a4.xnca
