@@ -27,7 +27,7 @@ static void usage(FILE *f)
             "was made: grey, inverted when the background is light, fitted into 20 x 20 (area averaging,\n"
             "aspect kept) and centred by its centre of mass in 28 x 28.\n\n"
             "  --model FILE       .xnca model (required)\n"
-            "  --device D         cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD] or auto\n"
+            "  --device D         cpu, usb[:VID:PID[:SERIAL]][@BAUD], tty:PATH[@BAUD], sim[:BOARD] or auto\n"
             "                     (default auto, or $XNCA_DEVICE: a USB board if one answers, else sim,\n"
             "                     else cpu; the choice is printed on stderr); sim[:BOARD]@[SOCKET] or\n"
             "                     unix:SOCKET reach a device served by `xnca sim`\n"

@@ -1,4 +1,5 @@
-/* cli_common.c - helpers shared by the xnca commands: errors, number parsing, JSON, device check. */
+/* cli_common.c - helpers shared by the xnca commands: errors, number parsing, JSON, device check,
+ * and what the model-making commands share (command line, calibration options, metadata). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -95,4 +96,98 @@ void cli_json_string(FILE *f, const char *s)
         }
     }
     fputc('"', f);
+}
+
+/* ---- the model-making commands ---- */
+
+char *cli_join_command(int argc, char **argv)
+{
+    size_t n = 16;
+    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+    char *s = malloc(n);
+    if (!s) return NULL;
+    strcpy(s, "xnca");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    for (char *p = s; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    return s;
+}
+
+int cli_check_data(const char *cmd, const char *name)
+{
+    if (strcmp(name, "mnist") && strcmp(name, "fashion"))
+        return cli_usage_error(cmd, "--data must be mnist or fashion, not '%s'", name);
+    return 0;
+}
+
+int cli_load_float_model(const char *cmd, const char *path, xnca_model *m)
+{
+    int rc = cli_load_model(cmd, path, m);
+    if (rc) return rc;
+    if (m->variant != XNCA_FLOAT) {
+        rc = cli_error(cmd, "%s is a %s model; %s needs a float model", path, xnca_variant_name(m->variant), cmd);
+        xnca_model_free(m);
+        return rc;
+    }
+    return 0;
+}
+
+int cli_calib_option(const char *cmd, int c, const char *arg, cli_calib *cal)
+{
+    long v;
+    switch (c) {
+    case CLI_O_DATA: cal->data = arg; return 0;
+    case CLI_O_CALIB:
+        if (cli_parse_int(arg, 1, 1000000, &v)) return cli_usage_error(cmd, "--calib needs a positive integer");
+        cal->calib_n = (int)v;
+        return 0;
+    case CLI_O_CALIB_STEPS:
+        if (cli_parse_int(arg, 1, 100000, &v)) return cli_usage_error(cmd, "--calib-steps needs 1..100000");
+        cal->calib_steps = (int)v;
+        return 0;
+    case CLI_O_SEED:
+        if (cli_parse_int(arg, 0, 0xffffffffL, &v)) return cli_usage_error(cmd, "--seed needs 0..4294967295");
+        cal->seed = (uint32_t)v;
+        return 0;
+    default: return -1;
+    }
+}
+
+int cli_calib_dataset(const char *cmd, const cli_calib *cal, const xnca_model *fm, char *name, size_t cap,
+                      xnca_dataset *d)
+{
+    const char *meta = xnca_model_meta(fm, "dataset");
+    snprintf(name, cap, "%s", cal->data ? cal->data : meta && !strcmp(meta, "fashion") ? "fashion" : "mnist");
+    char err[256];
+    memset(d, 0, sizeof(*d));
+    if (xnca_dataset_open(name, "train", d, err, sizeof(err)))
+        return cli_error(cmd, "%s (run 'make data' to fetch the datasets)", err);
+    if (cal->calib_n > d->n) {
+        int rc = cli_usage_error(cmd, "--calib %d is larger than the %s train split (%d images)", cal->calib_n, name,
+                                 d->n);
+        xnca_dataset_free(d);
+        return rc;
+    }
+    return 0;
+}
+
+const char *cli_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+char *cli_derived_meta(const xnca_model *src, const char *data, const char *source, uint32_t seed,
+                       const char *command)
+{
+    const char *fmt = "dataset=%s\nsource=%s\niterations=0\nseed=%u\ncommand=%s\n%s%s%s";
+    const char *lic = xnca_model_meta(src, "license");
+    const char *lic_key = lic ? "license=" : "", *lic_val = lic ? lic : "", *lic_end = lic ? "\n" : "";
+    int n = snprintf(NULL, 0, fmt, data, source, seed, command, lic_key, lic_val, lic_end);
+    char *s = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (s) snprintf(s, (size_t)n + 1, fmt, data, source, seed, command, lic_key, lic_val, lic_end);
+    return s;
 }

@@ -9,8 +9,11 @@
 static void say_device(const char *cmd, xnca_dev *dev, const char *how)
 {
     const xnca_device_info *in = xnca_info(dev);
-    fprintf(stderr, "xnca %s: device %s (board %s, build %08x)%s\n", cmd, xnca_transport_name(dev), in->board,
-            in->build_id, how);
+    char baud[32] = "";
+    if (xnca_link_baud(dev))
+        snprintf(baud, sizeof baud, ", %d baud", xnca_link_baud(dev));
+    fprintf(stderr, "xnca %s: device %s (board %s, build %08x%s)%s\n", cmd, xnca_transport_name(dev), in->board,
+            in->build_id, baud, how);
 }
 
 int cli_device_open(const char *cmd, const char *spec, xnca_dev **dev)

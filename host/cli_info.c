@@ -16,8 +16,8 @@ static void usage(FILE *f)
                "Without --model: opens device D and prints its INFO reply: protocol version, build id,\n"
                "board, clock, the grid and widths it is built for, its units and caps.\n\n"
                "  --model FILE   .xnca model file\n"
-               "  --device D     cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD], or auto (a USB\n"
-               "                 board if one answers, else sim, else cpu); sim[:BOARD]@[SOCKET] or\n"
+               "  --device D     cpu, usb[:VID:PID[:SERIAL]][@BAUD], tty:PATH[@BAUD], sim[:BOARD], or auto\n"
+               "                 (a USB board if one answers, else sim, else cpu); sim[:BOARD]@[SOCKET] or\n"
                "                 unix:SOCKET: a device served by `xnca sim`; with --model only 'cpu'\n"
                "  --json         one JSON object instead of text\n"
                "  --help         this text\n");
@@ -109,6 +109,12 @@ static void print_device_json(xnca_dev *dev)
     const xnca_device_info *in = xnca_info(dev);
     printf("{\"device\": ");
     cli_json_string(stdout, xnca_transport_name(dev));
+    if (xnca_link_baud(dev)) {
+        printf(", \"baud\": %d, \"link\": ", xnca_link_baud(dev));
+        cli_json_string(stdout, xnca_link_description(dev));
+    } else {
+        printf(", \"baud\": null, \"link\": null");
+    }
     printf(", \"protocol_version\": %u, \"build_id\": \"%08x\", \"board\": ", in->protocol_version, in->build_id);
     cli_json_string(stdout, in->board);
     printf(", \"clock_hz\": %u, \"grid_w\": %u, \"grid_h\": %u, \"channels\": %u, \"hidden_channels\": %u",
@@ -126,7 +132,10 @@ static void print_device_json(xnca_dev *dev)
 static void print_device_text(xnca_dev *dev)
 {
     const xnca_device_info *in = xnca_info(dev);
-    printf("device         %s\n", xnca_transport_name(dev));
+    if (xnca_link_baud(dev)) /* a serial link: which bridge or port, at what baud */
+        printf("device         %s (%s)\n", xnca_transport_name(dev), xnca_link_description(dev));
+    else
+        printf("device         %s\n", xnca_transport_name(dev));
     printf("board          %s\n", in->board);
     printf("build id       %08x\n", in->build_id);
     printf("protocol       %u\n", in->protocol_version);

@@ -35,65 +35,42 @@ static void usage(FILE *f)
             "Exit status: 0 ok, 1 bad usage or bad input.\n");
 }
 
-static char *join_command(int argc, char **argv)
-{
-    size_t n = 16;
-    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    strcpy(s, "xnca");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    for (char *p = s; *p; p++)
-        if (*p == '\n' || *p == '\r') *p = ' ';
-    return s;
-}
-
 /* The pruned model's metadata: provenance, the exact command, the source's dataset and license. */
 static char *metadata(const xnca_model *fm, const char *model_path, const char *data, const xnca_prune_opts *o,
                       int P, int M, const char *command)
 {
-    const char *lic = xnca_model_meta(fm, "license");
-    char license[1100] = "";
-    if (lic) snprintf(license, sizeof(license), "license=%s\n", lic);
-    const char *base = strrchr(model_path, '/');
-    base = base ? base + 1 : model_path;
-    size_t n = strlen(command) + strlen(license) + strlen(base) + 512;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    snprintf(s, n,
-             "dataset=%s\nsource=%s pruned to P=%d M=%d (xnca prune, %s rule, no training; measured on %d %s train "
-             "digits x %d steps)\niterations=0\nseed=%u\ncommand=%s\n%s",
-             data, base, P, M, o->fold_mean ? "std*|w_out| + mean fold" : "mean|a|*|w_out|", o->calib_n, data,
-             o->calib_steps, o->seed, command, license);
-    return s;
+    char source[512];
+    snprintf(source, sizeof(source),
+             "%s pruned to P=%d M=%d (xnca prune, %s rule, no training; measured on %d %s train digits x %d steps)",
+             cli_basename(model_path), P, M, o->fold_mean ? "std*|w_out| + mean fold" : "mean|a|*|w_out|", o->calib_n,
+             data, o->calib_steps);
+    return cli_derived_meta(fm, data, source, o->seed, command);
 }
 
-enum { O_MODEL = 256, O_PW, O_MW, O_NOFOLD, O_DATA, O_CALIB, O_CSTEPS, O_SEED };
+enum { O_MODEL = 256, O_PW, O_MW, O_NOFOLD };
 
 int cmd_prune(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},  {"perception-width", required_argument, 0, O_PW},
         {"mlp-width", required_argument, 0, O_MW}, {"no-fold", no_argument, 0, O_NOFOLD},
-        {"data", required_argument, 0, O_DATA},    {"calib", required_argument, 0, O_CALIB},
-        {"calib-steps", required_argument, 0, O_CSTEPS}, {"seed", required_argument, 0, O_SEED},
-        {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *model_path = NULL, *out = NULL, *data = NULL;
+        CLI_CALIB_OPTIONS,                         {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    const char *model_path = NULL, *out = NULL;
     long v;
     xnca_prune_opts o;
     xnca_prune_defaults(&o);
+    cli_calib cal = {NULL, o.calib_n, o.calib_steps, o.seed};
     int c;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+        int r = cli_calib_option("prune", c, optarg, &cal);
+        if (r > 0) return r;
+        if (r == 0) continue;
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case 'o': out = optarg; break;
-        case O_DATA: data = optarg; break;
         case O_PW:
             if (cli_parse_int(optarg, 8, 256, &v)) return cli_usage_error("prune", "--perception-width needs 8..256");
             o.perception_width = (int)v;
@@ -103,18 +80,6 @@ int cmd_prune(int argc, char **argv)
             o.mlp_width = (int)v;
             break;
         case O_NOFOLD: o.fold_mean = 0; break;
-        case O_CALIB:
-            if (cli_parse_int(optarg, 1, 1000000, &v)) return cli_usage_error("prune", "--calib needs a positive integer");
-            o.calib_n = (int)v;
-            break;
-        case O_CSTEPS:
-            if (cli_parse_int(optarg, 1, 100000, &v)) return cli_usage_error("prune", "--calib-steps needs 1..100000");
-            o.calib_steps = (int)v;
-            break;
-        case O_SEED:
-            if (cli_parse_int(optarg, 0, 0xffffffffL, &v)) return cli_usage_error("prune", "--seed needs 0..4294967295");
-            o.seed = (uint32_t)v;
-            break;
         case 'h': usage(stdout); return XNCA_EXIT_OK;
         case ':': return cli_usage_error("prune", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("prune", "unknown option '%s'", argv[optind - 1]);
@@ -123,17 +88,14 @@ int cmd_prune(int argc, char **argv)
     if (optind < argc) return cli_usage_error("prune", "unexpected argument '%s'", argv[optind]);
     if (!model_path) return cli_usage_error("prune", "--model FILE is required");
     if (!out) return cli_usage_error("prune", "-o OUT.xnca is required");
-    if (data && strcmp(data, "mnist") && strcmp(data, "fashion"))
-        return cli_usage_error("prune", "--data must be mnist or fashion, not '%s'", data);
+    if (cal.data && cli_check_data("prune", cal.data)) return XNCA_EXIT_USAGE;
+    o.calib_n = cal.calib_n;
+    o.calib_steps = cal.calib_steps;
+    o.seed = cal.seed;
 
     xnca_model fm;
-    int rc = cli_load_model("prune", model_path, &fm);
+    int rc = cli_load_float_model("prune", model_path, &fm);
     if (rc) return rc;
-    if (fm.variant != XNCA_FLOAT) {
-        rc = cli_error("prune", "%s is a %s model; prune needs a float model", model_path,
-                       xnca_variant_name(fm.variant));
-        goto out_model;
-    }
     if (o.perception_width > fm.perception_width) {
         rc = cli_usage_error("prune", "--perception-width %d is wider than the model's %d", o.perception_width,
                              fm.perception_width);
@@ -147,27 +109,14 @@ int cmd_prune(int argc, char **argv)
         rc = cli_usage_error("prune", "--mlp-width %d is wider than the model's %d", o.mlp_width, fm.mlp_width);
         goto out_model;
     }
-    char data_buf[32] = "mnist";
-    if (data) snprintf(data_buf, sizeof(data_buf), "%s", data);
-    else if (xnca_model_meta(&fm, "dataset") && !strcmp(xnca_model_meta(&fm, "dataset"), "fashion"))
-        snprintf(data_buf, sizeof(data_buf), "fashion");
-
+    char data_buf[32];
     xnca_dataset d;
     char err[256];
-    memset(&d, 0, sizeof(d));
-    if (xnca_dataset_open(data_buf, "train", &d, err, sizeof(err))) {
-        rc = cli_error("prune", "%s (run 'make data' to fetch the datasets)", err);
-        goto out_model;
-    }
-    if (o.calib_n > d.n) {
-        rc = cli_usage_error("prune", "--calib %d is larger than the %s train split (%d images)", o.calib_n,
-                             data_buf, d.n);
-        goto out_data;
-    }
+    if ((rc = cli_calib_dataset("prune", &cal, &fm, data_buf, sizeof(data_buf), &d))) goto out_model;
     o.calib = &d;
     int P = o.perception_width ? o.perception_width : fm.perception_width;
     int M = o.mlp_width ? o.mlp_width : fm.mlp_width;
-    char *command = join_command(argc, argv);
+    char *command = cli_join_command(argc, argv);
     char *meta = command ? metadata(&fm, model_path, data_buf, &o, P, M, command) : NULL;
     free(command);
     if (!meta) {

@@ -36,39 +36,16 @@ static void usage(FILE *f)
             "Exit status: 0 ok, 1 bad usage or bad input.\n");
 }
 
-static char *join_command(int argc, char **argv)
-{
-    size_t n = 16;
-    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    strcpy(s, "xnca");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    for (char *p = s; *p; p++)
-        if (*p == '\n' || *p == '\r') *p = ' ';
-    return s;
-}
-
 /* The quant model's metadata: provenance, the exact command, the source's license. */
 static char *metadata(const xnca_model *fm, const char *model_path, const char *data, const xnca_ptq_opts *o,
                       const char *command)
 {
-    const char *lic = xnca_model_meta(fm, "license");
-    char license[1100] = "";
-    if (lic) snprintf(license, sizeof(license), "license=%s\n", lic);
-    const char *base = strrchr(model_path, '/');
-    base = base ? base + 1 : model_path;
-    size_t n = strlen(command) + strlen(license) + strlen(base) + 512;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    snprintf(s, n,
-             "dataset=%s\nsource=%s PTQ (xnca quantize: post-training quantization, no training; calibrated on "
-             "%d %s train digits x %d steps)\niterations=0\nseed=%u\ncommand=%s\n%s",
-             data, base, o->calib_n, data, o->calib_steps, o->seed, command, license);
-    return s;
+    char source[512];
+    snprintf(source, sizeof(source),
+             "%s PTQ (xnca quantize: post-training quantization, no training; calibrated on %d %s train digits x %d "
+             "steps)",
+             cli_basename(model_path), o->calib_n, data, o->calib_steps);
+    return cli_derived_meta(fm, data, source, o->seed, command);
 }
 
 static void print_summary(const char *out, const xnca_model *qm, const xnca_ptq_report *rep)
@@ -86,8 +63,7 @@ static void print_summary(const char *out, const xnca_model *qm, const xnca_ptq_
     printf("\n");
 }
 
-enum { O_MODEL = 256, O_WBITS, O_ABITS, O_SBITS, O_IBITS, O_NOISE, O_FIRE, O_DATA, O_CALIB, O_CSTEPS, O_CLIP, O_NOBC,
-       O_SEED };
+enum { O_MODEL = 256, O_WBITS, O_ABITS, O_SBITS, O_IBITS, O_NOISE, O_FIRE, O_CLIP, O_NOBC };
 
 int cmd_quantize(int argc, char **argv)
 {
@@ -95,23 +71,25 @@ int cmd_quantize(int argc, char **argv)
         {"model", required_argument, 0, O_MODEL},      {"weight-bits", required_argument, 0, O_WBITS},
         {"act-bits", required_argument, 0, O_ABITS},   {"state-bits", required_argument, 0, O_SBITS},
         {"input-bits", required_argument, 0, O_IBITS}, {"noise-p", required_argument, 0, O_NOISE},
-        {"fire-t", required_argument, 0, O_FIRE},      {"data", required_argument, 0, O_DATA},
-        {"calib", required_argument, 0, O_CALIB},      {"calib-steps", required_argument, 0, O_CSTEPS},
+        {"fire-t", required_argument, 0, O_FIRE},      CLI_CALIB_OPTIONS,
         {"clip", required_argument, 0, O_CLIP},        {"no-bias-correction", no_argument, 0, O_NOBC},
-        {"seed", required_argument, 0, O_SEED},        {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},                 {0, 0, 0, 0}};
-    const char *model_path = NULL, *out = NULL, *data = NULL;
+        {"output", required_argument, 0, 'o'},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *model_path = NULL, *out = NULL;
     long wb = -1, ab = -1, v;
     xnca_ptq_opts o;
     xnca_ptq_defaults(&o);
+    cli_calib cal = {NULL, o.calib_n, o.calib_steps, o.seed};
     int c;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+        int r = cli_calib_option("quantize", c, optarg, &cal);
+        if (r > 0) return r;
+        if (r == 0) continue;
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case 'o': out = optarg; break;
-        case O_DATA: data = optarg; break;
         case O_WBITS:
             if (cli_parse_int(optarg, 1, 8, &wb)) return cli_usage_error("quantize", "--weight-bits needs 1..8");
             break;
@@ -134,24 +112,12 @@ int cmd_quantize(int argc, char **argv)
             if (cli_parse_int(optarg, 0, 256, &v)) return cli_usage_error("quantize", "--fire-t needs 0..256");
             o.fire_t = (int)v;
             break;
-        case O_CALIB:
-            if (cli_parse_int(optarg, 1, 1000000, &v)) return cli_usage_error("quantize", "--calib needs a positive integer");
-            o.calib_n = (int)v;
-            break;
-        case O_CSTEPS:
-            if (cli_parse_int(optarg, 1, 100000, &v)) return cli_usage_error("quantize", "--calib-steps needs 1..100000");
-            o.calib_steps = (int)v;
-            break;
         case O_CLIP:
             if (!strcmp(optarg, "mse")) o.weight_clip = o.act_clip = XNCA_PTQ_CLIP_MSE;
             else if (!strcmp(optarg, "max")) o.weight_clip = o.act_clip = XNCA_PTQ_CLIP_MAX;
             else return cli_usage_error("quantize", "--clip must be mse or max, not '%s'", optarg);
             break;
         case O_NOBC: o.bias_correction = 0; break;
-        case O_SEED:
-            if (cli_parse_int(optarg, 0, 0xffffffffL, &v)) return cli_usage_error("quantize", "--seed needs 0..4294967295");
-            o.seed = (uint32_t)v;
-            break;
         case 'h': usage(stdout); return XNCA_EXIT_OK;
         case ':': return cli_usage_error("quantize", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("quantize", "unknown option '%s'", argv[optind - 1]);
@@ -162,38 +128,25 @@ int cmd_quantize(int argc, char **argv)
     if (wb < 0) return cli_usage_error("quantize", "--weight-bits M is required");
     if (ab < 0) return cli_usage_error("quantize", "--act-bits K is required");
     if (!out) return cli_usage_error("quantize", "-o OUT.xnca is required");
-    if (data && strcmp(data, "mnist") && strcmp(data, "fashion"))
-        return cli_usage_error("quantize", "--data must be mnist or fashion, not '%s'", data);
+    if (cal.data && cli_check_data("quantize", cal.data)) return XNCA_EXIT_USAGE;
     o.weight_bits = (int)wb;
     o.act_bits = (int)ab;
+    o.calib_n = cal.calib_n;
+    o.calib_steps = cal.calib_steps;
+    o.seed = cal.seed;
 
     xnca_model fm;
-    int rc = cli_load_model("quantize", model_path, &fm);
+    int rc = cli_load_float_model("quantize", model_path, &fm);
     if (rc) return rc;
-    if (fm.variant != XNCA_FLOAT) {
-        xnca_model_free(&fm);
-        return cli_error("quantize", "%s is a %s model; quantize needs a float model", model_path,
-                         xnca_variant_name(fm.variant));
-    }
-    char data_buf[32] = "mnist";
-    if (data) snprintf(data_buf, sizeof(data_buf), "%s", data);
-    else if (xnca_model_meta(&fm, "dataset") && !strcmp(xnca_model_meta(&fm, "dataset"), "fashion"))
-        snprintf(data_buf, sizeof(data_buf), "fashion");
-
+    char data_buf[32];
     xnca_dataset d;
     char err[256];
-    memset(&d, 0, sizeof(d));
-    if (xnca_dataset_open(data_buf, "train", &d, err, sizeof(err))) {
+    if ((rc = cli_calib_dataset("quantize", &cal, &fm, data_buf, sizeof(data_buf), &d))) {
         xnca_model_free(&fm);
-        return cli_error("quantize", "%s (run 'make data' to fetch the datasets)", err);
-    }
-    if (o.calib_n > d.n) {
-        rc = cli_usage_error("quantize", "--calib %d is larger than the %s train split (%d images)", o.calib_n,
-                             data_buf, d.n);
-        goto out_data;
+        return rc;
     }
     o.calib = &d;
-    char *command = join_command(argc, argv);
+    char *command = cli_join_command(argc, argv);
     char *meta = command ? metadata(&fm, model_path, data_buf, &o, command) : NULL;
     free(command);
     if (!meta) {

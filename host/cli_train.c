@@ -74,21 +74,6 @@ static int parse_variant(const char *s, xnca_variant *v)
     return -1;
 }
 
-/* "xnca train ARGS..." for the model's metadata. */
-static char *join_command(int argc, char **argv)
-{
-    size_t n = 16;
-    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    strcpy(s, "xnca");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
-}
-
 enum {
     O_VARIANT = 256, O_WBITS, O_ABITS, O_SBITS, O_IBITS, O_HC, O_PW, O_MW, O_HL, O_ITERS, O_BATCH, O_POOL, O_STEPS,
     O_LR, O_SEED, O_THREADS, O_NOISE, O_FIRE, O_DATA, O_INIT, O_CKPT_EVERY, O_RESUME, O_CKPT_DIR, O_EXPORT_EVERY,
@@ -200,8 +185,7 @@ int cmd_train(int argc, char **argv)
             break;
         }
         case O_DATA:
-            if (strcmp(optarg, "mnist") && strcmp(optarg, "fashion"))
-                return cli_usage_error("train", "--data must be mnist or fashion, not '%s'", optarg);
+            if (cli_check_data("train", optarg)) return XNCA_EXIT_USAGE;
             cfg.data = optarg;
             break;
         case O_INIT: init = optarg; break;
@@ -230,7 +214,7 @@ int cmd_train(int argc, char **argv)
         if (slash) *slash = 0; else strcpy(dirbuf, ".");
         cfg.checkpoint_dir = dirbuf;
     }
-    char *command = join_command(argc, argv);
+    char *command = cli_join_command(argc, argv);
     cfg.command = command;
 
     char err[512];

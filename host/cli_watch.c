@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "terminal (ANSI 256-colour or truecolour blocks, one per cell; dead cells dark), as PNG frames\n"
             "and / or as an animated GIF. Each step's classes are read back from the device (READ_STATE).\n\n"
             "  --model FILE        .xnca model (required)\n"
-            "  --device D          cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD] or auto\n"
+            "  --device D          cpu, usb[:VID:PID[:SERIAL]][@BAUD], tty:PATH[@BAUD], sim[:BOARD] or auto\n"
             "                      (default auto, or $XNCA_DEVICE: a USB board, else sim, else cpu);\n"
             "                      sim[:BOARD]@[SOCKET] or unix:SOCKET: a device served by `xnca sim`\n"
             "  --image FILE        a PNG / PGM picture ('-': stdin), preprocessed like MNIST if needed\n"

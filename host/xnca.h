@@ -43,18 +43,23 @@ typedef xnca_info_msg xnca_device_info;
 
 typedef struct {
     int timeout_ms; /* per request; 0: 2000 ms (cpu/sim: 60000 ms) */
-    int baud;       /* usb/tty: 0 = transport default */
+    int baud;       /* usb/tty: 0 = transport default (an @BAUD in the spec wins) */
     int verbose;    /* 1: log frames to stderr */
 } xnca_open_opts;
 
-/* Open a device. spec: "cpu", "tty:PATH[@BAUD]", "usb[:VID:PID[:SERIAL]]" (VID/PID hex),
- * "sim[:BOARD]". Performs HELLO and INFO. opts may be NULL. */
+/* Open a device. spec: "cpu", "tty:PATH[@BAUD]", "usb[:VID:PID[:SERIAL]][@BAUD]" (VID/PID hex;
+ * the default baud of a bridge is the UART of the boards behind it: docs/protocol.md 5),
+ * "sim[:BOARD]". A baud in spec wins over opts->baud. Performs HELLO and INFO. opts may be NULL. */
 int xnca_open(const char *spec, const xnca_open_opts *opts, xnca_dev **out, char *err, size_t errlen);
 void xnca_close(xnca_dev *dev);
 /* Message of the last failure (never NULL). */
 const char *xnca_error(const xnca_dev *dev);
 /* The transport's name ("cpu", "tty", "usb", "sim"). */
 const char *xnca_transport_name(const xnca_dev *dev);
+/* Serial links (usb, tty): the baud rate in use, and a line describing the link ("FT231X
+ * 0403:6015 at 1000000 baud"). Other transports: 0 and "". */
+int xnca_link_baud(const xnca_dev *dev);
+const char *xnca_link_description(const xnca_dev *dev);
 
 const xnca_device_info *xnca_info(const xnca_dev *dev);
 /* HELLO round trip: checks magic, version and the echoed nonce. */

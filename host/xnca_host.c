@@ -52,6 +52,16 @@ const char *xnca_transport_name(const xnca_dev *d)
     return d && d->t ? d->t->name : "none";
 }
 
+int xnca_link_baud(const xnca_dev *d)
+{
+    return d && d->t ? d->t->baud : 0;
+}
+
+const char *xnca_link_description(const xnca_dev *d)
+{
+    return d && d->t ? d->t->link : "";
+}
+
 const xnca_device_info *xnca_info(const xnca_dev *d)
 {
     return &d->info;
@@ -266,7 +276,7 @@ static int open_transport(const char *spec, const xnca_open_opts *o, xnca_transp
         return xnca_transport_sim_open(arg, &to, t, err, errlen);
     }
     snprintf(err, errlen,
-             "unknown device '%s' (use cpu, usb[:VID:PID[:SERIAL]], tty:PATH[@BAUD], sim[:BOARD], "
+             "unknown device '%s' (use cpu, usb[:VID:PID[:SERIAL]][@BAUD], tty:PATH[@BAUD], sim[:BOARD], "
              "sim[:BOARD]@[SOCKET] or unix:SOCKET)",
              spec);
     return -2;

@@ -18,6 +18,8 @@ struct xnca_transport {
     long (*read)(xnca_transport *t, uint8_t *buf, size_t cap, int timeout_ms);
     void (*close)(xnca_transport *t);
     char err[256];
+    int baud;       /* serial links (usb, tty): the baud rate set at open; 0 otherwise */
+    char link[96];  /* serial links: what was opened, for people ("FT231X 0403:6015 at 1000000 baud") */
 };
 
 typedef struct {

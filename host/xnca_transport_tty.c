@@ -138,7 +138,8 @@ int xnca_transport_tty_open(const char *arg, const xnca_transport_opts *o, xnca_
         return -1;
     }
     struct termios tio;
-    if (tcgetattr(fd, &tio) == 0) { /* a plain file or pipe has no termios: use it as is */
+    int is_tty = tcgetattr(fd, &tio) == 0;
+    if (is_tty) { /* a plain file or pipe has no termios: use it as is */
         cfmakeraw(&tio);
         tio.c_cflag |= CLOCAL | CREAD;
         tio.c_cflag &= ~(CRTSCTS | CSTOPB | PARENB);
@@ -154,7 +155,13 @@ int xnca_transport_tty_open(const char *arg, const xnca_transport_opts *o, xnca_
         }
         tcflush(fd, TCIOFLUSH);
     }
-    return xnca_transport_fd_open(fd, "tty", out, err, errlen);
+    if (xnca_transport_fd_open(fd, "tty", out, err, errlen))
+        return -1;
+    if (is_tty) {
+        (*out)->baud = baud;
+        snprintf((*out)->link, sizeof (*out)->link, "%.64s at %d baud", path, baud);
+    }
+    return 0;
 }
 
 int xnca_transport_fd_open(int fd, const char *name, xnca_transport **out, char *err, size_t errlen)

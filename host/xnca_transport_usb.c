@@ -1,5 +1,9 @@
-/* xnca_transport_usb.c - `usb[:VID:PID[:SERIAL]]`: an FTDI USB-UART bridge via libftdi1 on
- * libusb (boards: FT2232H 0403:6010 channel B on iCEBreaker, FT231X 0403:6015 on ULX3S).
+/* xnca_transport_usb.c - `usb[:VID:PID[:SERIAL]][@BAUD]`: an FTDI USB-UART bridge via libftdi1
+ * on libusb (boards: FT2232H 0403:6010 channel B on iCEBreaker, FT231X 0403:6015 on ULX3S).
+ *
+ * Baud: @BAUD, else the caller's opts baud, else the bridge's default = the UART of the boards
+ * behind it as the bitstreams are built (mk/top.mk CLOCK_HZ / CLKS_PER_BIT, generated into
+ * build/gen/xnca_link_bauds.h by mk/host.mk).
  *
  * Open sequence (../docs/protocol.md 5): open by VID:PID (and serial), USB reset, bitmode
  * reset to UART (after JTAG bit-banging), purge both buffers, baud, 8N1, no flow control,
@@ -15,7 +19,13 @@
 #include <ftdi.h>
 #include <libusb.h>
 
+#include "xnca_link_bauds.h"
 #include "xnca_transport.h"
+
+/* Bridges no board configuration names (UPduino v3's FT232H, an id not in the table). */
+#define XNCA_BAUD_OTHER 3000000
+/* The most any supported bridge does (H-type chips: 12 Mbaud). */
+#define XNCA_BAUD_MAX 12000000
 
 typedef struct {
     xnca_transport t;
@@ -27,10 +37,11 @@ static const struct {
     int vid, pid;
     enum ftdi_interface channel;
     const char *name;
+    int baud; /* default: the UART of the boards behind this bridge */
 } known[] = {
-    {0x0403, 0x6010, INTERFACE_B, "FT2232H"}, /* iCEBreaker: channel A is the flash's MPSSE */
-    {0x0403, 0x6015, INTERFACE_A, "FT231X"},  /* ULX3S */
-    {0x0403, 0x6014, INTERFACE_A, "FT232H"},  /* UPduino v3 */
+    {0x0403, 0x6010, INTERFACE_B, "FT2232H", XNCA_BAUD_FT2232H}, /* iCEBreaker: channel A is the flash's MPSSE */
+    {0x0403, 0x6015, INTERFACE_A, "FT231X", XNCA_BAUD_FT231X},   /* ULX3S (85F and 25F) */
+    {0x0403, 0x6014, INTERFACE_A, "FT232H", XNCA_BAUD_OTHER},    /* UPduino v3 */
 };
 
 static long ms_now(void)
@@ -148,6 +159,7 @@ static int try_open(usb_transport *u, int vid, int pid, const char *serial, enum
         return -2;
     }
     u->ftdi = f;
+    u->t.baud = baud;
     return 0;
 }
 
@@ -155,17 +167,38 @@ int xnca_transport_usb_open(const char *arg, const xnca_transport_opts *o, xnca_
                             size_t errlen)
 {
     int vid = 0, pid = 0, n = 0;
-    char serial[128] = "";
-    int baud = o && o->baud ? o->baud : 3000000;
+    char ids[160] = "", serial[128] = "";
+    int baud = o && o->baud ? o->baud : 0; /* 0: each bridge's default */
     int timeout_ms = o && o->timeout_ms ? o->timeout_ms : 2000;
-    if (arg && *arg) {
-        if (sscanf(arg, "%x:%x%n", (unsigned *)&vid, (unsigned *)&pid, &n) != 2 || vid <= 0 || vid > 0xffff ||
-            pid <= 0 || pid > 0xffff || (arg[n] && arg[n] != ':') || strlen(arg + n) >= sizeof serial) {
-            snprintf(err, errlen, "usb: expected usb[:VID:PID[:SERIAL]] with hex ids, got 'usb:%s'", arg);
+    if (!arg)
+        arg = "";
+    /* "[VID:PID[:SERIAL]][@BAUD]" (arg is "@BAUD" for a plain usb@BAUD) */
+    const char *at = strrchr(arg, '@');
+    size_t idlen = at ? (size_t)(at - arg) : strlen(arg);
+    if (at) {
+        char *end;
+        long b = strtol(at + 1, &end, 10);
+        if (at[1] < '0' || at[1] > '9' || *end || b <= 0 || b > XNCA_BAUD_MAX) {
+            snprintf(err, errlen, "usb: bad baud '%s' (expected usb[:VID:PID[:SERIAL]][@BAUD], BAUD 1..%d)", at,
+                     XNCA_BAUD_MAX);
             return -1;
         }
-        if (arg[n] == ':')
-            snprintf(serial, sizeof serial, "%s", arg + n + 1);
+        baud = (int)b;
+    }
+    if (idlen >= sizeof ids) {
+        snprintf(err, errlen, "usb: device argument too long");
+        return -1;
+    }
+    memcpy(ids, arg, idlen);
+    ids[idlen] = 0;
+    if (*ids) {
+        if (sscanf(ids, "%x:%x%n", (unsigned *)&vid, (unsigned *)&pid, &n) != 2 || vid <= 0 || vid > 0xffff ||
+            pid <= 0 || pid > 0xffff || (ids[n] && ids[n] != ':') || strlen(ids + n) >= sizeof serial) {
+            snprintf(err, errlen, "usb: expected usb[:VID:PID[:SERIAL]][@BAUD] with hex ids, got 'usb:%s'", arg);
+            return -1;
+        }
+        if (ids[n] == ':')
+            snprintf(serial, sizeof serial, "%s", ids + n + 1);
     }
     usb_transport *u = calloc(1, sizeof *u);
     if (!u) {
@@ -176,11 +209,18 @@ int xnca_transport_usb_open(const char *arg, const xnca_transport_opts *o, xnca_
     for (size_t i = 0; i < sizeof known / sizeof known[0] && rc == -1; i++) {
         if (vid && (known[i].vid != vid || known[i].pid != pid))
             continue;
-        rc = try_open(u, known[i].vid, known[i].pid, *serial ? serial : NULL, known[i].channel, baud, timeout_ms,
-                      err, errlen);
+        rc = try_open(u, known[i].vid, known[i].pid, *serial ? serial : NULL, known[i].channel,
+                      baud ? baud : known[i].baud, timeout_ms, err, errlen);
+        if (rc == 0)
+            snprintf(u->t.link, sizeof u->t.link, "%s %04x:%04x at %d baud", known[i].name, known[i].vid,
+                     known[i].pid, u->t.baud);
     }
-    if (rc == -1 && vid && !u->ftdi) /* an id not in the table: channel A */
-        rc = try_open(u, vid, pid, *serial ? serial : NULL, INTERFACE_A, baud, timeout_ms, err, errlen);
+    if (rc == -1 && vid && !u->ftdi) { /* an id not in the table: channel A */
+        rc = try_open(u, vid, pid, *serial ? serial : NULL, INTERFACE_A, baud ? baud : XNCA_BAUD_OTHER, timeout_ms,
+                      err, errlen);
+        if (rc == 0)
+            snprintf(u->t.link, sizeof u->t.link, "FTDI %04x:%04x at %d baud", vid, pid, u->t.baud);
+    }
     if (rc != 0) {
         if (!vid && rc == -1)
             snprintf(err, errlen, "usb: no FTDI bridge found (tried 0403:6010, 0403:6015, 0403:6014)");

@@ -145,7 +145,8 @@ void xnca_float_step(const xnca_model *m, xnca_grid *g, uint32_t seed, uint32_t 
     free(apply);
 }
 
-/* Spec 8: bwn replaces each weight row by sign(w) * mean(|w|) (sign(0) = +1). */
+/* Spec 8: bwn replaces each weight row by sign(w) * mean(|w|) (sign(0) = +1); a mean that
+ * underflows to 0 gives +0.0, never -0.0. */
 void xnca_float_apply_bwn(xnca_model *m)
 {
     if (m->variant != XNCA_BWN) return;
@@ -156,7 +157,8 @@ void xnca_float_apply_bwn(xnca_model *m)
             double mean = 0.0;
             for (int n = 0; n < L->n_in; n++) mean += fabs((double)row[n]);
             mean /= L->n_in > 0 ? L->n_in : 1;
-            for (int n = 0; n < L->n_in; n++) row[n] = row[n] >= 0.0f ? (float)mean : -(float)mean;
+            float a = (float)mean;
+            for (int n = 0; n < L->n_in; n++) row[n] = row[n] >= 0.0f || a == 0.0f ? a : -a;
         }
     }
 }

@@ -544,7 +544,9 @@ static int parse_quant_payload(xnca_model *m, const uint8_t *p, char *err, size_
     return 0;
 }
 
-/* bwn (spec 8): each weight row becomes sign(w) * mean(|w|), sign(0) = +1. */
+/* bwn (spec 8): each weight row becomes sign(w) * mean(|w|), sign(0) = +1. A row whose mean
+ * underflows to 0 (negative denormals) becomes +0.0 throughout, never -0.0: a zero has no sign,
+ * and saving the loaded model must write the same bytes every time. */
 static void bwn_transform(xnca_model *m)
 {
     for (int l = 0; l < m->n_layers; l++) {
@@ -556,7 +558,7 @@ static void bwn_transform(xnca_model *m)
                 sum += fabsf(w[n]);
             float mean = (float)(sum / L->n_in);
             for (int n = 0; n < L->n_in; n++)
-                w[n] = w[n] < 0 ? -mean : mean;
+                w[n] = w[n] < 0 && mean != 0.0f ? -mean : mean;
         }
     }
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "xnca_prune.h"
+#include "xnca_ptq.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -33,9 +34,6 @@ void xnca_prune_defaults(xnca_prune_opts *o)
     o->calib_n = 100;
     o->calib_steps = 200;
 }
-
-/* The sample steps of a calibration run: every step up to 10, then every 10th (as PTQ). */
-static int is_sample_step(int t) { return t > 0 && (t <= 10 || t % 10 == 0); }
 
 /* Per-unit activation statistics of the ReLU layers (0 .. n_layers - 2). */
 typedef struct {
@@ -73,31 +71,31 @@ static void sample_cell(const xnca_model *m, const xnca_grid *g, int x, int y, f
     st->n++;
 }
 
+/* One measuring run's context (measure_visit). */
+typedef struct {
+    const xnca_model *m;
+    float *va, *vb;
+    unit_stats *st;
+} measure_ctx;
+
+static void measure_visit(void *ctx, const xnca_grid *g, int x, int y, int i, int t)
+{
+    measure_ctx *c = ctx;
+    sample_cell(c->m, g, x, y, c->va, c->vb, c->st);
+}
+
+/* The calibration run of PTQ (the same sample steps), measuring the ReLU layers' outputs. */
 static int measure(const xnca_model *m, const xnca_prune_opts *o, unit_stats *st, char *err, size_t errlen)
 {
-    const xnca_dataset *d = o->calib;
     int widest = 9 * m->channels;
     for (int l = 0; l < m->n_layers; l++)
         if (m->layer[l].n_out > widest) widest = m->layer[l].n_out;
     float *va = malloc(sizeof(float) * (size_t)widest * 2);
     if (!va) return fail(err, errlen, "out of memory");
-    size_t px = (size_t)d->w * d->h;
-    for (int i = 0; i < o->calib_n; i++) {
-        xnca_grid g;
-        if (xnca_grid_init(m, &g, d->w, d->h, d->images + px * i) != 0) {
-            free(va);
-            return fail(err, errlen, "out of memory");
-        }
-        for (int t = 0; t <= o->calib_steps; t++) {
-            if (is_sample_step(t) || (t == o->calib_steps && t > 0))
-                for (int y = 0; y < g.h; y++)
-                    for (int x = 0; x < g.w; x++)
-                        if (g.alive[y * g.w + x]) sample_cell(m, &g, x, y, va, va + widest, st);
-            if (t < o->calib_steps) xnca_step(m, &g, o->seed, (uint32_t)i, (uint32_t)t, NULL);
-        }
-        xnca_grid_free(&g);
-    }
+    measure_ctx c = {m, va, va + widest, st};
+    int rc = xnca_ptq_calib_run(m, o->calib, o->calib_n, o->calib_steps, o->seed, measure_visit, &c);
     free(va);
+    if (rc) return fail(err, errlen, "out of memory");
     if (st->n == 0) return fail(err, errlen, "the calibration digits have no alive cells");
     return 0;
 }

@@ -114,8 +114,26 @@ static uint64_t next_random(uint64_t *s) /* splitmix64 */
     return z ^ (z >> 31);
 }
 
-/* Steps after which the calibration samples the grid: dense early (fast transients), then every 10. */
-static int is_sample_step(int t) { return t > 0 && (t <= 10 || t % 10 == 0); }
+int xnca_ptq_sample_step(int t) { return t > 0 && (t <= 10 || t % 10 == 0); }
+
+int xnca_ptq_calib_run(const xnca_model *m, const xnca_dataset *d, int n, int steps, uint32_t seed,
+                       xnca_ptq_calib_visit visit, void *ctx)
+{
+    size_t px = (size_t)d->w * d->h;
+    for (int i = 0; i < n; i++) {
+        xnca_grid g;
+        if (xnca_grid_init(m, &g, d->w, d->h, d->images + px * i) != 0) return -1;
+        for (int t = 0; t <= steps; t++) {
+            if (xnca_ptq_sample_step(t) || (t == steps && t > 0))
+                for (int y = 0; y < g.h; y++)
+                    for (int x = 0; x < g.w; x++)
+                        if (g.alive[y * g.w + x]) visit(ctx, &g, x, y, i, t);
+            if (t < steps) xnca_step(m, &g, seed, (uint32_t)i, (uint32_t)t, NULL);
+        }
+        xnca_grid_free(&g);
+    }
+    return 0;
+}
 
 /* The quant state value a float state would have: round(v T), saturated to S bits. */
 static int quant_state_value(float v, int T, int S)
@@ -174,6 +192,24 @@ static void sample_cell(const xnca_model *fm, const xnca_ptq_opts *o, const xnca
     }
 }
 
+/* One calibration run's context (calib_visit). */
+typedef struct {
+    const xnca_model *fm;
+    const xnca_ptq_opts *o;
+    calib_stats *cs;
+    xnca_ptq_report *rep;
+    uint32_t keep_t; /* cells whose hash is <= keep_t offer their hidden outputs to the reservoir */
+    float *vin, *va, *vb;
+} calib_ctx;
+
+static void calib_visit(void *ctx, const xnca_grid *g, int x, int y, int i, int t)
+{
+    calib_ctx *c = ctx;
+    uint32_t r = xnca_hash(c->o->seed, (uint32_t)i, (uint32_t)t, (uint32_t)x, (uint32_t)y, 0x8000u);
+    sample_cell(c->fm, c->o, g, x, y, r <= c->keep_t, c->cs, c->vin, c->va, c->vb);
+    c->rep->calib_samples++;
+}
+
 static int calibrate(const xnca_model *fm, const xnca_ptq_opts *o, calib_stats *cs, xnca_ptq_report *rep, char *err,
                      size_t errlen)
 {
@@ -186,37 +222,17 @@ static int calibrate(const xnca_model *fm, const xnca_ptq_opts *o, calib_stats *
         if (fm->layer[l].n_out > widest) widest = fm->layer[l].n_out;
     float *vin = malloc(sizeof(float) * (size_t)widest * 3);
     if (!vin) return fail(err, errlen, "out of memory");
-    float *va = vin + widest, *vb = va + widest;
     /* Keep hidden outputs of about twice the reservoir's size worth of cells (the rest only
      * feed the cheap histograms). */
     int n_samples = 0;
-    for (int t = 1; t <= o->calib_steps; t++) n_samples += is_sample_step(t);
+    for (int t = 1; t <= o->calib_steps; t++) n_samples += xnca_ptq_sample_step(t);
     double expected = (double)o->calib_n * n_samples * 150.0;
     uint32_t keep_t = expected <= 2.0 * RESERVOIR_ROWS ? 0xffffffffu
                                                         : (uint32_t)(4294967295.0 * 2.0 * RESERVOIR_ROWS / expected);
-    size_t px = (size_t)d->w * d->h;
-    for (int i = 0; i < o->calib_n; i++) {
-        xnca_grid g;
-        if (xnca_grid_init(fm, &g, d->w, d->h, d->images + px * i) != 0) {
-            free(vin);
-            return fail(err, errlen, "out of memory");
-        }
-        for (int t = 0; t <= o->calib_steps; t++) {
-            if (is_sample_step(t) || (t == o->calib_steps && t > 0)) {
-                for (int y = 0; y < g.h; y++)
-                    for (int x = 0; x < g.w; x++) {
-                        if (!g.alive[y * g.w + x]) continue;
-                        uint32_t r = xnca_hash(o->seed, (uint32_t)i, (uint32_t)t, (uint32_t)x, (uint32_t)y, 0x8000u);
-                        sample_cell(fm, o, &g, x, y, r <= keep_t, cs, vin, va, vb);
-                        rep->calib_samples++;
-                    }
-            }
-            if (t < o->calib_steps) xnca_step(fm, &g, o->seed, (uint32_t)i, (uint32_t)t, NULL);
-        }
-        xnca_grid_free(&g);
-    }
+    calib_ctx c = {fm, o, cs, rep, keep_t, vin, vin + widest, vin + 2 * widest};
+    int rc = xnca_ptq_calib_run(fm, d, o->calib_n, o->calib_steps, o->seed, calib_visit, &c);
     free(vin);
-    return 0;
+    return rc ? fail(err, errlen, "out of memory") : 0;
 }
 
 /* ------------------------------------------------------------------------------------------

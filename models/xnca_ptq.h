@@ -69,6 +69,21 @@ int xnca_ptq_noise_p(float sigma, int state_bits);
  * Returns 0, or -1 when no shift can hold the offset. */
 int xnca_ptq_fit_record(double scale, double offset, xnca_qparam *q);
 
+/* ---- the calibration run shared with xnca_prune.c ---- */
+
+/* Steps after which a calibration samples the grid: every step up to 10 (fast transients), then
+ * every 10th. */
+int xnca_ptq_sample_step(int t);
+
+/* Called for each alive cell (x, y) of image i's grid g at sampled step t. */
+typedef void (*xnca_ptq_calib_visit)(void *ctx, const xnca_grid *g, int x, int y, int i, int t);
+
+/* Run float model m on the first n images of d for `steps` steps each (fire mask and noise from
+ * seed and the image's index i), visiting every alive cell after each sample step and after the
+ * last step. Returns 0, or -1 when a grid cannot be allocated (out of memory). */
+int xnca_ptq_calib_run(const xnca_model *m, const xnca_dataset *d, int n, int steps, uint32_t seed,
+                       xnca_ptq_calib_visit visit, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,63 +12,63 @@ set -u
 result=${1:?usage: bitstreams_test.sh RESULT_FILE}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
+SUITE=bitstreams
+. tests/lib.sh
+# This report groups its results under headings: indented result lines instead of lib.sh's.
 ok()  { pass=$((pass + 1)); echo "  ok   $1"; }
 bad() { fail=$((fail + 1)); echo "  FAIL $1"; }
 # expect_rc NAME WANT_RC CMD...
 expect_rc() {
   local name=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>&1; local rc=$?
-  if [ $rc -eq "$want" ]; then ok "$name"; else bad "$name: rc $rc, want $want"; sed 's/^/       /' "$tmp/out" | tail -5; fi
+  "$@" >"$work/out" 2>&1; local rc=$?
+  if [ $rc -eq "$want" ]; then ok "$name"; else bad "$name: rc $rc, want $want"; sed 's/^/       /' "$work/out" | tail -5; fi
 }
 
 echo "bitstream-srcs (module closure, one module per file)"
-mkdir -p "$tmp/rtl"
-printf 'module xnca_t_top(input a, output y);\n  // xnca_t_unused is only named in a comment\n  xnca_t_leaf u(.a(a), .y(y));\nendmodule\n' > "$tmp/rtl/xnca_t_top.v"
-printf 'module xnca_t_leaf(input a, output y);\n  assign y = ~a; /* "xnca_t_unused" */\nendmodule\n' > "$tmp/rtl/xnca_t_leaf.v"
-printf 'module xnca_t_unused(input a);\nendmodule\n' > "$tmp/rtl/xnca_t_unused.v"
-expect_rc "closure of a two-file design" 0 test "$(scripts/bitstream-srcs xnca_t_top "$tmp/rtl")" = \
-  "$tmp/rtl/xnca_t_leaf.v $tmp/rtl/xnca_t_top.v"
-expect_rc "missing top is an error" 1 scripts/bitstream-srcs xnca_t_none "$tmp/rtl"
+mkdir -p "$work/rtl"
+printf 'module xnca_t_top(input a, output y);\n  // xnca_t_unused is only named in a comment\n  xnca_t_leaf u(.a(a), .y(y));\nendmodule\n' > "$work/rtl/xnca_t_top.v"
+printf 'module xnca_t_leaf(input a, output y);\n  assign y = ~a; /* "xnca_t_unused" */\nendmodule\n' > "$work/rtl/xnca_t_leaf.v"
+printf 'module xnca_t_unused(input a);\nendmodule\n' > "$work/rtl/xnca_t_unused.v"
+expect_rc "closure of a two-file design" 0 test "$(scripts/bitstream-srcs xnca_t_top "$work/rtl")" = \
+  "$work/rtl/xnca_t_leaf.v $work/rtl/xnca_t_top.v"
+expect_rc "missing top is an error" 1 scripts/bitstream-srcs xnca_t_none "$work/rtl"
 expect_rc "every board top resolves" 0 bash -c 'for t in xnca_board_ulx3s xnca_board_ulx3s_25f xnca_board_icebreaker; do
   s=$(scripts/bitstream-srcs $t) && grep -q rtl/xnca_top.v <<<"$s" && grep -q rtl/xnca_core.v <<<"$s" || exit 1; done'
 
 echo "bitstream-check (synthetic committed bitstream)"
-mkdir -p "$tmp/bs"
-srcs="$tmp/rtl/xnca_t_leaf.v $tmp/rtl/xnca_t_top.v"
+mkdir -p "$work/bs"
+srcs="$work/rtl/xnca_t_leaf.v $work/rtl/xnca_t_top.v"
 id=$(scripts/bitstream-build-id ulx3s-25f "N=3" $srcs)
-printf '%s\n' "$id" > "$tmp/bs/ulx3s-25f.build_id"
-printf 'bits' > "$tmp/bs/ulx3s-25f.bit"
-printf '{"fmax": {"clk": {"achieved": 90.0, "constraint": 75}}, "utilization": {}}' > "$tmp/bs/ulx3s-25f.report.json"
-/usr/bin/python3 - "$tmp/bs/ulx3s-25f.manifest.json" "$id" $srcs <<'PY'
+printf '%s\n' "$id" > "$work/bs/ulx3s-25f.build_id"
+printf 'bits' > "$work/bs/ulx3s-25f.bit"
+printf '{"fmax": {"clk": {"achieved": 90.0, "constraint": 75}}, "utilization": {}}' > "$work/bs/ulx3s-25f.report.json"
+"$py" - "$work/bs/ulx3s-25f.manifest.json" "$id" $srcs <<'PY'
 import json, sys
 json.dump({"board": "ulx3s-25f", "top": "xnca_t_top", "params": "N=3", "srcs": sys.argv[3:],
            "build_id": sys.argv[2], "bitstream": "ulx3s-25f.bit"}, open(sys.argv[1], "w"))
 PY
-check() { RTL_DIR="$tmp/rtl" scripts/bitstream-check ulx3s-25f "$tmp/bs"; }
+check() { RTL_DIR="$work/rtl" scripts/bitstream-check ulx3s-25f "$work/bs"; }
 expect_rc "fresh bitstream passes" 0 check
-cp "$tmp/rtl/xnca_t_leaf.v" "$tmp/leaf.orig"
-printf '// an edit\n' >> "$tmp/rtl/xnca_t_leaf.v"
+cp "$work/rtl/xnca_t_leaf.v" "$work/leaf.orig"
+printf '// an edit\n' >> "$work/rtl/xnca_t_leaf.v"
 expect_rc "an edited source makes it stale (exit 3)" 3 check
-cp "$tmp/leaf.orig" "$tmp/rtl/xnca_t_leaf.v"
+cp "$work/leaf.orig" "$work/rtl/xnca_t_leaf.v"
 expect_rc "  ... and the original passes again" 0 check
-cp "$tmp/rtl/xnca_t_top.v" "$tmp/top.orig"
-sed -i 's|^endmodule|  xnca_t_unused v(.a(a));\nendmodule|' "$tmp/rtl/xnca_t_top.v"
+cp "$work/rtl/xnca_t_top.v" "$work/top.orig"
+sed -i 's|^endmodule|  xnca_t_unused v(.a(a));\nendmodule|' "$work/rtl/xnca_t_top.v"
 expect_rc "a module added to the design makes it stale" 3 check
-cp "$tmp/top.orig" "$tmp/rtl/xnca_t_top.v"
-sed -i 's/"N=3"/"N=4"/' "$tmp/bs/ulx3s-25f.manifest.json"
+cp "$work/top.orig" "$work/rtl/xnca_t_top.v"
+sed -i 's/"N=3"/"N=4"/' "$work/bs/ulx3s-25f.manifest.json"
 expect_rc "a different parameter set does not give the committed id" 3 check
-sed -i 's/"N=4"/"N=3"/' "$tmp/bs/ulx3s-25f.manifest.json"
-cp "$tmp/bs/ulx3s-25f.manifest.json" "$tmp/bs/ulx3s-85f.manifest.json"
-cp "$tmp/bs/ulx3s-25f.build_id" "$tmp/bs/ulx3s-85f.build_id"
-cp "$tmp/bs/ulx3s-25f.bit" "$tmp/bs/ulx3s-85f.bit"
-cp "$tmp/bs/ulx3s-25f.report.json" "$tmp/bs/ulx3s-85f.report.json"
-expect_rc "another board's build id is rejected" 3 env RTL_DIR="$tmp/rtl" scripts/bitstream-check ulx3s-85f "$tmp/bs"
-printf '{"fmax": {"clk": {"achieved": 80.0, "constraint": 75}}, "utilization": {}}' > "$tmp/bs/ulx3s-25f.report.json"
+sed -i 's/"N=4"/"N=3"/' "$work/bs/ulx3s-25f.manifest.json"
+cp "$work/bs/ulx3s-25f.manifest.json" "$work/bs/ulx3s-85f.manifest.json"
+cp "$work/bs/ulx3s-25f.build_id" "$work/bs/ulx3s-85f.build_id"
+cp "$work/bs/ulx3s-25f.bit" "$work/bs/ulx3s-85f.bit"
+cp "$work/bs/ulx3s-25f.report.json" "$work/bs/ulx3s-85f.report.json"
+expect_rc "another board's build id is rejected" 3 env RTL_DIR="$work/rtl" scripts/bitstream-check ulx3s-85f "$work/bs"
+printf '{"fmax": {"clk": {"achieved": 80.0, "constraint": 75}}, "utilization": {}}' > "$work/bs/ulx3s-25f.report.json"
 expect_rc "less than 10 % slack is rejected" 3 check
-expect_rc "nothing committed is exit 1" 1 scripts/bitstream-check icebreaker "$tmp/bs"
+expect_rc "nothing committed is exit 1" 1 scripts/bitstream-check icebreaker "$work/bs"
 
 echo "committed bitstreams (bitstreams/)"
 for b in ulx3s-85f ulx3s-25f icebreaker; do
@@ -86,16 +86,14 @@ done
 echo "iCEBreaker bitstream from scratch (CI)"
 if [ "${ICEBREAKER_FITS:-0}" = 1 ]; then
   expect_rc "make bitstream BOARD=icebreaker builds and meets timing with 10 % slack" 0 \
-    make -s --no-print-directory BUILD="$tmp/build" bitstream BOARD=icebreaker
+    make -s --no-print-directory BUILD="$work/build" bitstream BOARD=icebreaker
   if [ -f bitstreams/icebreaker.build_id ]; then
     expect_rc "  ... and reproduces the committed build id" 0 \
-      cmp -s "$tmp/build/icebreaker/build_id" bitstreams/icebreaker.build_id
+      cmp -s "$work/build/icebreaker/build_id" bitstreams/icebreaker.build_id
   fi
 else
   echo "  KNOWN GAP: the iCEBreaker core does not fit the UP5K yet (ICEBREAKER_FITS=0 in mk/boards.mk); the CI build is skipped and not counted"
 fi
 
 mkdir -p "$(dirname "$result")"
-echo "$pass $fail" > "$result"
-echo "bitstreams: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "$result"

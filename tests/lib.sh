@@ -1,5 +1,6 @@
-# tests/lib.sh - the shared prelude of the CLI test scripts (test_cli.sh, test_cli_device.sh,
-# test_sim_e2e.sh). Source it after setting SUITE (the name printed before PASS / FAIL):
+# tests/lib.sh - the shared prelude of the shell test scripts (test_cli.sh, test_cli_device.sh,
+# test_sim_e2e.sh, test_prune.sh, test_ptq.sh, bitstreams_test.sh). Source it after setting SUITE
+# (the name printed before PASS / FAIL):
 #
 #   SUITE=cli; . "$(dirname "$0")/lib.sh"
 #

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -101,4 +102,55 @@ void lt_check_results(const xnca_model *m, const xnca_run_opts *o, int n, const 
             assert_memory_equal(states, g.qs, npix * (size_t)m->channels);
         xnca_grid_free(&g);
     }
+}
+
+void lt_load_random_model(xnca_dev *dev, xnca_model *m, int wbits, int abits, uint32_t seed)
+{
+    lt_make_model(m, XNCA_QUANT, wbits, abits, seed);
+    uint8_t *file = NULL;
+    size_t flen = xnca_model_serialize(m, &file);
+    assert_true(flen > 0);
+    int rc = xnca_load_model_mem(dev, file, flen);
+    if (rc)
+        fprintf(stderr, "load: %s\n", xnca_error(dev));
+    assert_int_equal(rc, 0);
+    free(file);
+}
+
+void lt_report_every_step(xnca_run_opts *o, int n)
+{
+    o->n_report = n;
+    for (int r = 0; r < n; r++)
+        o->report[r] = r + 1;
+}
+
+void lt_classify_checked(xnca_dev *dev, const xnca_model *m, const xnca_run_opts *o, int n, const uint8_t *pix,
+                         const uint8_t *mut, xnca_result *res)
+{
+    int rc = xnca_classify(dev, o, n, pix, mut, res);
+    if (rc)
+        fprintf(stderr, "classify: %s\n", xnca_error(dev));
+    assert_int_equal(rc, 0);
+    size_t want = (size_t)m->grid_w * m->grid_h * m->channels, got = 0;
+    int8_t *states = malloc(want);
+    assert_non_null(states);
+    assert_int_equal(xnca_read_state(dev, states, want, &got), 0);
+    assert_int_equal(got, want);
+    lt_check_results(m, o, n, pix, mut, res, states);
+    free(states);
+}
+
+long lt_classify_expect_device_error(xnca_dev *dev, const char *want)
+{
+    static uint8_t pix[8 * 784];
+    lt_make_digits(pix, 8);
+    xnca_run_opts o = XNCA_RUN_OPTS_INIT;
+    o.steps = 4;
+    static xnca_result res[8];
+    long t0 = lt_ms_now();
+    assert_int_equal(xnca_classify(dev, &o, 8, pix, NULL, res), XNCA_RC_DEVICE);
+    long took = lt_ms_now() - t0;
+    fprintf(stderr, "  (expected, %ld ms) %s\n", took, xnca_error(dev));
+    assert_non_null(strstr(xnca_error(dev), want));
+    return took;
 }

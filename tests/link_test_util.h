@@ -1,6 +1,7 @@
 /* link_test_util.h - what the link tests share (tests/test_frame.c, test_usb_ftdi.c, test_tty.c):
  * a deterministic random stream, a clock, random models of the shipping dimensions, synthetic
- * digits, and the check of a device's results against the reference engine. */
+ * digits, loading a model onto a device, and classifying on it checked against the reference
+ * engine. */
 #ifndef XNCA_LINK_TEST_UTIL_H
 #define XNCA_LINK_TEST_UTIL_H
 
@@ -28,5 +29,21 @@ void lt_make_digits(uint8_t *pix, int n);
  * the last image's final states (grid_w * grid_h * C int8). */
 void lt_check_results(const xnca_model *m, const xnca_run_opts *o, int n, const uint8_t *pix, const uint8_t *mut,
                       const xnca_result *res, const int8_t *states);
+
+/* lt_make_model's random quant WwAa model from seed into *m, loaded onto dev; asserts that the
+ * load succeeds (the library's message on stderr first). Free *m with xnca_model_free. */
+void lt_load_random_model(xnca_dev *dev, xnca_model *m, int wbits, int abits, uint32_t seed);
+
+/* Report steps 1, 2, ..., n (n <= XNCA_MAX_REPORT_STEPS): a result after every step. */
+void lt_report_every_step(xnca_run_opts *o, int n);
+
+/* Classify n images on dev (res: n results), read back the last image's states, and check both
+ * against the engine with lt_check_results. */
+void lt_classify_checked(xnca_dev *dev, const xnca_model *m, const xnca_run_opts *o, int n, const uint8_t *pix,
+                         const uint8_t *mut, xnca_result *res);
+
+/* Classify 8 synthetic digits for 4 steps on dev, which must fail with XNCA_RC_DEVICE and a
+ * message containing want (printed on stderr); returns how long the classify took, in ms. */
+long lt_classify_expect_device_error(xnca_dev *dev, const char *want);
 
 #endif

@@ -226,6 +226,52 @@ static void test_bwn_transform(void **s)
     xnca_model_free(&m);
 }
 
+/* bwn with a row whose mean |w| underflows to 0 (one negative denormal among zeros): every weight
+ * of the row becomes +0.0, never -0.0 (sign(0) = +1, and a zero scale has no sign). With -0.0 a
+ * loaded model saved twice was not byte-identical: the first save wrote 00 00 00 80 for the
+ * weight, the second (its transform saw -0.0 as >= 0) 00 00 00 00. */
+static void test_bwn_no_negative_zero(void **s)
+{
+    (void)s;
+    xnca_model m;
+    make_model(&m, XNCA_BWN, 12, 8, 0, 0);
+    xnca_layer *ly = &m.layer[0];
+    const float tiny = -1.4e-45f; /* the smallest denormal: 1.4e-45 / n_in rounds to 0 */
+    for (int k = 0; k < ly->n_in; k++) ly->w[k] = 0.0f;
+    ly->w[3] = tiny;
+    assert_true(tiny < 0.0f && (float)(-(double)tiny / ly->n_in) == 0.0f);
+
+    /* the loader's transform (xnca_format.c): load, save, load, save */
+    uint8_t *f1 = NULL, *f2 = NULL, *f3 = NULL;
+    char err[200];
+    size_t n1 = xnca_model_serialize(&m, &f1);
+    assert_true(n1 > 0);
+    xnca_model m1, m2;
+    assert_int_equal(xnca_model_load_mem(f1, n1, &m1, err, sizeof(err)), 0);
+    for (int k = 0; k < m1.layer[0].n_in; k++) {
+        assert_true(m1.layer[0].w[k] == 0.0f);
+        assert_false(signbit(m1.layer[0].w[k]));
+    }
+    size_t n2 = xnca_model_serialize(&m1, &f2);
+    assert_int_equal(xnca_model_load_mem(f2, n2, &m2, err, sizeof(err)), 0);
+    size_t n3 = xnca_model_serialize(&m2, &f3);
+    assert_int_equal(n2, n3);
+    assert_memory_equal(f2, f3, n2);
+
+    /* the float engine's transform (xnca_float_apply_bwn) */
+    xnca_float_apply_bwn(&m);
+    for (int k = 0; k < ly->n_in; k++) {
+        assert_true(ly->w[k] == 0.0f);
+        assert_false(signbit(ly->w[k]));
+    }
+    free(f1);
+    free(f2);
+    free(f3);
+    xnca_model_free(&m1);
+    xnca_model_free(&m2);
+    xnca_model_free(&m);
+}
+
 /* Dead cells and the input channel never change; nothing fires at fire_t 0. */
 static void test_invariants(void **s)
 {
@@ -361,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_bwn),
         cmocka_unit_test(test_ban),
         cmocka_unit_test(test_bwn_transform),
+        cmocka_unit_test(test_bwn_no_negative_zero),
         cmocka_unit_test(test_invariants),
         cmocka_unit_test(test_noise_distribution),
         cmocka_unit_test(test_distill_import),

@@ -7,28 +7,8 @@
 xnca=$1
 result=$2
 float=models/distill-float.xnca
-py=${PYTHON:-/usr/bin/python3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ptq: PASS $1"; }
-bad() { fail=$((fail + 1)); echo "ptq: FAIL $1"; }
-
-# expect NAME RC PATTERN -- COMMAND...: exit status RC and (if PATTERN != "") output matching PATTERN.
-expect() {
-    local name=$1 rc=$2 pat=$3
-    shift 4
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -ne "$rc" ]; then
-        bad "$name: exit $got, expected $rc ($(head -c 300 "$work/err"))"
-    elif [ -n "$pat" ] && ! grep -Eq -- "$pat" "$work/out" "$work/err"; then
-        bad "$name: output does not match /$pat/: $(head -c 300 "$work/out" "$work/err")"
-    else
-        ok "$name"
-    fi
-}
+SUITE=ptq
+. "$(dirname "$0")/lib.sh"
 
 # image accuracy at step 50 on the first 200 test digits (empty on failure)
 acc50() {
@@ -101,6 +81,4 @@ expect "unwritable output" 1 "cannot create" -- q --model "$float" --weight-bits
     -o "$work/no/such/dir/x.xnca"
 if [ -e "$work/x.xnca" ]; then bad "a failed quantize left $work/x.xnca"; else ok "failed runs write no file"; fi
 
-echo "ptq: $pass passed, $fail failed"
-echo "$pass $fail" >"$result"
-[ "$fail" -eq 0 ]
+finish "$result"

@@ -148,18 +148,6 @@ static int open_tty(pty_server *s, int timeout_ms, xnca_dev **dev, char *err, si
     return xnca_open(spec, &o, dev, err, errlen);
 }
 
-static void load_model(xnca_dev *dev, xnca_model *m, int bits)
-{
-    lt_make_model(m, XNCA_QUANT, bits, bits, 33);
-    uint8_t *file = NULL;
-    size_t flen = xnca_model_serialize(m, &file);
-    int rc = xnca_load_model_mem(dev, file, flen);
-    if (rc)
-        fprintf(stderr, "load: %s\n", xnca_error(dev));
-    assert_int_equal(rc, 0);
-    free(file);
-}
-
 /* ---- tests ---- */
 
 static void test_round_trip(void **state)
@@ -177,25 +165,16 @@ static void test_round_trip(void **state)
     assert_string_equal(xnca_info(dev)->board, "cpu");
     assert_int_equal(xnca_hello(dev, 0xdeadbeef), 0);
     xnca_model m;
-    load_model(dev, &m, 2);
+    lt_load_random_model(dev, &m, 2, 2, 33);
     enum { N = 20 };
     static uint8_t pix[N * 784], mut[N * 784];
     lt_make_digits(pix, N);
     lt_make_digits(mut, N);
     xnca_run_opts o = XNCA_RUN_OPTS_INIT;
-    o.seed = 5, o.image_index = 40, o.steps = 16, o.n_report = 16, o.mutate_at = 6;
-    for (int r = 0; r < 16; r++)
-        o.report[r] = r + 1;
+    o.seed = 5, o.image_index = 40, o.steps = 16, o.mutate_at = 6;
+    lt_report_every_step(&o, 16);
     static xnca_result res[N];
-    rc = xnca_classify(dev, &o, N, pix, mut, res);
-    if (rc)
-        fprintf(stderr, "classify: %s\n", xnca_error(dev));
-    assert_int_equal(rc, 0);
-    static int8_t st[784 * 20];
-    size_t got;
-    assert_int_equal(xnca_read_state(dev, st, sizeof st, &got), 0);
-    assert_int_equal(got, sizeof st);
-    lt_check_results(&m, &o, N, pix, mut, res, st);
+    lt_classify_checked(dev, &m, &o, N, pix, mut, res);
     xnca_model_free(&m);
     xnca_close(dev);
     server_stop(&s);
@@ -255,7 +234,7 @@ static void test_garbage_toward_device(void **state)
         fprintf(stderr, "open after garbage: %s\n", err);
     assert_int_equal(rc, 0);
     xnca_model m;
-    load_model(dev, &m, 1);
+    lt_load_random_model(dev, &m, 1, 1, 33);
     static uint8_t pix[5 * 784];
     lt_make_digits(pix, 5);
     xnca_run_opts o = XNCA_RUN_OPTS_INIT;
@@ -295,19 +274,10 @@ static void expect_failure(fault_kind fault, const char *want, int timeout_ms)
     char err[512];
     assert_int_equal(open_tty(&s, timeout_ms, &dev, err, sizeof err), 0);
     xnca_model m;
-    load_model(dev, &m, 1);
+    lt_load_random_model(dev, &m, 1, 1, 33);
     s.dev->after_reads = s.dev->reads;
     s.dev->fault = fault;
-    static uint8_t pix[8 * 784];
-    lt_make_digits(pix, 8);
-    xnca_run_opts o = XNCA_RUN_OPTS_INIT;
-    o.steps = 4;
-    static xnca_result res[8];
-    long t0 = lt_ms_now();
-    assert_int_equal(xnca_classify(dev, &o, 8, pix, NULL, res), XNCA_RC_DEVICE);
-    long took = lt_ms_now() - t0;
-    fprintf(stderr, "  (expected, %ld ms) %s\n", took, xnca_error(dev));
-    assert_non_null(strstr(xnca_error(dev), want));
+    long took = lt_classify_expect_device_error(dev, want);
     assert_true(took <= timeout_ms + 1000);
     xnca_model_free(&m);
     xnca_close(dev);

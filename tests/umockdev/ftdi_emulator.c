@@ -119,7 +119,9 @@ static int control(ftdi_emu *e, const uint8_t *setup, uint8_t *in, int cap)
             if (value == 2) e->st.purge_tx++;
             break;
         case 0x02: if ((index >> 8) == 0) e->st.flow_none++; break;
-        case 0x03: e->st.baud_value = (uint16_t)value, e->st.baud_index = (uint16_t)index; break;
+        case 0x03: /* SIO_SET_BAUDRATE: the divisor in wValue and the high byte of wIndex */
+            e->st.baud_value = (uint16_t)value, e->st.baud_index = (uint16_t)index, e->st.baud_requests++;
+            break;
         case 0x04: if (value == 0x0008) e->st.data_bits_8n1++; break;
         case 0x09: e->latency = (uint8_t)value, e->st.latency = value; break;
         case 0x0b: if ((value >> 8) == 0) e->st.bitmode_resets++; break;

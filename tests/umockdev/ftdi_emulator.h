@@ -28,7 +28,8 @@ typedef enum {
 /* What the host did to the bridge (for checks). */
 typedef struct {
     int resets, purge_rx, purge_tx, bitmode_resets, latency, data_bits_8n1, flow_none;
-    uint16_t baud_value, baud_index;   /* SET_BAUD_RATE wValue / wIndex */
+    uint16_t baud_value, baud_index;   /* the last SET_BAUD_RATE's wValue / wIndex */
+    int baud_requests;                 /* SET_BAUD_RATE requests seen */
     int claimed_interface;             /* -1: none */
     long bulk_out_bytes, bulk_in_bytes;
     int in_transfers_multi_packet;     /* IN transfers that carried more than one packet */
