@@ -3,8 +3,12 @@
 #
 #   make lint          verilator --lint-only -Wall, every configuration below (+ rtl/xnca.vlt),
 #                      and a check that an illegal parameter set fails elaboration
-#   make cosim         co-simulation matrix + fault-injection negative control
+#   make cosim         co-simulation matrix + the shipped model on 20 MNIST test digits (needs
+#                      `make data`) + fault-injection negative control
 #                      -> "cosim: N passed, M failed"; cycles/step, cycles/image, utilization
+#   make cosim-full    the shipped model on the first 1,000 MNIST test digits, 200 steps, every
+#                      step compared (hours; resumable: $(BUILD)/rtl/cosim-full/progress.tsv);
+#                      writes docs/cosim-full.md. Not part of `make test`.
 #   make sim [WAVES=1] one short co-simulated run of the tiny configuration
 #                      (WAVES=1: FST waveform $(BUILD)/rtl/waves.fst)
 #   make synth         synth-up5k and synth-ecp5:
@@ -36,8 +40,9 @@ RTL_PARAMS_odd := GRID_W=13 GRID_H=9 CHANNELS=16 MAX_P=96 MAX_M=88 UNITS=2 SYN_B
 	HASH_PIPE=1
 RTL_PARAMS_wide := GRID_W=9 GRID_H=8 CHANNELS=32 MAX_P=256 MAX_M=256 UNITS=64 SYN_BITS=1024 \
 	BATCH=16 HASH_PIPE=1
-# (rtl/xnca_board_icebreaker.v's defaults are this set: change both together)
-RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=2 SYN_BITS=64 BATCH=4 SPRAM=1
+# (rtl/xnca_board_icebreaker.v's defaults are this set: change both together; the board also sets
+# STATS=0 LOAD_CHECKS=0, which the Verilated icebreaker device of mk/top.mk and sim-e2e cover)
+RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=1 SYN_BITS=32 BATCH=2 SPRAM=1
 RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=64 SYN_BITS=256 BATCH=8 HASH_PIPE=1
 
 # cosim cases per configuration (sim/cosim_main.cpp --help). /H = hot residuals (saturation).
@@ -49,12 +54,27 @@ RTL_CASES_wide := --case W1A1/L2/P256/M256 --case W4A4/P100/M90/S5/H --images 1 
 RTL_CASES_up5k := --case W1A1 --case W2A2/S3/H --case W4A4/S4/H --case W3A4 --images 2 --steps 10 \
 	--mutate-at 5
 RTL_CASES_ecp5 := --case W1A1 --case W2A2 --case W4A4/S4/H --images 2 --steps 10 --mutate-at 5
+# (a case beyond a configuration's caps passes only when LOAD refuses it, so the matrix holds
+# when a configuration's caps are lowered)
+# the shipped model (W3A4, 28x28, C=20, P=M=80) on real MNIST test digits (`make data`; the
+# case fails naming the missing file without them), every channel of every cell compared after
+# every step, the picture replaced before step 25 (spec 4.5's draw): test digits 0..19 on
+# ecp5 (the 28x28 configuration that simulates a digit fastest), digits 20..21 on up5k (the
+# iCEBreaker core the model ships on; any caps >= W3A4 accept it).
+RTL_MNIST_MODEL := models/mnist.xnca
+RTL_MNIST_IMAGES := data/mnist/t10k-images-idx3-ubyte
+RTL_MNIST_LABELS := data/mnist/t10k-labels-idx1-ubyte
+RTL_MNIST_DATA := --model $(RTL_MNIST_MODEL) --data-images $(RTL_MNIST_IMAGES) --data-labels $(RTL_MNIST_LABELS)
+RTL_MNIST_CASES := "ecp5:$(RTL_MNIST_DATA) --first 0 --images 20 --steps 50 --mutate-at 25" \
+	"up5k:$(RTL_MNIST_DATA) --first 20 --images 2 --steps 50 --mutate-at 25"
 # negative control: every cell alive and firing, one state bit flipped at step 2, cell (0, 5), ch 3
 RTL_FAULT_ARGS := --case W1A1 --images 1 --steps 4 --fire-all --full-grid --no-corners \
 	+inject_fault=2,0,5,3
 RTL_FAULT_EXPECT := step 2 x 0 y 5 channel 3
 
 rtl_gflags = $(foreach p,$(RTL_PARAMS_$(1)),-G$(p))
+# cosim binaries: the Verilated model at -O2 (Verilator's default -Os runs ~1.5x slower)
+RTL_OPT_MAKEFLAGS := OPT_FAST=-O2
 RTL_VFLAGS := -Wall --x-assign unique --x-initial unique
 RTL_CXXFLAGS := -O1 -I$(CURDIR)/models
 RTL_LDFLAGS := $(CURDIR)/$(BUILD)/libxnca_engine.a $(ENGINE_LDLIBS)
@@ -63,7 +83,7 @@ RTL_LDFLAGS := $(CURDIR)/$(BUILD)/libxnca_engine.a $(ENGINE_LDLIBS)
 ALL_TARGETS += $(RTL_DIR)/tiny/cosim
 TEST_SUITES += rtl-lint cosim synth-up5k
 
-.PHONY: lint lint-core cosim sim postsim synth synth-up5k synth-ecp5 \
+.PHONY: lint lint-core cosim cosim-full sim postsim synth synth-up5k synth-ecp5 \
 	test-rtl-lint test-cosim test-synth-up5k
 
 # ---- lint ----------------------------------------------------------------------------------------
@@ -95,6 +115,7 @@ $(RTL_DIR)/$(1)/cosim: $(RTL_CORE_SRCS) $(RTL_VLT) sim/cosim_main.cpp $(BUILD)/l
 	nice $(VERILATOR) --cc --exe --build -j 1 $(RTL_VFLAGS) $(RTL_VLT) $(call rtl_gflags,$(1)) \
 	    -GFAULT_INJECT=1\'b1 --top-module xnca_core $(addprefix $(CURDIR)/,$(RTL_CORE_SRCS)) \
 	    $(CURDIR)/sim/cosim_main.cpp -CFLAGS "$(RTL_CXXFLAGS)" -LDFLAGS "$(RTL_LDFLAGS)" \
+	    -MAKEFLAGS "$(RTL_OPT_MAKEFLAGS)" \
 	    --Mdir $(RTL_DIR)/$(1)/obj -o cosim >$(RTL_DIR)/$(1)/build.log 2>&1 \
 	    || { tail -30 $(RTL_DIR)/$(1)/build.log; exit 1; }
 	@cp $(RTL_DIR)/$(1)/obj/cosim $$@
@@ -103,7 +124,18 @@ $(foreach c,$(RTL_CONFIGS),$(eval $(call RTL_COSIM_RULE,$(c))))
 
 cosim: $(foreach c,$(RTL_CONFIGS),$(RTL_DIR)/$(c)/cosim)
 	@sim/run-cosim $(RTL_DIR) "$(RTL_FAULT_EXPECT)" "$(RTL_FAULT_ARGS)" \
-	    $(foreach c,$(RTL_CONFIGS),"$(c):$(RTL_CASES_$(c))")
+	    $(foreach c,$(RTL_CONFIGS),"$(c):$(RTL_CASES_$(c))") $(RTL_MNIST_CASES)
+
+# The long run: COSIM_FULL_N digits x COSIM_FULL_STEPS steps on the configuration that
+# simulates a digit fastest (sim/cosim-full: progress, resume, summary, docs/cosim-full.md).
+COSIM_FULL_CFG ?= ecp5
+COSIM_FULL_N ?= 1000
+COSIM_FULL_STEPS ?= 200
+COSIM_FULL_DIR ?= $(RTL_DIR)/cosim-full
+COSIM_FULL_DOC ?= docs/cosim-full.md
+cosim-full: $(RTL_DIR)/$(COSIM_FULL_CFG)/cosim
+	@sim/cosim-full $< $(COSIM_FULL_CFG) $(COSIM_FULL_DIR) $(RTL_MNIST_MODEL) $(RTL_MNIST_IMAGES) \
+	    $(RTL_MNIST_LABELS) $(COSIM_FULL_N) $(COSIM_FULL_STEPS) $(COSIM_FULL_DOC)
 
 test-cosim:
 	@mkdir -p $(RESULTS) $(RTL_DIR); if $(MAKE) --no-print-directory cosim 2>&1 | tee $(RTL_DIR)/cosim.log; then :; fi; \

@@ -4,17 +4,19 @@
 // computes, LEDG_N once a model is loaded; BTN_N held resets the device.
 // Array configuration: the UP5K build of docs/architecture.md section 8 (the `up5k` set of
 // mk/rtl.mk): 28x28, C = 20, caps W4A4, P = M = 80, UNITS x SYN_BITS synapse bits per cycle,
-// cell state / activations and weight slices in SPRAM. The build id comes from make
-// (`XNCA_BUILD_ID, mk/boards.mk).
+// cell state / activations and weight slices in SPRAM; the core's statistics counters (STATS)
+// and its second descriptor check (LOAD_CHECKS) are left out: the adapter counts cycles and
+// checks the descriptor itself (logic is scarce: docs/architecture.md section 8). The build
+// id comes from make (`XNCA_BUILD_ID, mk/boards.mk).
 `default_nettype none
 
 module xnca_board_icebreaker #(
   parameter integer CLKS_PER_BIT = 8,
   parameter integer MAX_WBITS = 4,
   parameter integer MAX_ABITS = 4,
-  parameter integer UNITS = 2,
-  parameter integer SYN_BITS = 64,
-  parameter integer BATCH = 4
+  parameter integer UNITS = 1,
+  parameter integer SYN_BITS = 32,
+  parameter integer BATCH = 2
 ) (
   input  wire CLK,        // 12 MHz, pin 35 (PLL pad)
   input  wire BTN_N,      // user button, active low
@@ -40,7 +42,8 @@ module xnca_board_icebreaker #(
   xnca_top #(
     .BOARD("icebreaker"), .CLOCK_HZ(24_000_000), .CLKS_PER_BIT(CLKS_PER_BIT), .BUILD_ID(BUILD_ID),
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
-    .BATCH(BATCH), .HASH_PIPE(0), .SPRAM(1)
+    .BATCH(BATCH), .HASH_PIPE(0), .SPRAM(1), .STATS(1'b0),
+    .LOAD_CHECKS(1'b0)
   ) u_top (
     .clk_i(clk), .rst_i(rst), .uart_rx_i(RX), .uart_tx_o(TX),
     .busy_o(busy), .model_ok_o(model_ok), .step_done_o(unused_step), .framing_error_o(unused_ferr),

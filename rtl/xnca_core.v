@@ -40,6 +40,14 @@ module xnca_core #(
     parameter integer SPRAM = 0,
     // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
     parameter [31:0] BUILD_ID = 32'h0,
+    // 1: the RESULT record carries the cycles / stalls / fired counters and the LOAD record
+    //    the byte count (docs/core.md 4); 0: they read 0 and the counters are not built (the
+    //    iCEBreaker device: its adapter counts cycles itself and ignores them)
+    parameter [0:0] STATS = 1'b1,
+    // 1: the loader checks the descriptor (LOAD status 1-11, docs/core.md 3); 0: it trusts it
+    //    (the devices: rtl/xnca_core_adapter.v checks the same fields and the weight_bytes
+    //    first; the quantizer-record and run-parameter checks, 12-13, stay)
+    parameter [0:0] LOAD_CHECKS = 1'b1,
     // simulation only: enable the i_fault_* state-bit flip
     parameter [0:0] FAULT_INJECT = 1'b0
 ) (
@@ -227,11 +235,12 @@ module xnca_core #(
     reg [AAW-1:0] xw_slot;
     // array sequencing (issue side)
     reg [1:0]  lay;                  // layer l
-    reg [15:0] grp, gcnt_ch;
+    reg [8:0]  grp;                  // row group (<= 256 groups)
+    reg [3:0]  gcnt_ch;              // chunk (<= 9 chunks)
     reg [2:0]  wpl;                  // weight plane i
     reg [BW-1:0] sb;
     reg [2:0]  sj;
-    reg [15:0] chrem;                // inputs of the layer from this chunk on
+    reg [8:0]  chrem;                // inputs of the layer from this chunk on (N_in <= 288)
     reg        w_fresh;              // w_rdata holds the slice at w_raddr
     reg        lw_out;               // the layer that just ended was the output layer
     reg [UNITS*SYN_BITS-1:0] wreg;
@@ -246,7 +255,7 @@ module xnca_core #(
     reg [BW-1:0] db;
     reg [2:0]  dj;                   // activation plane being written (hidden layers)
     reg [1:0]  dr_lay;
-    reg [15:0] dr_grp;
+    reg [8:0]  dr_grp;
     reg [UNITS*RW-1:0] dr_qrec;
     reg        dr_wpend;             // a drain write is in flight
     // noise precompute (background)
@@ -259,13 +268,33 @@ module xnca_core #(
     reg [BW-1:0] wb;
     reg [4:0]  wj, wjd;              // channel issued / channel computed
     reg        wv;
+    // sreg / qreg / qcur are walked, not indexed (logic is scarce on the UP5K): SPRAM words
+    // shift in at the top (word 0 ends at the bottom), SPRAM words go out from the bottom, and
+    // the channel loops (write-back, readout, STATE) rotate sreg by one channel (8 bits) and
+    // each plane of qreg by one bit per channel, so the channel at hand always sits at a
+    // fixed position
     reg [SWP-1:0] sreg;              // (padded to whole 32-bit words for SPRAM = 1)
     reg [QWP-1:0] qreg, qcur;
+    wire [SWP-1:0] sreg_in = SWP'({c_rdata, sreg} >> 32);   // a state word shifted in
+    wire [SWP-1:0] sreg_out = SWP'(sreg >> 32);             // ... and out
+    wire [QWP-1:0] qreg_in = QWP'({c_rdata, qreg} >> 32);
+    wire [QWP-1:0] qcur_in = QWP'({c_rdata, qcur} >> 32);
+    wire [QWP-1:0] qreg_out = QWP'(qreg >> 32);
+    wire [QWP-1:0] qcur_out = QWP'(qcur >> 32);
+    // sreg rotated by one channel: the next channel at the bottom, `nb8` on top
+    function [SWP-1:0] s_rot8;
+        input [SWP-1:0] s;
+        input [7:0] nb8;
+        begin
+            s_rot8 = s;
+            s_rot8[CM*8-1:0] = {nb8, s[CM*8-1:8]};
+        end
+    endfunction
     reg [4:0]  cw;                   // SPRAM = 1: word counter of a serial cell access
     reg        gsel;                 // SPRAM = 1 gather: the neighbour shows its previous word
     reg [4:0]  lvl;
     // readout
-    reg [15:0] votes [0:9];
+    reg [NAW-1:0] votes [0:9];       // (at most NCELLS votes)
     reg [3:0]  first_cls;
     reg        agree;
     reg [4:0]  sc;                   // STATE record: channel
@@ -307,7 +336,8 @@ module xnca_core #(
 
     xnca_loader #(
         .CHANNELS(C), .UNITS(UNITS), .SYN_BITS(SYN_BITS), .MAX_P(MAX_P), .MAX_M(MAX_M),
-        .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .WAW(WAW), .QAW(QAW)
+        .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .WAW(WAW), .QAW(QAW),
+        .CHECKS(LOAD_CHECKS)
     ) u_loader (
         .clk(clk), .rst(rst), .i_start(ld_start),
         .i_valid(i_in_valid && state == M_LOAD), .o_ready(ld_in_ready), .i_data(i_in_data),
@@ -538,13 +568,14 @@ module xnca_core #(
         .i_raddr(al_raddr), .o_rdata(al_rdata)
     );
 
-    wire [15:0] l_nin = g_nin[{lay, 4'd0} +: 16];
+    // (xnca_geom's fields are 16 bits; N_in <= 288, chunks <= 9, groups <= 256)
+    wire [8:0]  l_nin = g_nin[{lay, 4'd0} +: 9];
     wire [15:0] l_ebits = g_ebits[{lay, 4'd0} +: 16];
-    wire [15:0] l_chunks = g_chunks[{lay, 4'd0} +: 16];
-    wire [15:0] l_groups = g_groups[{lay, 4'd0} +: 16];
+    wire [3:0]  l_chunks = g_chunks[{lay, 4'd0} +: 4];
+    wire [8:0]  l_groups = g_groups[{lay, 4'd0} +: 9];
     wire        l_is_out = lay == m_layers + 2'd1;
     wire [1:0]  next_lay = lay + 2'd1;
-    wire [15:0] dr_groups = g_groups[{dr_lay, 4'd0} +: 16];
+    wire [8:0]  dr_groups = g_groups[{dr_lay, 4'd0} +: 9];
     wire        dr_is_out = dr_lay == m_layers + 2'd1;
 
     // the batch is complete: BATCH cells, or the scan ended with cells waiting
@@ -783,7 +814,10 @@ module xnca_core #(
     wire gchunk_end = gq == 8'(NBPC - 1) || gd_pos == 4'd8;
     // SPRAM = 1 (logic is scarce): each plane of gasm is a shift register that takes a neighbour
     // at its top (C bits); a chunk of n neighbours then sits at the top n C bits and is moved
-    // down by a constant shift when written (no per-slot insertion muxes)
+    // down by a constant shift when written (no per-slot insertion muxes). With one neighbour
+    // per chunk (NBPC = 1) gasm is not used: the chunk's planes are written from gword, which
+    // holds while they are (qreg is reloaded only by the next issue, and none comes while
+    // xw_busy)
     localparam integer GSH_FULL = SYN_BITS - NBPC * C;
     localparam integer GSH_PART = SYN_BITS - (9 % NBPC) * C;
     reg  [KM*SYN_BITS-1:0] gasm_shift;
@@ -839,17 +873,17 @@ module xnca_core #(
         for (dl = 0; dl < LPC; dl = dl + 1) begin
             for (du = 0; du < UNITS; du = du + 1)
                 drain_wdata[dl*UNITS + du] = levels[du*KM + {29'd0, dj}];
-            drain_lane[dl] = {16'd0, dr_grp} % LPC == dl;
+            drain_lane[dl] = {23'd0, dr_grp} % LPC == dl;
         end
     end
-    wire [15:0] cur_nvalid = chrem < l_ebits ? chrem : l_ebits;
+    wire [15:0] cur_nvalid = {7'd0, chrem} < l_ebits ? {7'd0, chrem} : l_ebits;
     wire first_tuple = sb == {BW{1'b0}} && sj == 3'd0;
     wire can_issue = !first_tuple || w_ok;
     wire last_b = sb == nb[BW-1:0] - 1'b1;
     wire last_tuple = last_b && sj == m_abits - 3'd1;
-    wire last_chunk = gcnt_ch == l_chunks - 16'd1;
+    wire last_chunk = gcnt_ch == l_chunks - 4'd1;
     wire last_plane = wpl == m_wbits - 3'd1;
-    wire last_group = grp == l_groups - 16'd1;
+    wire last_group = grp == l_groups - 9'd1;
     wire array_quiet = !ge0 && !ge1 && !ge2 && !dr_active && !dr_wpend && !p1_valid;
 
     // ------------------------------------------------------------------ write-back
@@ -858,7 +892,7 @@ module xnca_core #(
     wire [7:0] wb_r = n_rdata[wjd[1:0]*8 +: 8];
     wire signed [1:0] wb_noise = wb_r < {1'b0, m_noise_p} ? -2'sd1 :
                                 ({1'b0, wb_r} >= 9'd256 - {2'b0, m_noise_p} ? 2'sd1 : 2'sd0);
-    wire signed [7:0] wb_s = lvl[4] ? sreg[wjd*8 +: 8] : 8'sd0;
+    wire signed [7:0] wb_s = lvl[4] ? sreg[7:0] : 8'sd0;            // channel wjd (rotated)
     wire signed [11:0] wb_sum = {{4{wb_s[7]}}, wb_s} + {{2{wb_ds[9]}}, wb_ds} + {{10{wb_noise[1]}}, wb_noise};
     wire signed [11:0] wb_hi = (12'sd1 <<< (m_sbits - 4'd1)) - 12'sd1;
     wire signed [11:0] wb_lo = -(12'sd1 <<< (m_sbits - 4'd1));
@@ -893,9 +927,8 @@ module xnca_core #(
     reg signed [7:0] rd_best, rd_v, rd_best_c, rd_v_c;
     integer rc;
     always @(*) begin
-        rd_v = 8'sd0;
-        for (rc = 0; rc < 10; rc = rc + 1)
-            if (rd_i == 4'(rc) && l_rdata[4]) rd_v = s_view[(CM-10+rc)*8 +: 8];
+        // SPRAM = 1: class rd_i sits at class 0's place (sreg rotates in M_RD_C)
+        rd_v = l_rdata[4] ? sreg[(CM-10)*8 +: 8] : 8'sd0;
         rd_cls_c = 4'd0;
         rd_best_c = l_rdata[4] ? s_view[(CM-10)*8 +: 8] : 8'sd0;
         for (rc = 1; rc < 10; rc = rc + 1) begin
@@ -907,7 +940,7 @@ module xnca_core #(
         end
     end
     reg [3:0] pred, pv_i, pred_c;
-    reg [15:0] pred_best, pred_best_c;
+    reg [NAW-1:0] pred_best, pred_best_c;
     integer pv;
     always @(*) begin
         pred_c = 4'd0;
@@ -946,7 +979,7 @@ module xnca_core #(
         R_LOAD: begin
             rec[7:0] = "L";
             rec[11:8] = res_status;
-            rec[63:32] = ld_count;
+            rec[63:32] = STATS ? ld_count : 32'd0;
         end
         default: begin
             rec[7:0] = "R";
@@ -955,16 +988,16 @@ module xnca_core #(
             rec[NAW+31:32] = nalive;
             rec[51:48] = pred;
             rec[56] = agree;
-            for (rv = 0; rv < 10; rv = rv + 1) rec[64 + rv*16 +: 16] = votes[rv];
-            rec[255:224] = cycles;
-            rec[287:256] = stalls;
-            rec[319:288] = fired;
+            for (rv = 0; rv < 10; rv = rv + 1) rec[64 + rv*16 +: 16] = 16'(votes[rv]);
+            rec[255:224] = STATS ? cycles : 32'd0;
+            rec[287:256] = STATS ? stalls : 32'd0;
+            rec[319:288] = STATS ? fired : 32'd0;
         end
         endcase
     end
     wire [5:0] rec_len = rec_kind == R_INFO ? 6'd32 : (rec_kind == R_LOAD ? 6'd8 : 6'd40);
     wire [7:0] st_byte = sc == 5'd0 ? {4'd0, lvl[3:0]} :
-                         (lvl[4] && lvl[3:0] != 4'd0 ? sreg[(sc - 5'd1)*8 +: 8] : 8'd0);
+                         (lvl[4] && lvl[3:0] != 4'd0 ? sreg[7:0] : 8'd0);   // channel sc-1 (rotated)
     assign o_out_valid = state == M_OUT || state == M_ST_C;
     assign o_out_data = state == M_ST_C ? st_byte : rec[rec_idx*8 +: 8];
     assign o_out_last = state == M_OUT ? (rec_kind == R_STATE ? 1'b0 : rec_idx == rec_len - 6'd1)
@@ -978,7 +1011,7 @@ module xnca_core #(
     assign o_model_ok = model_ok;
 
     // ------------------------------------------------------------------ control
-    integer vi, cwi;
+    integer vi;
     always @(posedge clk) begin
         ld_start <= 1'b0;
         x_we <= 1'b0; y_we <= 1'b0; d_we <= 1'b0; s_we <= 1'b0; l_we <= 1'b0;
@@ -1003,8 +1036,9 @@ module xnca_core #(
             a_wlane <= {LPC{1'b1}};
             a_waddr <= {xw_slot, xw_j[KMB-1:0]};
             a_wdata <= SPRAM == 0 ? gasm[xw_j*SYN_BITS +: SYN_BITS]
+                       : (NBPC == 1 ? SYN_BITS'(gword[xw_j*C +: C])   // the neighbour itself
                        : (xw_part ? gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_PART
-                                  : gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_FULL);
+                                  : gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_FULL));
             xw_j <= xw_j + 3'd1;
             if (xw_j == m_abits - 3'd1) begin
                 xw_busy <= 1'b0;
@@ -1023,7 +1057,7 @@ module xnca_core #(
                 // hidden layer: plane dj of cell db (k planes per cell)
                 if (dr_lay[0]) x_we <= 1'b1; else y_we <= 1'b1;
                 a_wlane <= drain_lane;
-                a_waddr <= {AAW'(db * CHMAX) + AAW'({16'd0, dr_grp} / LPC), dj[KMB-1:0]};
+                a_waddr <= {AAW'(db * CHMAX) + AAW'({23'd0, dr_grp} / LPC), dj[KMB-1:0]};
                 a_wdata <= drain_wdata;
                 dj <= dj + 3'd1;
             end
@@ -1033,9 +1067,9 @@ module xnca_core #(
             end
             if ((dr_is_out || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1) begin
                 dr_active <= 1'b0;
-                dr_grp <= dr_grp + 16'd1;
-                if (dr_grp == dr_groups - 16'd1) begin
-                    dr_grp <= 16'd0;
+                dr_grp <= dr_grp + 9'd1;
+                if (dr_grp == dr_groups - 9'd1) begin
+                    dr_grp <= 9'd0;
                     dr_lay <= dr_lay + 2'd1;
                 end
             end
@@ -1083,7 +1117,7 @@ module xnca_core #(
                 3'd3: begin
                     if (!model_ok) begin
                         res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
-                        for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                        for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
                         agree <= 1'b0;
                     end else state <= M_STEP;
                 end
@@ -1108,8 +1142,7 @@ module xnca_core #(
             end
             M_PIX_R: begin
                 // SPRAM = 1: the current activation words of cur_cell -> qcur
-                for (cwi = 0; cwi < QWN; cwi = cwi + 1)
-                    if (cw == 5'(cwi + 1)) qcur[cwi*32 +: 32] <= c_rdata;
+                if (cw != 5'd0) qcur <= qcur_in;
                 cw <= cw + 5'd1;
                 if (cw == 5'(QWN)) begin
                     cw <= 5'd0;
@@ -1138,7 +1171,7 @@ module xnca_core #(
                         if (model_ok) state <= M_STEP;
                         else begin
                             res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
-                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
                             agree <= 1'b0;
                         end
                     end else state <= M_PIX;
@@ -1146,6 +1179,8 @@ module xnca_core #(
             end
             M_PIX_W: begin
                 // SPRAM = 1: tag, previous = current = the new activation word (c_we)
+                if (cw >= 5'(CW_PREV) && cw < 5'(CW_CUR)) qcur <= qcur_out;
+                else if (cw >= 5'(CW_CUR)) qreg <= qreg_out;
                 cw <= cw + 5'd1;
                 if (cw == 5'(CW_END - 1)) begin
                     cw <= 5'd0;
@@ -1155,7 +1190,7 @@ module xnca_core #(
                         if (model_ok) state <= M_STEP;
                         else begin
                             res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
-                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
                             agree <= 1'b0;
                         end
                     end else state <= M_PIX;
@@ -1166,7 +1201,7 @@ module xnca_core #(
                 nb <= {BCW{1'b0}};
                 ap <= {NAW{1'b0}};
                 if (steps_left == 16'd0) begin
-                    for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= 16'd0;
+                    for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
                     agree <= nalive != {NAW{1'b0}};
                     state <= M_RD_A;
                 end else state <= M_COLLECT;           // fs_go starts the fire scan
@@ -1174,12 +1209,12 @@ module xnca_core #(
             M_COLLECT: if (!xw_busy) begin
                 if (start_batch) begin
                     // run the batch through the layers (nz_go starts the noise draws)
-                    lay <= 2'd0; grp <= 16'd0; wpl <= 3'd0; gcnt_ch <= 16'd0;
+                    lay <= 2'd0; grp <= 9'd0; wpl <= 3'd0; gcnt_ch <= 4'd0;
                     sb <= {BW{1'b0}}; sj <= 3'd0;
                     w_raddr <= {WAW{1'b0}}; w_fresh <= 1'b0;
                     q_raddr <= {QAW{1'b0}};
-                    dr_lay <= 2'd0; dr_grp <= 16'd0;
-                    chrem <= g_nin[15:0];
+                    dr_lay <= 2'd0; dr_grp <= 9'd0;
+                    chrem <= g_nin[8:0];
                     state <= M_STREAM;
                 end else if (fq_pop) begin
                     bcell[nb[BW-1:0]] <= fq[fq_rp];
@@ -1218,8 +1253,7 @@ module xnca_core #(
                         end
                     end else begin
                         if (cw == 5'd1) gsel <= g_tag_now;
-                        for (cwi = 0; cwi < QWN; cwi = cwi + 1)
-                            if (cw == 5'(cwi + 2)) qreg[cwi*32 +: 32] <= c_rdata;
+                        if (cw >= 5'd2) qreg <= qreg_in;
                         cw <= cw + 5'd1;
                         if (cw == 5'(QWN + 1)) begin
                             cw <= 5'd0;
@@ -1251,7 +1285,7 @@ module xnca_core #(
             M_STREAM: if (can_issue) begin
                 // a_raddr = sb * CHMAX + chunk is presented combinationally
                 p1_valid <= 1'b1;
-                p1_first <= wpl == 3'd0 && gcnt_ch == 16'd0 && sj == 3'd0;
+                p1_first <= wpl == 3'd0 && gcnt_ch == 4'd0 && sj == 3'd0;
                 p1_b <= sb;
                 p1_shift <= wpl + sj;
                 if (first_tuple) begin
@@ -1268,21 +1302,21 @@ module xnca_core #(
                 end
                 if (last_tuple) begin
                     sb <= {BW{1'b0}};
-                    gcnt_ch <= gcnt_ch + 16'd1;
-                    chrem <= chrem - l_ebits;
+                    gcnt_ch <= gcnt_ch + 4'd1;
+                    chrem <= chrem - l_ebits[8:0];   // (a chunk before the last has E < 512)
                     if (last_chunk) begin
-                        gcnt_ch <= 16'd0;
+                        gcnt_ch <= 4'd0;
                         chrem <= l_nin;
                         wpl <= wpl + 3'd1;
                         if (last_plane) begin
                             wpl <= 3'd0;
                             ge0 <= 1'b1;            // group done: snapshot in 3 cycles
-                            grp <= grp + 16'd1;
+                            grp <= grp + 9'd1;
                             if (last_group) begin
-                                grp <= 16'd0;
+                                grp <= 9'd0;
                                 lw_out <= l_is_out;
                                 lay <= next_lay;
-                                chrem <= g_nin[{next_lay, 4'd0} +: 16];
+                                chrem <= g_nin[{next_lay, 4'd0} +: 9];
                                 state <= M_LWAIT;
                             end
                         end
@@ -1302,10 +1336,8 @@ module xnca_core #(
                 if (SPRAM == 0) state <= M_WB_B;
                 else begin
                     // SPRAM = 1: state words -> sreg, current activation words -> qcur
-                    for (cwi = 0; cwi < SWN; cwi = cwi + 1)
-                        if (cw == 5'(cwi + 1)) sreg[cwi*32 +: 32] <= c_rdata;
-                    for (cwi = 0; cwi < QWN; cwi = cwi + 1)
-                        if (cw == 5'(SWN + cwi + 1)) qcur[cwi*32 +: 32] <= c_rdata;
+                    if (cw != 5'd0 && cw <= 5'(SWN)) sreg <= sreg_in;
+                    if (cw > 5'(SWN)) qcur <= qcur_in;
                     cw <= cw + 5'd1;
                     if (cw == 5'(SWN + QWN)) begin
                         cw <= 5'd0;
@@ -1333,11 +1365,10 @@ module xnca_core #(
                     if (wj == 5'(CM - 1)) state <= M_WB_T;
                 end else state <= M_WB_W;
                 if (wv) begin
-                    for (cwi = 0; cwi < CM; cwi = cwi + 1)
-                        if (wjd == 5'(cwi)) begin
-                            sreg[cwi*8 +: 8] <= wb_new;
-                            for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C + 1 + cwi] <= wb_level[pj];
-                        end
+                    // channel wjd is at the bottom of sreg and at bit 1 of each plane of qreg
+                    sreg <= s_rot8(sreg, wb_new);
+                    for (pj = 0; pj < KM; pj = pj + 1)
+                        qreg[pj*C + 1 +: CM] <= {wb_level[pj], qreg[pj*C + 2 +: CM - 1]};
                 end
             end
             M_WB_W: begin
@@ -1345,6 +1376,11 @@ module xnca_core #(
                 s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= sreg[CM*8-1:0];
                 l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
                 qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur[QW-1:0], qreg[QW-1:0]};
+                if (SPRAM == 1) begin
+                    if (cw < 5'(CW_TAG)) sreg <= sreg_out;
+                    else if (cw >= 5'(CW_PREV) && cw < 5'(CW_CUR)) qcur <= qcur_out;
+                    else if (cw >= 5'(CW_CUR)) qreg <= qreg_out;
+                end
                 cw <= cw + 5'd1;
                 if (SPRAM == 0 || cw == 5'(CW_END - 1)) begin
                     cw <= 5'd0;
@@ -1385,8 +1421,7 @@ module xnca_core #(
                 if (SPRAM == 0) state <= M_RD_C;
                 else begin
                     // SPRAM = 1: the state words -> sreg
-                    for (cwi = 0; cwi < SWN; cwi = cwi + 1)
-                        if (cw == 5'(cwi + 1)) sreg[cwi*32 +: 32] <= c_rdata;
+                    if (cw != 5'd0) sreg <= sreg_in;
                     cw <= cw + 5'd1;
                     if (cw == 5'(SWN)) begin
                         cw <= 5'd0;
@@ -1397,12 +1432,13 @@ module xnca_core #(
             M_RD_C: begin                       // s_raddr = al_rdata (class rd_i in rd_v)
                 if (SPRAM == 0) begin
                     // the cell's class at once (rd_cls_c): vote
-                    votes[rd_cls_c] <= votes[rd_cls_c] + 16'd1;
+                    votes[rd_cls_c] <= votes[rd_cls_c] + 1'b1;
                     if (ap == {NAW{1'b0}}) first_cls <= rd_cls_c;
                     else if (rd_cls_c != first_cls) agree <= 1'b0;
                     ap <= ap + 1'b1;
                     state <= M_RD_A;
                 end else begin
+                    sreg <= s_rot8(sreg, 8'd0);   // class rd_i + 1 next
                     if (rd_i == 4'd0 || rd_v > rd_best) begin
                         rd_best <= rd_v;
                         rd_cls <= rd_i;
@@ -1412,7 +1448,7 @@ module xnca_core #(
                 end
             end
             M_RD_D: begin                       // SPRAM = 1: vote for rd_cls
-                votes[rd_cls] <= votes[rd_cls] + 16'd1;
+                votes[rd_cls] <= votes[rd_cls] + 1'b1;
                 if (ap == {NAW{1'b0}}) first_cls <= rd_cls;
                 else if (rd_cls != first_cls) agree <= 1'b0;
                 ap <= ap + 1'b1;
@@ -1430,8 +1466,7 @@ module xnca_core #(
             M_ST_A: begin                       // s_raddr = {py, px}
                 if (SPRAM == 0) state <= M_ST_B;
                 else begin
-                    for (cwi = 0; cwi < SWN; cwi = cwi + 1)
-                        if (cw == 5'(cwi + 1)) sreg[cwi*32 +: 32] <= c_rdata;
+                    if (cw != 5'd0) sreg <= sreg_in;
                     cw <= cw + 5'd1;
                     if (cw == 5'(SWN)) begin
                         cw <= 5'd0;
@@ -1447,6 +1482,7 @@ module xnca_core #(
             end
             M_ST_C: if (out_take) begin
                 sc <= sc + 5'd1;
+                if (sc != 5'd0) sreg <= s_rot8(sreg, 8'd0);
                 if (sc == 5'(C - 1)) begin
                     px <= px + 1'b1;
                     if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
@@ -1485,7 +1521,7 @@ module xnca_core #(
 
     // SPRAM = 1: the cell SPRAM's port, by state and word counter cw
     wire [4:0] c_act_base = gsel ? 5'(CW_PREV) : 5'(CW_CUR);
-    integer cwj;
+
     always @(*) begin
         c_we = 1'b0;
         c_cell = cur_cell;
@@ -1512,13 +1548,11 @@ module xnca_core #(
         default: ;
         endcase
         // write data: state words, tag, previous (qcur), current (qreg)
-        c_wdata = {16'd0, state == M_PIX_W ? step - 16'd1 : step};
-        for (cwj = 0; cwj < SWN; cwj = cwj + 1)
-            if (cw == 5'(cwj)) c_wdata = sreg[cwj*32 +: 32];
-        for (cwj = 0; cwj < QWN; cwj = cwj + 1) begin
-            if (cw == 5'(CW_PREV + cwj)) c_wdata = qcur[cwj*32 +: 32];
-            if (cw == 5'(CW_CUR + cwj)) c_wdata = qreg[cwj*32 +: 32];
-        end
+        // (the words go out from the bottom of sreg / qcur / qreg, which shift in M_WB_W, M_PIX_W)
+        if (cw < 5'(CW_TAG)) c_wdata = sreg[31:0];
+        else if (cw == 5'(CW_TAG)) c_wdata = {16'd0, state == M_PIX_W ? step - 16'd1 : step};
+        else if (cw < 5'(CW_CUR)) c_wdata = qcur[31:0];
+        else c_wdata = qreg[31:0];
     end
 
     wire unused_ok = &{1'b0, m_p, m_m, m_ibits, i_fault_x, i_fault_y,

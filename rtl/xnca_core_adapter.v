@@ -76,7 +76,13 @@ module xnca_core_adapter #(
                      G3I = (NCELLS * 3 + 7) / 8, G4I = (NCELLS * 4 + 7) / 8;
   localparam [15:0] G1 = G1I[15:0], G2 = G2I[15:0], G3 = G3I[15:0], G4 = G4I[15:0];
   localparam [31:0] STATE_BYTES = 1 + NCELLS * CHANNELS;
-  localparam [31:0] MAX_WB = MAX_WEIGHT_BYTES;
+  // counter widths from the build (logic is scarce on the UP5K): weight bytes (received,
+  // total, the weight_bytes sum; one spare bit), STATE stream offsets, a cell + count of
+  // READ_STATE (count <= 1024), reply bytes of one CLASSIFY image (<= 6 + 22 * 16)
+  localparam integer WBW = $clog2(MAX_WEIGHT_BYTES + 1) + 1;
+  localparam integer SBW = $clog2(1 + NCELLS * CHANNELS + 1);
+  localparam integer NCW = $clog2(NCELLS + 1024 + 1);
+  localparam integer LW = WBW > 16 ? WBW : 16;
 
   // Smallest pixel of level g at b input bits (spec 6 inverted; xnca_link_pixel_for_level).
   function [511:0] level_pixels;
@@ -122,7 +128,7 @@ module xnca_core_adapter #(
     S_CL_REP_HI = 6'd24, S_CL_DECIDE = 6'd25, S_CL_CMD = 6'd26, S_CL_PIX = 6'd27,
     S_CL_PIX_GOT = 6'd28, S_CL_PIX_OUT = 6'd29, S_CL_WAIT = 6'd30, S_CL_OUT_A = 6'd31,
     S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd33, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd35,
-    S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38;
+    S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39;
 
   reg [5:0]  st;
   reg [5:0]  ret;              // return state of the payload-read subroutine
@@ -147,11 +153,11 @@ module xnca_core_adapter #(
 
   // model / load bookkeeping
   reg        model_ok, loading, have_state;
-  // byte counts are 24 bits (weight bytes, CLASSIFY lengths and STATE offsets all stay below
-  // 2^24 for every legal build); protocol fields are compared in full
-  reg [23:0] received, total;
+  // byte counts are as wide as the build needs (CLASSIFY lengths: 24 bits); protocol fields
+  // are compared in full
+  reg [WBW-1:0] received, total;
   reg [31:0] crc;
-  wire [31:0] received32 = {8'd0, received};
+  wire [31:0] received32 = 32'(received);
   reg [3:0]  crc_n;
   reg [7:0]  crc_byte;
   reg        ld_rec_done;
@@ -198,18 +204,19 @@ module xnca_core_adapter #(
   end
 
   // spec 9 weight_bytes, accumulated one output row at a time
-  reg [23:0] wb_acc;
+  reg [WBW-1:0] wb_acc;        // <= MAX_WEIGHT_BYTES for every descriptor that passed `bad`
   reg [1:0]  wb_layer;         // 0 perception, 1..2 hidden, 3 output
   reg [8:0]  wb_rows;
-  reg [15:0] wb_row_bytes;
+  reg [15:0] wb_row_bytes;     // (<= 4 * 36 + 6: the top bits stay 0)
+  wire       unused_rowb = &{1'b0, wb_row_bytes};
   reg [15:0] lay_in, lay_out;
   wire       unused_lay = &{1'b0, lay_out[15:9]};
   always @(*) begin
     case (wb_layer)
-      2'd0: begin lay_in = {5'd0, d_c, 3'd0} + {8'd0, d_c}; lay_out = d_p; end   // 9 C
+      2'd0: begin lay_in = 16'(9 * CHANNELS); lay_out = d_p; end   // 9 C (d_c == CHANNELS)
       2'd1: begin lay_in = d_p; lay_out = d_mw; end
       2'd2: begin lay_in = d_mw; lay_out = d_mw; end
-      default: begin lay_in = d_layers == 8'd0 ? d_p : d_mw; lay_out = {8'd0, d_c} - 16'd1; end
+      default: begin lay_in = d_layers == 8'd0 ? d_p : d_mw; lay_out = 16'(CHANNELS - 1); end
     endcase
   end
   wire [15:0] lay_r = (lay_in + 16'd7) >> 3;
@@ -222,32 +229,33 @@ module xnca_core_adapter #(
       default: lay_mr = lay_r << 2;
     endcase
   end
-  // core descriptor byte i (docs/core.md 3): protocol descriptor fields re-ordered
-  reg [7:0] core_desc;
+  // core descriptor byte i (docs/core.md 3): protocol descriptor fields re-ordered. Each is
+  // re-read from the payload (S_LB_FETCH: payload offset desc_off into fb) instead of muxed
+  // out of sh; bytes 4-6 are constants (C, C - 11 hidden channels, 10 classes; d_c == C).
+  reg [4:0] desc_off;
   always @(*) begin
     case (ridx)
-      5'd0: core_desc = d_gw[7:0];
-      5'd1: core_desc = d_gw[15:8];
-      5'd2: core_desc = d_gh[7:0];
-      5'd3: core_desc = d_gh[15:8];
-      5'd4: core_desc = d_c;
-      5'd5: core_desc = d_c - 8'd11;
-      5'd6: core_desc = 8'd10;
-      5'd7: core_desc = d_layers;
-      5'd8: core_desc = d_p[7:0];
-      5'd9: core_desc = d_p[15:8];
-      5'd10: core_desc = d_mw[7:0];
-      5'd11: core_desc = d_mw[15:8];
-      5'd12: core_desc = d_m;
-      5'd13: core_desc = d_k;
-      5'd14: core_desc = d_s;
-      5'd15: core_desc = d_b;
-      5'd16: core_desc = d_wb[7:0];
-      5'd17: core_desc = d_wb[15:8];
-      5'd18: core_desc = d_wb[23:16];
-      default: core_desc = d_wb[31:24];
+      5'd0: desc_off = 5'd2;     // grid_w
+      5'd1: desc_off = 5'd3;
+      5'd2: desc_off = 5'd4;     // grid_h
+      5'd3: desc_off = 5'd5;
+      5'd7: desc_off = 5'd1;     // layers
+      5'd8: desc_off = 5'd8;     // P
+      5'd9: desc_off = 5'd9;
+      5'd10: desc_off = 5'd10;   // M
+      5'd11: desc_off = 5'd11;
+      5'd12: desc_off = 5'd7;    // m
+      5'd13: desc_off = 5'd12;   // k
+      5'd14: desc_off = 5'd13;   // S
+      5'd15: desc_off = 5'd14;   // b
+      5'd16: desc_off = 5'd18;   // weight_bytes
+      5'd17: desc_off = 5'd19;
+      5'd18: desc_off = 5'd20;
+      default: desc_off = 5'd21;
     endcase
   end
+  wire [7:0] core_desc = ridx == 5'd4 ? 8'(CHANNELS) : ridx == 5'd5 ? 8'(CHANNELS - 11)
+                       : ridx == 5'd6 ? 8'd10 : fb;
 
   // CLASSIFY head (after a 16-byte read: byte j at sh[48 + 8j +: 8])
   reg [31:0] cl_image, cl_seed;
@@ -265,13 +273,24 @@ module xnca_core_adapter #(
     endcase
   end
   wire [15:0] rbytes = 16'd6 + {3'd0, cl_nrep, 5'd0} - {5'd0, cl_nrep, 3'd0} - {7'd0, cl_nrep, 1'b0};  // 6 + 22 nr
-  reg [23:0] want_len, reply_len;
+  // CLASSIFY lengths: want = 16 + 2 nr + n G (1 + mutating) <= 48 + 510 G4, reply <= 255 * 358
+  localparam integer WLW0 = $clog2(48 + 510 * G4I + 1);
+  localparam integer WLW = WLW0 > 17 ? WLW0 : 17;     // (compared with the 16-bit length)
+  reg [WLW-1:0] want_len;
+  reg [16:0] reply_len;
+  reg [16:0] img_bytes;        // G (1 + mutating): grid bytes of one image
   reg [7:0]  cnt8;             // images counted / processed
   reg [15:0] prev_rep;
   reg [15:0] img_base;         // payload offset of the current image's grid
   reg [15:0] rep_v, done_steps;
   reg [4:0]  rep_i;
   reg        started, mutated, is_report;
+  // S_CL_DECIDE: the mutation falls before report rep_v: run to mutate_at first (INIT / RUN;
+  // done_steps <= mutate_at holds until it mutates), or mutate if done_steps is there
+  wire       dec_mut = cl_mut_en && !mutated && cl_mut < rep_v;
+  wire       dec_to_mut = dec_mut && (!started || done_steps != cl_mut);
+  wire       dec_mutate = dec_mut && !dec_to_mut;
+  wire [15:0] dec_target = dec_to_mut ? cl_mut : rep_v;
   reg [2:0]  c_op;
   reg [15:0] c_steps;
   reg        c_grid_b;
@@ -280,11 +299,13 @@ module xnca_core_adapter #(
   reg [31:0] cyc, img_cycles;
   reg        cyc_run;
   // pixel expansion
+  // pixel expansion, one bit per cycle (no variable shifters): pb holds the packed byte being
+  // unpacked (pbits bits left, LSB first), lvl collects bit lk of the pixel's level
   reg [15:0] pix_n;
-  reg [15:0] bitbuf;
-  reg [4:0]  bitcnt;
-  wire [3:0] lvl_mask = (4'd1 << in_bits) - 4'd1;
-  wire [3:0] lvl = bitbuf[3:0] & lvl_mask;
+  reg [7:0]  pb;
+  reg [3:0]  pbits;
+  reg [3:0]  lvl;
+  reg [1:0]  lk;
   wire [7:0] lvl_pixel = LEVEL_PIXEL[{in_bits[1:0] - 2'd1, lvl, 3'b000} +: 8];
   // record sink (core output bytes that are not forwarded)
   reg [5:0]  rec_k;
@@ -302,9 +323,14 @@ module xnca_core_adapter #(
     rram_q <= rram[rram_raddr];
   end
   // reply byte counter
-  reg [15:0] ok;
+  reg [8:0]  ok;               // (replies: LOAD_DATA 8, LOAD_END 4, CLASSIFY <= 358 per image)
   // READ_STATE window
-  reg [23:0] rs_first, rs_end, rs_k;
+  reg [SBW-1:0] rs_first, rs_end, rs_k;
+  // READ_STATE: cell u32 at sh[128], count u16 at sh[160]; the cell is checked in NCW bits
+  wire [15:0] rs_count = sh[160 +: 16];
+  wire [NCW-1:0] rs_cell = sh[128 +: NCW];
+  wire       rs_bad = rs_count < 16'd1 || rs_count > 16'd1024 || sh[128 + NCW +: 32 - NCW] != 0 ||
+                      rs_cell >= NCW'(NCELLS) || rs_cell + NCW'(rs_count[10:0]) > NCW'(NCELLS);
   wire       rs_fwd = st == S_RS_STREAM && rs_k >= rs_first && rs_k < rs_end;
 
   // ---------------------------------------------------------------- core ports
@@ -327,17 +353,17 @@ module xnca_core_adapter #(
     if (st == S_LOCAL) begin
       // LOAD_DATA: received u32, crc32 u32; LOAD_END: crc32 u32
       rsp_data_valid_o = 1'b1;
-      if (op_q == OP_LOAD_DATA && ok < 16'd4) rsp_data_o = received32[{ok[1:0], 3'b000} +: 8];
+      if (op_q == OP_LOAD_DATA && ok < 9'd4) rsp_data_o = received32[{ok[1:0], 3'b000} +: 8];
       else rsp_data_o = ~crc[{ok[1:0], 3'b000} +: 8];
     end else if (st == S_CL_OUT_C) begin
       rsp_data_valid_o = 1'b1;
       case (ok)
-        16'd0: rsp_data_o = alive_q[7:0];
-        16'd1: rsp_data_o = alive_q[15:8];
-        16'd2: rsp_data_o = img_cycles[7:0];
-        16'd3: rsp_data_o = img_cycles[15:8];
-        16'd4: rsp_data_o = img_cycles[23:16];
-        16'd5: rsp_data_o = img_cycles[31:24];
+        9'd0: rsp_data_o = alive_q[7:0];
+        9'd1: rsp_data_o = alive_q[15:8];
+        9'd2: rsp_data_o = img_cycles[7:0];
+        9'd3: rsp_data_o = img_cycles[15:8];
+        9'd4: rsp_data_o = img_cycles[23:16];
+        9'd5: rsp_data_o = img_cycles[31:24];
         default: rsp_data_o = rram_q;
       endcase
     end else if (rs_fwd) begin
@@ -471,19 +497,19 @@ module xnca_core_adapter #(
 
         // ---- response header, then the body source
         S_RSP: if (rsp_ready_i) begin
-          ok <= 16'd0;
+          ok <= 9'd0;
           st <= rsp_status_q != 8'd0 ? S_IDLE : after_rsp;
         end
         S_LOCAL: if (rsp_data_ready_i) begin
-          ok <= ok + 16'd1;
-          if (ok + 16'd1 == rsp_len_q) st <= S_IDLE;
+          ok <= ok + 9'd1;
+          if (ok + 9'd1 == rsp_len_q[8:0]) st <= S_IDLE;
         end
 
         // ---- LOAD_BEGIN
         S_LB_CHECK: begin
           if (bad) respond(ST_DIM, bad_field, 16'd0, S_IDLE);
           else begin
-            wb_acc <= {14'd0, d_c, 2'd0} + {15'd0, d_c, 1'd0} + 24'd8;   // 6 C + 8
+            wb_acc <= WBW'(6 * CHANNELS + 8);   // 6 C + 8 (d_c == CHANNELS here)
             wb_layer <= 2'd0;
             st <= S_LB_WB_LAYER;
           end
@@ -495,10 +521,10 @@ module xnca_core_adapter #(
         end
         S_LB_WB: begin
           if (wb_rows != 9'd0) begin
-            wb_acc <= wb_acc + {8'd0, wb_row_bytes};
+            wb_acc <= wb_acc + WBW'(wb_row_bytes);
             wb_rows <= wb_rows - 9'd1;
           end else if (wb_layer == 2'd3) begin
-            if (d_wb[31:24] != 8'd0 || d_wb[23:0] != wb_acc || d_wb[23:0] > MAX_WB[23:0])
+            if (d_wb != 32'(wb_acc) || wb_acc > WBW'(MAX_WEIGHT_BYTES))
               respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
             else begin
               core_rst_q <= 1'b1;       // drop any model and any half-finished load
@@ -519,14 +545,21 @@ module xnca_core_adapter #(
           ridx <= 5'd0;
           ld_rec_done <= 1'b0;
           rec_k <= 6'd0;
-          st <= S_LB_DESC;
+          st <= S_LB_FETCH;
+        end
+        S_LB_FETCH: begin              // payload byte desc_off -> fb
+          addr_q <= (PW + 1)'(desc_off);
+          nread <= 5'd0;
+          ret <= S_LB_DESC;
+          st <= S_READ;
         end
         S_LB_DESC: if (core_in_ready_i) begin
           ridx <= ridx + 5'd1;
+          st <= S_LB_FETCH;
           if (ridx == 5'd19) begin
             loading <= 1'b1;
-            received <= 24'd0;
-            total <= d_wb[23:0];
+            received <= {WBW{1'b0}};
+            total <= d_wb[WBW-1:0];
             crc <= 32'hffffffff;
             in_bits <= d_b[3:0];
             respond(8'd0, 16'd0, 16'd0, S_IDLE);
@@ -535,8 +568,8 @@ module xnca_core_adapter #(
 
         // ---- LOAD_DATA: offset in sh[144 +: 32] (4 bytes read)
         S_LD_HEAD: begin
-          if (sh[168 +: 8] != 8'd0 || sh[144 +: 24] != received) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if ({8'd0, len_q - 16'd4} > total - received) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+          if (sh[144 +: 32] != 32'(received)) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else if (LW'(len_q - 16'd4) > LW'(total - received)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
           else begin
             remaining <= len_q - 16'd4;
             addr_q <= 4;
@@ -561,7 +594,7 @@ module xnca_core_adapter #(
           crc_byte <= crc_byte >> 1;
           crc_n <= crc_n + 4'd1;
           if (crc_n == 4'd7) begin
-            received <= received + 24'd1;
+            received <= received + 1'b1;
             remaining <= remaining - 16'd1;
             addr_q <= addr_q + 1'b1;
             st <= S_LD_NEXT;
@@ -621,20 +654,21 @@ module xnca_core_adapter #(
           else if (!model_ok) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
           else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 16'd14, 16'd0, S_IDLE);
           else begin
-            want_len <= 24'd16 + {15'd0, cl_nrep, 1'b0};
-            reply_len <= 24'd0;
+            want_len <= WLW'(16) + WLW'({cl_nrep, 1'b0});
+            reply_len <= 17'd0;
+            img_bytes <= cl_mut_en ? {grid_bytes, 1'b0} : {1'b0, grid_bytes};
             cnt8 <= 8'd0;
             st <= S_CL_LEN;
           end
         end
         S_CL_LEN: begin                // want = head + n G (1 + mutating); reply = n rbytes
           if (cnt8 != cl_n) begin
-            want_len <= want_len + {8'd0, grid_bytes} + (cl_mut_en ? {8'd0, grid_bytes} : 24'd0);
-            reply_len <= reply_len + {8'd0, rbytes};
+            want_len <= want_len + WLW'(img_bytes);
+            reply_len <= reply_len + {1'b0, rbytes};
             cnt8 <= cnt8 + 8'd1;
-          end else if (want_len != {8'd0, len_q})
-            respond(ST_BAD_LENGTH, want_len > 24'hffff ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
-          else if (reply_len + 24'd3 > 24'd65535)
+          end else if (want_len != WLW'(len_q))
+            respond(ST_BAD_LENGTH, want_len > WLW'(16'hffff) ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
+          else if (reply_len > 17'd65532)       // (reply_len + 3 > 65535)
             respond(ST_BAD_ARG, 16'd12, 16'd0, S_IDLE);
           else begin
             cnt8 <= 8'd0;
@@ -659,21 +693,15 @@ module xnca_core_adapter #(
           st <= S_CL_DECIDE;
         end
         S_CL_DECIDE: begin
-          if (cl_mut_en && !mutated && cl_mut < rep_v) begin
-            if (!started) begin
-              c_op <= C_INIT; c_steps <= cl_mut; c_grid_b <= 1'b0; is_report <= 1'b0;
-              started <= 1'b1; done_steps <= cl_mut;
-            end else if (done_steps < cl_mut) begin
-              c_op <= C_RUN; c_steps <= cl_mut - done_steps; is_report <= 1'b0;
-              done_steps <= cl_mut;
-            end else begin
-              c_op <= C_MUTATE; c_steps <= rep_v - cl_mut; c_grid_b <= 1'b1; is_report <= 1'b1;
-              mutated <= 1'b1; done_steps <= rep_v;
-            end
-          end else begin
-            c_op <= started ? C_RUN : C_INIT; c_steps <= rep_v - done_steps; c_grid_b <= 1'b0;
-            is_report <= 1'b1; started <= 1'b1; done_steps <= rep_v;
-          end
+          // the next command runs from done_steps to dec_target: INIT (first), RUN, or
+          // MUTATE (the mutation grid, once done_steps reached mutate_at); one subtractor
+          c_op <= !started ? C_INIT : dec_mutate ? C_MUTATE : C_RUN;
+          c_steps <= dec_target - done_steps;
+          c_grid_b <= dec_mutate;
+          is_report <= !dec_to_mut;
+          started <= 1'b1;
+          if (dec_mutate) mutated <= 1'b1;
+          done_steps <= dec_target;
           st <= S_CL_CMD;
         end
         S_CL_CMD: if (core_cmd_ready_i) begin
@@ -681,27 +709,34 @@ module xnca_core_adapter #(
           rec_k <= 6'd0;
           capture <= is_report;
           pix_n <= 16'd0;
-          bitcnt <= 5'd0;
-          bitbuf <= 16'd0;
+          pbits <= 4'd0;
+          lvl <= 4'd0;
+          lk <= 2'd0;
           addr_q <= img_base[PW:0] + (c_grid_b ? grid_bytes[PW:0] : {(PW + 1){1'b0}});
           st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;
         end
-        S_CL_PIX: begin                // enough bits for a level? else read a byte
-          if (bitcnt < {1'b0, in_bits}) begin
+        S_CL_PIX: begin                // next bit of the level, or read a byte first
+          if (pbits == 4'd0) begin
             nread <= 5'd0;
             ret <= S_CL_PIX_GOT;
             st <= S_READ;
-          end else st <= S_CL_PIX_OUT;
+          end else begin
+            lvl[lk] <= pb[0];
+            pb <= pb >> 1;
+            pbits <= pbits - 4'd1;
+            lk <= lk + 2'd1;
+            if (lk == in_bits[1:0] - 2'd1) st <= S_CL_PIX_OUT;   // (b = 1..4)
+          end
         end
         S_CL_PIX_GOT: begin
-          bitbuf <= bitbuf | ({8'd0, fb} << bitcnt);
-          bitcnt <= bitcnt + 5'd8;
+          pb <= fb;
+          pbits <= 4'd8;
           addr_q <= addr_q + 1'b1;
-          st <= S_CL_PIX_OUT;
+          st <= S_CL_PIX;
         end
         S_CL_PIX_OUT: if (core_in_ready_i) begin
-          bitbuf <= bitbuf >> in_bits;
-          bitcnt <= bitcnt - {1'b0, in_bits};
+          lvl <= 4'd0;
+          lk <= 2'd0;
           pix_n <= pix_n + 16'd1;
           st <= pix_n == NCELLS[15:0] - 16'd1 ? S_CL_WAIT : S_CL_PIX;
         end
@@ -711,7 +746,7 @@ module xnca_core_adapter #(
           else if (rep_i + 5'd1 == cl_nrep[4:0]) begin
             cyc_run <= 1'b0;
             img_cycles <= cyc;
-            ok <= 16'd0;
+            ok <= 9'd0;
             st <= S_CL_OUT_A;
           end else begin
             rep_i <= rep_i + 5'd1;
@@ -725,11 +760,11 @@ module xnca_core_adapter #(
         end
         S_CL_OUT_B: st <= S_CL_OUT_C;
         S_CL_OUT_C: if (rsp_data_ready_i) begin
-          ok <= ok + 16'd1;
-          if (ok + 16'd1 != rbytes) st <= S_CL_OUT_A;
+          ok <= ok + 9'd1;
+          if (ok + 9'd1 != rbytes[8:0]) st <= S_CL_OUT_A;
           else if (cnt8 + 8'd1 != cl_n) begin
             cnt8 <= cnt8 + 8'd1;
-            img_base <= img_base + grid_bytes + (cl_mut_en ? grid_bytes : 16'd0);
+            img_base <= img_base + img_bytes[15:0];
             st <= S_CL_IMG;
           end else begin
             have_state <= 1'b1;
@@ -739,21 +774,19 @@ module xnca_core_adapter #(
 
         // ---- READ_STATE: cell u32 at sh[128], count u16 at sh[160]
         S_RS_HEAD: begin
-          if (sh[160 +: 16] < 16'd1 || sh[160 +: 16] > 16'd1024 || sh[128 +: 32] >= NCELLS ||
-              {16'd0, sh[160 +: 16]} > NCELLS - sh[128 +: 32])
-            respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          if (rs_bad) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else begin
-            // (the checks above keep cell and cell + count within NCELLS: 24 bits are exact)
-            rs_first <= 24'd1 + times_channels(sh[128 +: 24]);
-            rs_end <= 24'd1 + times_channels(sh[128 +: 24] + {8'd0, sh[160 +: 16]});
-            rs_k <= 24'd0;
-            respond(8'd0, 16'd0, 16'(times_channels({8'd0, sh[160 +: 16]})), S_RS_CMD);
+            // (the checks above keep cell and cell + count within NCELLS: SBW bits are exact)
+            rs_first <= SBW'(24'd1 + times_channels(24'(rs_cell)));
+            rs_end <= SBW'(24'd1 + times_channels(24'(rs_cell) + 24'(rs_count[10:0])));
+            rs_k <= {SBW{1'b0}};
+            respond(8'd0, 16'd0, 16'(times_channels(24'(rs_count[10:0]))), S_RS_CMD);
           end
         end
         S_RS_CMD: if (core_cmd_ready_i) st <= S_RS_STREAM;
         S_RS_STREAM: if (out_take) begin
-          rs_k <= rs_k + 24'd1;
-          if (rs_k + 24'd1 == STATE_BYTES[23:0]) st <= S_IDLE;
+          rs_k <= rs_k + 1'b1;
+          if (rs_k == SBW'(STATE_BYTES - 1)) st <= S_IDLE;
         end
 
         // ---- RESET: core reset held for one more cycle, then answer

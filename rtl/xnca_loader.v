@@ -18,7 +18,11 @@ module xnca_loader #(
     parameter integer MAX_WBITS = 4,
     parameter integer MAX_ABITS = 4,
     parameter integer WAW = 12,      // weight RAM address width
-    parameter integer QAW = 8        // record RAM address width
+    parameter integer QAW = 8,       // record RAM address width
+    // 1: check the descriptor (status 1-10) and its payload size (11); 0: trust it (the
+    //    iCEBreaker device, whose adapter checked the same fields and the spec 9 weight_bytes
+    //    before it sends the descriptor; the quantizer and run-parameter checks stay)
+    parameter [0:0] CHECKS = 1'b1
 ) (
     input  wire                clk,
     input  wire                rst,
@@ -116,7 +120,7 @@ module xnca_loader #(
     reg [19:0] wsum;
     wire [5:0] sum_rowb = i_rowbytes[sum_l*16 +: 6];
     wire [7:0] sum_row_cost = times_m(sum_rowb) + 8'd6;
-    wire [3:0] final_status = desc_status != 4'd0 ? desc_status :
+    wire [3:0] final_status = !CHECKS ? 4'd0 : desc_status != 4'd0 ? desc_status :
                               (d_payload != {12'd0, wsum} ? 4'd11 : 4'd0);
     // x * m for m = o_wbits in 1..4 (shift-add: no multiplier)
     function [7:0] times_m;
@@ -130,17 +134,17 @@ module xnca_loader #(
 
     // payload walk
     reg [1:0]  layer;
-    reg [15:0] row;             // o
+    reg [8:0]  row;             // o (N_out <= 256)
     reg [UB-1:0] unit;          // o mod UNITS
     reg [15:0] gbase;           // slice of (l, g, plane 0, chunk 0)
     reg [15:0] qaddr;           // record word of (l, g)
     reg [2:0]  plane;           // i
     reg [15:0] ibase;           // slice of (l, g, i, chunk 0)
-    reg [15:0] chunk;
+    reg [3:0]  chunk;           // (<= 9 chunks)
     reg [7:0]  rbyte;           // byte in row
     reg [2:0]  bitn;            // bit in byte
     reg [7:0]  wbyte;
-    reg [15:0] nidx;            // input index n
+    reg [8:0]  nidx;            // input index n (N_in <= 288)
     reg [SBW-1:0] seg_n;        // bits in the current segment
     reg [47:0] recb;
     reg [2:0]  rec_n;
@@ -174,8 +178,9 @@ module xnca_loader #(
                     runp_full[47:40] != d_sbits || runp_full[55:48] != d_ibits;
 
     wire cur_bit = wbyte[bitn];
-    wire bit_in_row = nidx < l_nin;
-    wire seg_end = bit_in_row && ({{(16-SBW){1'b0}}, seg_n} + 16'd1 == l_ebits || nidx + 16'd1 == l_nin);
+    wire bit_in_row = nidx < l_nin[8:0];
+    wire seg_end = bit_in_row && ({{(16-SBW){1'b0}}, seg_n} + 16'd1 == l_ebits || nidx + 9'd1 == l_nin[8:0]);
+    wire row_last = row + 9'd1 == l_nout[8:0];
 
     integer wbi;
     always @(posedge clk) begin
@@ -221,7 +226,7 @@ module xnca_loader #(
                 desc_n <= desc_n + 5'd1;
                 if (desc_n == 5'd19) state <= S_CHECK;
             end
-            S_CHECK: if (desc_status == 4'd0 && !sum_done) begin
+            S_CHECK: if (CHECKS && desc_status == 4'd0 && !sum_done) begin
                 state <= S_SUM;
                 sum_l <= 2'd0;
                 sum_first <= 1'b1;
@@ -265,10 +270,10 @@ module xnca_loader #(
                             if (inq_n == CHANNELS[4:0] - 5'd1) begin
                                 state <= S_WBYTE;
                                 layer <= 2'd0;
-                                row <= 16'd0; unit <= {UB{1'b0}};
+                                row <= 9'd0; unit <= {UB{1'b0}};
                                 gbase <= 16'd0; qaddr <= 16'd0;
                                 plane <= 3'd0; ibase <= 16'd0;
-                                chunk <= 16'd0; rbyte <= 8'd0; nidx <= 16'd0;
+                                chunk <= 4'd0; rbyte <= 8'd0; nidx <= 9'd0;
                                 seg_n <= {SBW{1'b0}}; o_w_data <= {SYN_BITS{1'b0}};
                             end
                         end
@@ -287,37 +292,37 @@ module xnca_loader #(
                         if (seg_end) begin
                             // write the segment (with this bit) to lane `unit` of its slice
                             o_w_we <= 1'b1;
-                            o_w_addr <= ibase[WAW-1:0] + chunk[WAW-1:0];
+                            o_w_addr <= ibase[WAW-1:0] + WAW'(chunk);
                             o_w_lane <= UNITS'(1) << unit;
-                            chunk <= chunk + 16'd1;
+                            chunk <= chunk + 4'd1;
                             seg_n <= {SBW{1'b0}};
                         end
-                        nidx <= nidx + 16'd1;
+                        nidx <= nidx + 9'd1;
                         bitn <= bitn + 3'd1;
                         if (bitn == 3'd7) begin
                             state <= S_WBYTE;
                             rbyte <= rbyte + 8'd1;
                             if ({8'd0, rbyte} + 16'd1 == l_rowbytes) begin
                                 // end of this row's plane
-                                rbyte <= 8'd0; nidx <= 16'd0; chunk <= 16'd0;
+                                rbyte <= 8'd0; nidx <= 9'd0; chunk <= 4'd0;
                                 seg_n <= {SBW{1'b0}};
                                 plane <= plane + 3'd1;
                                 ibase <= ibase + l_chunks;
                                 if (plane == o_wbits - 3'd1) begin
                                     plane <= 3'd0;
-                                    row <= row + 16'd1;
+                                    row <= row + 9'd1;
                                     unit <= unit + 1'b1;
                                     ibase <= gbase;
                                     // next row group (a partial last group too: gbase
                                     // then is the next layer's first slice)
-                                    if (unit == UB'(UNITS - 1) || row + 16'd1 == l_nout) begin
+                                    if (unit == UB'(UNITS - 1) || row_last) begin
                                         unit <= {UB{1'b0}};
                                         gbase <= gbase + {8'd0, group_slices};
                                         ibase <= gbase + {8'd0, group_slices};
                                     end
-                                    if (row + 16'd1 == l_nout) begin
+                                    if (row_last) begin
                                         state <= S_REC;
-                                        row <= 16'd0; unit <= {UB{1'b0}};
+                                        row <= 9'd0; unit <= {UB{1'b0}};
                                         rec_n <= 3'd0;
                                     end
                                 end
@@ -334,23 +339,23 @@ module xnca_loader #(
                             o_qrec_addr <= qaddr[QAW-1:0];
                             o_qrec_lane <= UNITS'(1) << unit;
                             if (rec_bad) begin o_status <= 4'd13; draining <= 1'b1; end
-                            row <= row + 16'd1;
+                            row <= row + 9'd1;
                             unit <= unit + 1'b1;
-                            if (unit == UB'(UNITS - 1) || row + 16'd1 == l_nout) begin
+                            if (unit == UB'(UNITS - 1) || row_last) begin
                                 unit <= {UB{1'b0}};
                                 qaddr <= qaddr + 16'd1;
                             end
-                            if (row + 16'd1 == l_nout) begin
+                            if (row_last) begin
                                 if ({14'd0, layer} == l_last) begin
                                     state <= S_RUNP;
                                     runp_n <= 4'd0;
                                 end else begin
                                     layer <= layer + 2'd1;
                                     state <= S_WBYTE;
-                                    row <= 16'd0; unit <= {UB{1'b0}};
+                                    row <= 9'd0; unit <= {UB{1'b0}};
                                     ibase <= gbase;     // the layer's first slice (gbase walked there)
-                                    plane <= 3'd0; chunk <= 16'd0; rbyte <= 8'd0;
-                                    nidx <= 16'd0; seg_n <= {SBW{1'b0}};
+                                    plane <= 3'd0; chunk <= 4'd0; rbyte <= 8'd0;
+                                    nidx <= 9'd0; seg_n <= {SBW{1'b0}};
                                 end
                             end
                         end
@@ -375,7 +380,8 @@ module xnca_loader #(
 
     wire unused_ok = &{1'b0, recb[7:0], runp[7:0], seg_n[SBW-1], d_p[15:9], d_m[15:9], d_layers[7:2], d_wbits[7:3],
                        d_abits[7:3], d_sbits[7:4], d_ibits[7:3], desc[31:0], o_abits,
-                       o_sbits, o_ibits, runp_full[63:56], rec_full[15:13], rec_full[47:40]};
+                       o_sbits, o_ibits, runp_full[63:56], rec_full[15:13], rec_full[47:40],
+                       l_nin[15:9], l_nout[15:9]};
 endmodule
 
 `resetall

@@ -26,6 +26,8 @@ module xnca_top #(
   parameter integer BATCH = 4,
   parameter integer HASH_PIPE = 0,
   parameter integer SPRAM = 0,                 // 1: iCE40UP5K SPRAM memory map (docs/core.md 5)
+  parameter [0:0]   STATS = 1'b1,               // 0: the core's cycle / stall / fired counters are not built
+  parameter [0:0]   LOAD_CHECKS = 1'b1,         // 0: the core's loader trusts the adapter-checked descriptor
   parameter [0:0]   FAULT_INJECT = 1'b0
 ) (
   input  wire        clk_i,
@@ -105,7 +107,7 @@ module xnca_top #(
     .GRID_W(GRID_W), .GRID_H(GRID_H), .CHANNELS(CHANNELS), .MAX_P(MAX_P), .MAX_M(MAX_M),
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
     .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .SPRAM(SPRAM), .BUILD_ID(BUILD_ID),
-    .FAULT_INJECT(FAULT_INJECT)
+    .STATS(STATS), .LOAD_CHECKS(LOAD_CHECKS), .FAULT_INJECT(FAULT_INJECT)
   ) u_core (
     .clk(clk_i), .rst(rst_i || c_rst_req),
     .i_cmd_valid(c_cmd_valid), .o_cmd_ready(c_cmd_ready), .i_cmd_op(c_cmd_op),
