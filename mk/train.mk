@@ -53,7 +53,7 @@ test-train-asan: $(BUILD)/test_train-asan
 # so that a checkpoint lands about every 15 minutes at the measured speed on one core).
 # Distill's dimensions (C = 20, P = M = 80, L = 1), 8-bit state, 2-bit input, noise_p 13.
 TRAIN_RUNS := mnist-w2a2 mnist-w1a1 mnist-w4a4 mnist-w2a2-wide fashion-w2a2 mnist-float mnist-bwn mnist-ban \
-    mnist-w4a4-ft mnist-w3a4-ft mnist-w3a4-ft2 mnist-w4a4-ft2 mnist-w4a4-m72-ft fashion-float-ft fashion-w3a4-ft
+    mnist-w4a4-ft mnist-w3a4-ft mnist-w3a4-ft2 mnist-w4a4-ft2 mnist-w4a4-m72-ft fashion-float-ft fashion-w3a4-ft fashion-w3a4-ft2
 TRAIN_QUANT := --variant quant --state-bits 8 --input-bits 2 --noise 13
 TRAIN_ARGS_mnist-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data mnist
 TRAIN_ARGS_mnist-w1a1 := $(TRAIN_QUANT) --weight-bits 1 --act-bits 1 --data mnist
@@ -102,6 +102,12 @@ TRAIN_ARGS_fashion-w3a4-ft := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data
     --init models/ptq-fashion-w3a4.xnca --lr 2e-4 --ste clip --decay 4000,8000
 TRAIN_ITERS_fashion-w3a4-ft := 10000
 TRAIN_EVERY_fashion-w3a4-ft := 1000
+# Stage 2 of Fashion W3A4 (as mnist-w3a4-ft2): stage 1's decays came at 4k/8k, early for Fashion
+# (its loss was still falling at lr 2e-4); a longer run at 5e-5 from its 10,000-iteration export.
+TRAIN_ARGS_fashion-w3a4-ft2 := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data fashion \
+    --init models/fashion-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 7000,9000
+TRAIN_ITERS_fashion-w3a4-ft2 := 10000
+TRAIN_EVERY_fashion-w3a4-ft2 := 1000
 TRAIN_ITERS_mnist-w4a4-ft := 8000
 TRAIN_ITERS_mnist-w3a4-ft := 4000
 TRAIN_ITERS_fashion-float-ft := 40000
