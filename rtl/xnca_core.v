@@ -282,6 +282,38 @@ module xnca_core #(
     wire [QWP-1:0] qreg_out = QWP'(qreg >> 32);
     wire [QWP-1:0] qcur_out = QWP'(qcur >> 32);
     // sreg rotated by one channel: the next channel at the bottom, `nb8` on top
+    // x > k for a constant k as plain logic (a `>` takes a carry chain on the iCE40 even
+    // against a constant): x[i:0] > k[i:0], from the LSB up
+    function gt_k4;
+        input [3:0] x;
+        input integer k;
+        integer i;
+        begin
+            gt_k4 = 1'b0;
+            for (i = 0; i < 4; i = i + 1)
+                gt_k4 = k[i] ? (x[i] & gt_k4) : (x[i] | gt_k4);
+            if (k > 15) gt_k4 = 1'b0;
+        end
+    endfunction
+
+    function gt_k;                   // the same for up to 32 bits
+        input [31:0] x;
+        input integer k;
+        integer i;
+        begin
+            gt_k = 1'b0;
+            for (i = 0; i < 32; i = i + 1)
+                gt_k = k[i] ? (x[i] & gt_k) : (x[i] | gt_k);
+        end
+    endfunction
+    function ge_k;                   // x >= k
+        input [31:0] x;
+        input integer k;
+        begin
+            ge_k = k == 0 ? 1'b1 : gt_k(x, k - 1);
+        end
+    endfunction
+
     function [SWP-1:0] s_rot8;
         input [SWP-1:0] s;
         input [7:0] nb8;
@@ -773,7 +805,7 @@ module xnca_core #(
     // p * (2^b - 1) + 127 as a shift and a subtraction (no multiplier)
     wire [11:0] pix_v = ({4'd0, i_in_data} << m_ibits) - {4'd0, i_in_data} + 12'd127;
     wire [11:0] pix_q = (pix_v + 12'd1 + {8'd0, pix_v[11:8]}) >> 8;     // floor(v / 255)
-    wire [3:0]  pix_g = i_in_data < 8'd26 ? 4'd0 : (pix_q == 12'd0 ? 4'd1 : pix_q[3:0]);
+    wire [3:0]  pix_g = !ge_k(32'(i_in_data), 26) ? 4'd0 : (pix_q == 12'd0 ? 4'd1 : pix_q[3:0]);
     // g_level: the channel-0 activation of the pixel's level (shared quantizer)
     wire [KM-1:0] g_level;
     wire pix_old_alive = l_rdata[3:0] != 4'd0;
@@ -794,7 +826,7 @@ module xnca_core #(
     // neighbour pos = (dy + 1) * 3 + (dx + 1) (spec 3.1)
     wire [1:0] gdx = gpos == 4'd0 || gpos == 4'd3 || gpos == 4'd6 ? 2'd0 :
                      (gpos == 4'd1 || gpos == 4'd4 || gpos == 4'd7 ? 2'd1 : 2'd2);
-    wire [1:0] gdy = gpos < 4'd3 ? 2'd0 : (gpos < 4'd6 ? 2'd1 : 2'd2);
+    wire [1:0] gdy = !ge_k(32'(gpos), 3) ? 2'd0 : (!ge_k(32'(gpos), 6) ? 2'd1 : 2'd2);
     wire [CAW-1:0] gc = bcell[nb[BW-1:0]];
     wire [XB-1:0] gx = gc[XB-1:0];
     wire [YB-1:0] gy = gc[CAW-1:XB];
@@ -894,13 +926,20 @@ module xnca_core #(
                                 ({1'b0, wb_r} >= 9'd256 - {2'b0, m_noise_p} ? 2'sd1 : 2'sd0);
     wire signed [7:0] wb_s = lvl[4] ? sreg[7:0] : 8'sd0;            // channel wjd (rotated)
     wire signed [11:0] wb_sum = {{4{wb_s[7]}}, wb_s} + {{2{wb_ds[9]}}, wb_ds} + {{10{wb_noise[1]}}, wb_noise};
-    wire signed [11:0] wb_hi = (12'sd1 <<< (m_sbits - 4'd1)) - 12'sd1;
-    wire signed [11:0] wb_lo = -(12'sd1 <<< (m_sbits - 4'd1));
-    wire signed [11:0] wb_sat = wb_sum > wb_hi ? wb_hi : (wb_sum < wb_lo ? wb_lo : wb_sum);
+    // sat_S: wb_sum fits S bits iff its bits at and above S - 1 all equal its sign (no comparator
+    // carry chains); wb_mask marks those bits. The S-bit limits in 8 bits: 2^(S-1) - 1 is
+    // ~wb_mask, -2^(S-1) is wb_mask (S <= 8).
+    reg  [10:0] wb_mask;
+    integer wm;
+    always @(*)
+        for (wm = 0; wm < 11; wm = wm + 1) wb_mask[wm] = !gt_k4(m_sbits, wm + 1);  // wm >= S - 1
+    wire wb_over = !wb_sum[11] && |(wb_sum[10:0] & wb_mask);
+    wire wb_under = wb_sum[11] && |(~wb_sum[10:0] & wb_mask);
+    wire [7:0] wb_sat = wb_over ? ~wb_mask[7:0] : (wb_under ? wb_mask[7:0] : wb_sum[7:0]);
     wire fault_here = FAULT_INJECT && i_fault_en && step == i_fault_step &&
                       bcell[wb] == {i_fault_y[YB-1:0], i_fault_x[XB-1:0]} &&
                       {3'd0, wjd} + 8'd1 == i_fault_ch;
-    wire [7:0] wb_new = wb_sat[7:0] ^ {7'd0, fault_here};
+    wire [7:0] wb_new = wb_sat ^ {7'd0, fault_here};
     // the write-back's level of the new state (shared quantizer, input record of channel wjd+1)
     wire [KM-1:0] wb_level = levels[KM-1:0];
 
@@ -1179,8 +1218,8 @@ module xnca_core #(
             end
             M_PIX_W: begin
                 // SPRAM = 1: tag, previous = current = the new activation word (c_we)
-                if (cw >= 5'(CW_PREV) && cw < 5'(CW_CUR)) qcur <= qcur_out;
-                else if (cw >= 5'(CW_CUR)) qreg <= qreg_out;
+                if (ge_k(32'(cw), CW_PREV) && !ge_k(32'(cw), CW_CUR)) qcur <= qcur_out;
+                else if (ge_k(32'(cw), CW_CUR)) qreg <= qreg_out;
                 cw <= cw + 5'd1;
                 if (cw == 5'(CW_END - 1)) begin
                     cw <= 5'd0;
@@ -1253,7 +1292,7 @@ module xnca_core #(
                         end
                     end else begin
                         if (cw == 5'd1) gsel <= g_tag_now;
-                        if (cw >= 5'd2) qreg <= qreg_in;
+                        if (ge_k(32'(cw), 2)) qreg <= qreg_in;
                         cw <= cw + 5'd1;
                         if (cw == 5'(QWN + 1)) begin
                             cw <= 5'd0;
@@ -1337,7 +1376,7 @@ module xnca_core #(
                 else begin
                     // SPRAM = 1: state words -> sreg, current activation words -> qcur
                     if (cw != 5'd0 && cw <= 5'(SWN)) sreg <= sreg_in;
-                    if (cw > 5'(SWN)) qcur <= qcur_in;
+                    if (gt_k(32'(cw), SWN)) qcur <= qcur_in;
                     cw <= cw + 5'd1;
                     if (cw == 5'(SWN + QWN)) begin
                         cw <= 5'd0;
@@ -1377,9 +1416,9 @@ module xnca_core #(
                 l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
                 qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur[QW-1:0], qreg[QW-1:0]};
                 if (SPRAM == 1) begin
-                    if (cw < 5'(CW_TAG)) sreg <= sreg_out;
-                    else if (cw >= 5'(CW_PREV) && cw < 5'(CW_CUR)) qcur <= qcur_out;
-                    else if (cw >= 5'(CW_CUR)) qreg <= qreg_out;
+                    if (!ge_k(32'(cw), CW_TAG)) sreg <= sreg_out;
+                    else if (ge_k(32'(cw), CW_PREV) && !ge_k(32'(cw), CW_CUR)) qcur <= qcur_out;
+                    else if (ge_k(32'(cw), CW_CUR)) qreg <= qreg_out;
                 end
                 cw <= cw + 5'd1;
                 if (SPRAM == 0 || cw == 5'(CW_END - 1)) begin
@@ -1537,7 +1576,7 @@ module xnca_core #(
         end
         M_WB_A: begin
             c_cell = bcell[wb];
-            c_word = cw < 5'(SWN) ? 4'(cw) : 4'(5'(CW_CUR) + cw - 5'(SWN));
+            c_word = !ge_k(32'(cw), SWN) ? 4'(cw) : 4'(5'(CW_CUR) + cw - 5'(SWN));
         end
         M_WB_W: begin
             c_we = 1'b1;
@@ -1549,15 +1588,15 @@ module xnca_core #(
         endcase
         // write data: state words, tag, previous (qcur), current (qreg)
         // (the words go out from the bottom of sreg / qcur / qreg, which shift in M_WB_W, M_PIX_W)
-        if (cw < 5'(CW_TAG)) c_wdata = sreg[31:0];
+        if (!ge_k(32'(cw), CW_TAG)) c_wdata = sreg[31:0];
         else if (cw == 5'(CW_TAG)) c_wdata = {16'd0, state == M_PIX_W ? step - 16'd1 : step};
-        else if (cw < 5'(CW_CUR)) c_wdata = qcur[31:0];
+        else if (!ge_k(32'(cw), CW_CUR)) c_wdata = qcur[31:0];
         else c_wdata = qreg[31:0];
     end
 
     wire unused_ok = &{1'b0, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
                        pred_best,
-                       g_groups[63:16], wb_sat[11:8]};
+                       g_groups[63:16]};
 endmodule
 
 `resetall

@@ -75,7 +75,6 @@ module xnca_core_adapter #(
   localparam integer G1I = (NCELLS * 1 + 7) / 8, G2I = (NCELLS * 2 + 7) / 8,
                      G3I = (NCELLS * 3 + 7) / 8, G4I = (NCELLS * 4 + 7) / 8;
   localparam [15:0] G1 = G1I[15:0], G2 = G2I[15:0], G3 = G3I[15:0], G4 = G4I[15:0];
-  localparam [31:0] STATE_BYTES = 1 + NCELLS * CHANNELS;
   // counter widths from the build (logic is scarce on the UP5K): weight bytes (received,
   // total, the weight_bytes sum; one spare bit), STATE stream offsets, a cell + count of
   // READ_STATE (count <= 1024), reply bytes of one CLASSIFY image (<= 6 + 22 * 16)
@@ -106,6 +105,26 @@ module xnca_core_adapter #(
     end
   endfunction
   localparam [511:0] LEVEL_PIXEL = level_pixels(1'b0);
+
+  // x > k and x < k for a constant k as plain logic: yosys maps every `<` / `>` onto a carry
+  // chain (one logic cell per bit on the iCE40) even when one side is a constant
+  function gt_k;
+    input [31:0] x;
+    input [31:0] k;
+    integer i;
+    begin
+      gt_k = 1'b0;
+      for (i = 0; i < 32; i = i + 1)    // x[i:0] > k[i:0], from the LSB up
+        gt_k = k[i] ? (x[i] & gt_k) : (x[i] | gt_k);
+    end
+  endfunction
+  function lt_k;                        // (k >= 1)
+    input [31:0] x;
+    input [31:0] k;
+    begin
+      lt_k = !gt_k(x, k - 32'd1);
+    end
+  endfunction
 
   // x * CHANNELS as shifts and adds of the constant's set bits (a `*` would take a DSP)
   function [23:0] times_channels;
@@ -177,7 +196,7 @@ module xnca_core_adapter #(
   wire [7:0]  d_k = sh[96 +: 8];
   wire [7:0]  d_s = sh[104 +: 8];
   wire [7:0]  d_b = sh[112 +: 8];
-  wire [7:0]  d_noise = sh[120 +: 8];
+  wire        d_noise_hi = sh[127];   // noise <= 127: only the top bit matters
   wire [15:0] d_fire = sh[128 +: 16];
   wire [31:0] d_wb = sh[144 +: 32];
 
@@ -188,45 +207,51 @@ module xnca_core_adapter #(
     bad = 1'b1;
     bad_field = 16'd0;
     if (d_variant != 8'd3) bad_field = 16'd0;
-    else if (d_layers > 8'd2) bad_field = 16'd1;
+    else if (gt_k(32'(d_layers), 2)) bad_field = 16'd1;
     else if (d_gw != GRID_W[15:0]) bad_field = 16'd2;
     else if (d_gh != GRID_H[15:0]) bad_field = 16'd4;
     else if (d_c != CHANNELS[7:0]) bad_field = 16'd6;
-    else if (d_p < 16'd8 || d_p > MAX_P[15:0]) bad_field = 16'd8;
-    else if (d_layers != 8'd0 ? (d_mw < 16'd8 || d_mw > MAX_M[15:0]) : d_mw != 16'd0) bad_field = 16'd10;
-    else if (d_m < 8'd1 || d_m > MAX_WBITS[7:0]) bad_field = 16'd7;
-    else if (d_k < 8'd1 || d_k > MAX_ABITS[7:0]) bad_field = 16'd12;
-    else if (d_s < 8'd2 || d_s > 8'd8) bad_field = 16'd13;
-    else if (d_b < 8'd1 || d_b > 8'd4) bad_field = 16'd14;
-    else if (d_noise > 8'd127) bad_field = 16'd15;
-    else if (d_fire > 16'd256) bad_field = 16'd16;
+    else if (lt_k(32'(d_p), 8) || gt_k(32'(d_p), MAX_P)) bad_field = 16'd8;
+    else if (d_layers != 8'd0 ? (lt_k(32'(d_mw), 8) || gt_k(32'(d_mw), MAX_M)) : d_mw != 16'd0) bad_field = 16'd10;
+    else if (d_m == 8'd0 || gt_k(32'(d_m), MAX_WBITS)) bad_field = 16'd7;
+    else if (d_k == 8'd0 || gt_k(32'(d_k), MAX_ABITS)) bad_field = 16'd12;
+    else if (lt_k(32'(d_s), 2) || gt_k(32'(d_s), 8)) bad_field = 16'd13;
+    else if (d_b == 8'd0 || gt_k(32'(d_b), 4)) bad_field = 16'd14;
+    else if (d_noise_hi) bad_field = 16'd15;
+    else if (gt_k(32'(d_fire), 256)) bad_field = 16'd16;
     else bad = 1'b0;
   end
 
   // spec 9 weight_bytes, accumulated one output row at a time
+  localparam integer LAY_MAX0 = 9 * CHANNELS > MAX_P ? 9 * CHANNELS : MAX_P;
+  localparam integer LAY_MAX = LAY_MAX0 > MAX_M ? LAY_MAX0 : MAX_M;
+  localparam integer LYW = $clog2(LAY_MAX + 8);
   reg [WBW-1:0] wb_acc;        // <= MAX_WEIGHT_BYTES for every descriptor that passed `bad`
   reg [1:0]  wb_layer;         // 0 perception, 1..2 hidden, 3 output
-  reg [8:0]  wb_rows;
-  reg [15:0] wb_row_bytes;     // (<= 4 * 36 + 6: the top bits stay 0)
-  wire       unused_rowb = &{1'b0, wb_row_bytes};
-  reg [15:0] lay_in, lay_out;
-  wire       unused_lay = &{1'b0, lay_out[15:9]};
+  reg [LYW-1:0] wb_rows;
+  // Only reached once the descriptor passed `bad` (P <= MAX_P, M <= MAX_M, C == CHANNELS): layer
+  // widths fit LYW bits (LAY_MAX + 7 too), a row's bytes (<= 4 ceil(LAY_MAX / 8) + 6) LYW + 1.
+  reg [LYW:0]   wb_row_bytes;
+  reg [LYW-1:0] lay_in, lay_out;
   always @(*) begin
     case (wb_layer)
-      2'd0: begin lay_in = 16'(9 * CHANNELS); lay_out = d_p; end   // 9 C (d_c == CHANNELS)
-      2'd1: begin lay_in = d_p; lay_out = d_mw; end
-      2'd2: begin lay_in = d_mw; lay_out = d_mw; end
-      default: begin lay_in = d_layers == 8'd0 ? d_p : d_mw; lay_out = 16'(CHANNELS - 1); end
+      2'd0: begin lay_in = LYW'(9 * CHANNELS); lay_out = d_p[LYW-1:0]; end   // 9 C (d_c == CHANNELS)
+      2'd1: begin lay_in = d_p[LYW-1:0]; lay_out = d_mw[LYW-1:0]; end
+      2'd2: begin lay_in = d_mw[LYW-1:0]; lay_out = d_mw[LYW-1:0]; end
+      default: begin
+        lay_in = d_layers == 8'd0 ? d_p[LYW-1:0] : d_mw[LYW-1:0];
+        lay_out = LYW'(CHANNELS - 1);
+      end
     endcase
   end
-  wire [15:0] lay_r = (lay_in + 16'd7) >> 3;
-  reg  [15:0] lay_mr;
+  wire [LYW-3:0] lay_r = (LYW-2)'((lay_in + LYW'(7)) >> 3);
+  reg  [LYW-1:0] lay_mr;
   always @(*) begin
     case (d_m[2:0])
-      3'd1: lay_mr = lay_r;
-      3'd2: lay_mr = lay_r << 1;
-      3'd3: lay_mr = (lay_r << 1) + lay_r;
-      default: lay_mr = lay_r << 2;
+      3'd1: lay_mr = LYW'(lay_r);
+      3'd2: lay_mr = LYW'({lay_r, 1'b0});
+      3'd3: lay_mr = LYW'({lay_r, 1'b0}) + LYW'(lay_r);
+      default: lay_mr = {lay_r, 2'b00};
     endcase
   end
   // core descriptor byte i (docs/core.md 3): protocol descriptor fields re-ordered. Each is
@@ -296,7 +321,7 @@ module xnca_core_adapter #(
   reg        c_grid_b;
   reg [8:0]  rep_base;         // 22 * rep_i
   reg [15:0] alive_q;
-  reg [31:0] cyc, img_cycles;
+  reg [31:0] cyc;              // clocks of the image (holds its final count once cyc_run drops)
   reg        cyc_run;
   // pixel expansion
   // pixel expansion, one bit per cycle (no variable shifters): pb holds the packed byte being
@@ -325,13 +350,16 @@ module xnca_core_adapter #(
   // reply byte counter
   reg [8:0]  ok;               // (replies: LOAD_DATA 8, LOAD_END 4, CLASSIFY <= 358 per image)
   // READ_STATE window
-  reg [SBW-1:0] rs_first, rs_end, rs_k;
+  // READ_STATE window: rs_skip record bytes to drop, then rs_left to forward, the rest drained
+  // up to the record's last byte (o_out_last)
+  reg [SBW-1:0] rs_skip, rs_left;
   // READ_STATE: cell u32 at sh[128], count u16 at sh[160]; the cell is checked in NCW bits
   wire [15:0] rs_count = sh[160 +: 16];
   wire [NCW-1:0] rs_cell = sh[128 +: NCW];
-  wire       rs_bad = rs_count < 16'd1 || rs_count > 16'd1024 || sh[128 + NCW +: 32 - NCW] != 0 ||
-                      rs_cell >= NCW'(NCELLS) || rs_cell + NCW'(rs_count[10:0]) > NCW'(NCELLS);
-  wire       rs_fwd = st == S_RS_STREAM && rs_k >= rs_first && rs_k < rs_end;
+  wire [NCW-1:0] rs_cell_end = rs_cell + NCW'(rs_count[10:0]);
+  wire       rs_bad = rs_count == 16'd0 || gt_k(32'(rs_count), 1024) || sh[128 + NCW +: 32 - NCW] != 0 ||
+                      gt_k(32'(rs_cell), NCELLS - 1) || gt_k(32'(rs_cell_end), NCELLS);
+  wire       rs_fwd = st == S_RS_STREAM && rs_skip == {SBW{1'b0}} && rs_left != {SBW{1'b0}};
 
   // ---------------------------------------------------------------- core ports
   reg core_rst_q;
@@ -360,10 +388,10 @@ module xnca_core_adapter #(
       case (ok)
         9'd0: rsp_data_o = alive_q[7:0];
         9'd1: rsp_data_o = alive_q[15:8];
-        9'd2: rsp_data_o = img_cycles[7:0];
-        9'd3: rsp_data_o = img_cycles[15:8];
-        9'd4: rsp_data_o = img_cycles[23:16];
-        9'd5: rsp_data_o = img_cycles[31:24];
+        9'd2: rsp_data_o = cyc[7:0];
+        9'd3: rsp_data_o = cyc[15:8];
+        9'd4: rsp_data_o = cyc[23:16];
+        9'd5: rsp_data_o = cyc[31:24];
         default: rsp_data_o = rram_q;
       endcase
     end else if (rs_fwd) begin
@@ -431,11 +459,11 @@ module xnca_core_adapter #(
         if (rec_k == 6'd1) ld_rec_status <= core_out_data_i;
         if (rec_k == 6'd4) alive_q[7:0] <= core_out_data_i;
         if (rec_k == 6'd5) alive_q[15:8] <= core_out_data_i;
-        if (capture && rec_k >= 6'd6 && rec_k <= 6'd27) begin
+        if (capture && gt_k(32'(rec_k), 5) && !gt_k(32'(rec_k), 27)) begin
           rram_we <= 1'b1;
           rram_wdata <= core_out_data_i;
           // record: pred at 6, agree at 7, votes at 8..27 -> result: votes 0..19, pred 20, agree 21
-          rram_waddr <= rep_base + (rec_k >= 6'd8 ? {3'd0, rec_k} - 9'd8 : {3'd0, rec_k} + 9'd14);
+          rram_waddr <= rep_base + (gt_k(32'(rec_k), 7) ? {3'd0, rec_k} - 9'd8 : {3'd0, rec_k} + 9'd14);
         end
         if (core_out_last_i) begin
           if (rec_k == 6'd7) ld_rec_done <= 1'b1;   // the 8-byte LOAD record
@@ -452,7 +480,7 @@ module xnca_core_adapter #(
               if (cmd_len_i != 16'd28) respond(ST_BAD_LENGTH, 16'd28, 16'd0, S_IDLE);
               else read_bytes(0, 5'd22, S_LB_CHECK);
             OP_LOAD_DATA:
-              if (cmd_len_i < 16'd5) respond(ST_BAD_LENGTH, 16'd5, 16'd0, S_IDLE);
+              if (lt_k(32'(cmd_len_i), 5)) respond(ST_BAD_LENGTH, 16'd5, 16'd0, S_IDLE);
               else if (!loading) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
               else read_bytes(0, 5'd4, S_LD_HEAD);
             OP_LOAD_END:
@@ -461,7 +489,7 @@ module xnca_core_adapter #(
               else if (received != total) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
               else read_bytes(0, 5'd4, S_LE_HEAD);
             OP_CLASSIFY:
-              if (cmd_len_i < 16'd16) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              if (lt_k(32'(cmd_len_i), 16)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
               else read_bytes(0, 5'd16, S_CL_HEAD);
             OP_READ_STATE:
               if (cmd_len_i != 16'd6) respond(ST_BAD_LENGTH, 16'd6, 16'd0, S_IDLE);
@@ -515,16 +543,16 @@ module xnca_core_adapter #(
           end
         end
         S_LB_WB_LAYER: begin
-          wb_rows <= lay_out[8:0];   // at most 256 rows
-          wb_row_bytes <= lay_mr + 16'd6;
+          wb_rows <= lay_out;
+          wb_row_bytes <= {1'b0, lay_mr} + (LYW + 1)'(6);
           st <= S_LB_WB;
         end
         S_LB_WB: begin
-          if (wb_rows != 9'd0) begin
+          if (wb_rows != {LYW{1'b0}}) begin
             wb_acc <= wb_acc + WBW'(wb_row_bytes);
-            wb_rows <= wb_rows - 9'd1;
+            wb_rows <= wb_rows - 1'b1;
           end else if (wb_layer == 2'd3) begin
-            if (d_wb != 32'(wb_acc) || wb_acc > WBW'(MAX_WEIGHT_BYTES))
+            if (d_wb != 32'(wb_acc) || gt_k(32'(wb_acc), MAX_WEIGHT_BYTES))
               respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
             else begin
               core_rst_q <= 1'b1;       // drop any model and any half-finished load
@@ -624,7 +652,7 @@ module xnca_core_adapter #(
           cl_n <= sh[144 +: 8];
           cl_nrep <= sh[152 +: 8];
           cl_fmt <= sh[160 +: 8];
-          if (sh[152 +: 8] < 8'd1 || sh[152 +: 8] > 8'd16 || sh[144 +: 8] == 8'd0 || sh[112 +: 16] == 16'd0)
+          if (sh[152 +: 8] == 8'd0 || gt_k(32'(sh[152 +: 8]), 16) || sh[144 +: 8] == 8'd0 || sh[112 +: 16] == 16'd0)
             respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else if (len_q < 16'd16 + {7'd0, sh[152 +: 8], 1'b0})
             respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
@@ -650,7 +678,7 @@ module xnca_core_adapter #(
         end
         S_CL_REP_CHECK: begin
           if (cl_mut_en && cl_mut >= cl_steps) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if (cl_fmt > 8'd1) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          else if (cl_fmt[7:1] != 7'd0) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else if (!model_ok) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
           else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 16'd14, 16'd0, S_IDLE);
           else begin
@@ -667,8 +695,8 @@ module xnca_core_adapter #(
             reply_len <= reply_len + {1'b0, rbytes};
             cnt8 <= cnt8 + 8'd1;
           end else if (want_len != WLW'(len_q))
-            respond(ST_BAD_LENGTH, want_len > WLW'(16'hffff) ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
-          else if (reply_len > 17'd65532)       // (reply_len + 3 > 65535)
+            respond(ST_BAD_LENGTH, want_len[WLW-1:16] != 0 ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
+          else if (gt_k(32'(reply_len), 65532))       // (reply_len + 3 > 65535)
             respond(ST_BAD_ARG, 16'd12, 16'd0, S_IDLE);
           else begin
             cnt8 <= 8'd0;
@@ -683,7 +711,7 @@ module xnca_core_adapter #(
           done_steps <= 16'd0;
           started <= 1'b0;
           mutated <= 1'b0;
-          cyc <= 32'd0;
+          cyc <= 32'hffffffff;     // 0 one clock later: cycles counted as before
           cyc_run <= 1'b1;
           st <= S_CL_REP_LO;
         end
@@ -745,7 +773,6 @@ module xnca_core_adapter #(
           if (!is_report) st <= S_CL_DECIDE;
           else if (rep_i + 5'd1 == cl_nrep[4:0]) begin
             cyc_run <= 1'b0;
-            img_cycles <= cyc;
             ok <= 9'd0;
             st <= S_CL_OUT_A;
           end else begin
@@ -777,16 +804,16 @@ module xnca_core_adapter #(
           if (rs_bad) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else begin
             // (the checks above keep cell and cell + count within NCELLS: SBW bits are exact)
-            rs_first <= SBW'(24'd1 + times_channels(24'(rs_cell)));
-            rs_end <= SBW'(24'd1 + times_channels(24'(rs_cell) + 24'(rs_count[10:0])));
-            rs_k <= {SBW{1'b0}};
+            rs_skip <= SBW'(24'd1 + times_channels(24'(rs_cell)));
+            rs_left <= SBW'(times_channels(24'(rs_count[10:0])));
             respond(8'd0, 16'd0, 16'(times_channels(24'(rs_count[10:0]))), S_RS_CMD);
           end
         end
         S_RS_CMD: if (core_cmd_ready_i) st <= S_RS_STREAM;
         S_RS_STREAM: if (out_take) begin
-          rs_k <= rs_k + 1'b1;
-          if (rs_k == SBW'(STATE_BYTES - 1)) st <= S_IDLE;
+          if (rs_skip != {SBW{1'b0}}) rs_skip <= rs_skip - 1'b1;
+          else if (rs_left != {SBW{1'b0}}) rs_left <= rs_left - 1'b1;
+          if (core_out_last_i) st <= S_IDLE;    // the STATE record's last byte
         end
 
         // ---- RESET: core reset held for one more cycle, then answer

@@ -208,6 +208,15 @@ module xnca_frame_engine #(
   wire        hdr_ready;
   wire        hdr_valid = (state_q == S_HDR);
 
+  // INFO bytes from a block RAM ROM (logic is scarce on the UP5K): read at idx_q's next value, so
+  // info_q is INFO byte idx_q outside S_WAIT (every way out of S_WAIT sets idx_q to 0)
+  wire [5:0] idx_d = (state_q == S_WAIT) ? 6'd0 : (state_q == S_BODY && fetch) ? idx_q + 1'b1 : idx_q;
+  (* ram_style = "block" *) reg [7:0] info_mem [0:63];
+  reg  [7:0] info_q;
+  integer ii;
+  initial for (ii = 0; ii < 64; ii = ii + 1) info_mem[ii] = INFO_ROM[8 * ii +: 8];
+  always @(posedge clk_i) info_q <= info_mem[idx_d];
+
   // Local reply bytes (after status and credit) by index.
   reg [7:0] local_byte;
   always @(*) begin
@@ -231,8 +240,8 @@ module xnca_frame_engine #(
         6'd8: local_byte = frame_first4[23:16];
         default: local_byte = frame_first4[31:24];
       endcase
-    end else begin  // INFO, docs/protocol.md 3.2: a constant table, byte i at bits 8i
-      local_byte = INFO_ROM[{idx_q, 3'b000} +: 8];
+    end else begin  // INFO, docs/protocol.md 3.2: the constant table INFO_ROM (byte i at bits 8i)
+      local_byte = info_q;
     end
   end
 
@@ -241,6 +250,7 @@ module xnca_frame_engine #(
   reg  [15:0] fetch_left_q;   // bytes still to take from the source
   reg         more_q;         // fetch_left_q != 0, registered
   reg  [7:0]  body_q;
+  reg         body_last_q;    // body_q is the reply's last byte
   reg         body_valid_q;
   wire        body_ready;
   wire        stage_free = !body_valid_q;   // refill only when empty: no combinational ready path
@@ -254,8 +264,10 @@ module xnca_frame_engine #(
     if (rst_i) begin
       body_valid_q <= 1'b0;
       body_q <= 8'd0;
+      body_last_q <= 1'b0;
     end else if (fetch) begin
       body_q <= src_core_q ? core_rsp_data_i : local_byte;
+      body_last_q <= fetch_left_q == 16'd1;
       body_valid_q <= 1'b1;
     end else if (body_ready) begin
       body_valid_q <= 1'b0;
@@ -267,7 +279,7 @@ module xnca_frame_engine #(
     .hdr_valid_i(hdr_valid), .hdr_ready_o(hdr_ready),
     .hdr_op_i(rsp_op_q), .hdr_tag_i(frame_tag), .hdr_status_i(rsp_status_q),
     .hdr_credit_i(credit_q), .hdr_extra_len_i(rsp_len_q),
-    .s_data_i(body_q), .s_valid_i(body_valid_q), .s_ready_o(body_ready),
+    .s_data_i(body_q), .s_last_i(body_last_q), .s_valid_i(body_valid_q), .s_ready_o(body_ready),
     .m_data_o(tx_data_o), .m_valid_o(tx_valid_o), .m_ready_i(tx_ready_i)
   );
 

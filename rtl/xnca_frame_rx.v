@@ -34,19 +34,20 @@ module xnca_frame_rx #(
 );
 
   localparam integer PW = $clog2(MAX_PAYLOAD);
-  localparam integer BODY_MAX_I = MAX_PAYLOAD + 6;
-  localparam [15:0] BODY_MAX = BODY_MAX_I[15:0];
+  // count_q runs 6 behind the decoded byte count (it starts at -6): a body of len + 6 bytes
+  // (header and CRC) leaves it equal to the header's len, so no len + 6 adder and register
+  localparam [15:0] COUNT_START = 16'hfffa;
+  localparam [15:0] COUNT_MAX = MAX_PAYLOAD[15:0];   // MAX_PAYLOAD + 6 bytes decoded
   localparam integer PL_LAST_I = MAX_PAYLOAD - 1;
   localparam [PW-1:0] PL_LAST = PL_LAST_I[PW-1:0];
   localparam [2:0] ST_OK = 3'd0, ST_BAD_CRC = 3'd1, ST_BAD_LENGTH = 3'd2, ST_BUSY = 3'd5;
 
   reg [7:0]  mem [0:MAX_PAYLOAD-1];
-  reg [15:0] count_q;    // decoded bytes so far (stops counting once too long)
+  reg [15:0] count_q;    // decoded bytes so far - 6 (stops counting once too long)
   reg [3:0]  pos_q;      // the same, saturating at 8: decodes the header bytes cheaply
   reg [15:0] crc_q;
   reg        busy_q;     // overrun seen since the last reported frame
   // End-of-frame checks prepared while the bytes arrive (short paths at the delimiter):
-  reg [15:0] expect_q;   // len + 6, the body length the header declares
   reg        enough_q;   // at least 6 bytes (header and CRC)
   reg        too_long_q; // more than MAX_PAYLOAD + 6 bytes
 
@@ -68,7 +69,7 @@ module xnca_frame_rx #(
   always @(posedge clk_i) begin
     if (rst_i) begin
       frame_valid_o <= 1'b0;
-      count_q <= 16'd0;
+      count_q <= COUNT_START;
       pos_q <= 4'd0;
       crc_q <= 16'hffff;
       busy_q <= 1'b0;
@@ -77,7 +78,6 @@ module xnca_frame_rx #(
       frame_len_o <= 16'd0;
       frame_status_o <= ST_OK;
       frame_first4_o <= 32'd0;
-      expect_q <= 16'd0;
       enough_q <= 1'b0;
       too_long_q <= 1'b0;
       wr_addr_q <= {PW{1'b0}};
@@ -92,11 +92,11 @@ module xnca_frame_rx #(
           if (pos_q == 4'd0) frame_op_o <= 8'd0;
           if (pos_q[3:1] == 3'd0) frame_tag_o <= 8'd0;
           if (busy_q || overrun_i) frame_status_o <= ST_BUSY;
-          else if (s_err_i || !enough_q || too_long_q || expect_q != count_q) frame_status_o <= ST_BAD_LENGTH;
+          else if (s_err_i || !enough_q || too_long_q || frame_len_o != count_q) frame_status_o <= ST_BAD_LENGTH;
           else if (crc_q != 16'd0) frame_status_o <= ST_BAD_CRC;
           else frame_status_o <= ST_OK;
           busy_q <= 1'b0;
-          count_q <= 16'd0;
+          count_q <= COUNT_START;
           pos_q <= 4'd0;
           crc_q <= 16'hffff;
           enough_q <= 1'b0;
@@ -114,8 +114,7 @@ module xnca_frame_rx #(
           crc_q <= crc_next;
           if (!too_long_q) count_q <= count_q + 1'b1;   // stops at MAX_PAYLOAD + 7
           if (pos_q == 4'd5) enough_q <= 1'b1;
-          if (count_q == BODY_MAX) too_long_q <= 1'b1;
-          if (pos_q == 4'd3) expect_q <= {s_data_i, frame_len_o[7:0]} + 16'd6;
+          if (count_q == COUNT_MAX) too_long_q <= 1'b1;
           case (pos_q)
             4'd0: frame_op_o <= s_data_i;
             4'd1: frame_tag_o <= s_data_i;

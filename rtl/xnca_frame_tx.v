@@ -16,6 +16,7 @@ module xnca_frame_tx (
   input  wire [15:0] hdr_extra_len_i,  // payload bytes after status and credit
   // payload bytes after the prefix
   input  wire [7:0]  s_data_i,
+  input  wire        s_last_i,         // the last of the hdr_extra_len_i bytes
   input  wire        s_valid_i,
   output wire        s_ready_o,
   // wire bytes
@@ -28,7 +29,7 @@ module xnca_frame_tx (
 
   reg [1:0]  state_q;
   reg [2:0]  idx_q;       // prefix byte index (0..6) / CRC byte index (0..1)
-  reg [15:0] left_q;      // extra bytes still to pass
+  reg        no_extra_q;  // hdr_extra_len_i was 0 (the source marks its last byte: s_last_i)
   reg [7:0]  op_q, tag_q, status_q;
   reg [15:0] credit_q, len_q, crc_q;
 
@@ -118,7 +119,7 @@ module xnca_frame_tx (
           status_q <= hdr_status_i;
           credit_q <= hdr_credit_i;
           len_q <= hdr_extra_len_i + 16'd3;
-          left_q <= hdr_extra_len_i;
+          no_extra_q <= hdr_extra_len_i == 16'd0;
           idx_q <= 3'd0;
           crc_q <= 16'hffff;
           state_q <= S_PREFIX;
@@ -128,13 +129,12 @@ module xnca_frame_tx (
           idx_q <= idx_q + 1'b1;
           if (idx_q == 3'd6) begin
             idx_q <= 3'd0;
-            state_q <= (left_q == 16'd0) ? S_CRC : S_EXTRA;
+            state_q <= no_extra_q ? S_CRC : S_EXTRA;
           end
         end
         S_EXTRA: if (load) begin
           crc_q <= crc_next;
-          left_q <= left_q - 1'b1;
-          if (left_q == 16'd1) state_q <= S_CRC;
+          if (s_last_i) state_q <= S_CRC;
         end
         default: if (load) begin  // S_CRC: the CRC bytes are not fed back into crc_q
           idx_q <= idx_q + 1'b1;

@@ -74,7 +74,14 @@ module xnca_loader #(
     reg         draining;       // bad model: swallow the rest of the payload
     reg [159:0] desc;
     reg [4:0]   desc_n;
-    reg [31:0]  remaining;
+    // payload bytes left (for the drain of a bad model). Without CHECKS the sender checked
+    // weight_bytes against the build (xnca_core_adapter): an upper bound of it sizes the counter.
+    localparam integer WMAX0 = 9 * CHANNELS > MAX_P ? 9 * CHANNELS : MAX_P;
+    localparam integer WMAX = WMAX0 > MAX_M ? WMAX0 : MAX_M;
+    localparam integer PAY_BOUND = 6 * CHANNELS + 8
+                                 + (MAX_P + 2 * MAX_M + CHANNELS) * (MAX_WBITS * ((WMAX + 7) / 8) + 6);
+    localparam integer RMW = CHECKS ? 32 : $clog2(PAY_BOUND + 1);
+    reg [RMW-1:0] remaining;
 
     // descriptor fields (docs/core.md section 3)
     wire [7:0]  d_c = desc[39:32];
@@ -97,19 +104,32 @@ module xnca_loader #(
     assign o_sbits = d_sbits[3:0];
     assign o_ibits = d_ibits[2:0];
 
+    // x > k for a constant k as plain logic (yosys maps a `>` onto a carry chain, one logic cell
+    // per bit on the iCE40, even against a constant); x[i:0] > k[i:0] from the LSB up
+    function gt_k;
+        input [31:0] x;
+        input [31:0] k;
+        integer i;
+        begin
+            gt_k = 1'b0;
+            for (i = 0; i < 32; i = i + 1)
+                gt_k = k[i] ? (x[i] & gt_k) : (x[i] | gt_k);
+        end
+    endfunction
+
     reg [3:0] desc_status;
     always @(*) begin
         desc_status = 4'd0;
         if (d_classes != 8'd10) desc_status = 4'd1;
         else if (d_c != CHANNELS[7:0]) desc_status = 4'd2;
         else if (d_hc != CHANNELS[7:0] - 8'd11) desc_status = 4'd3;
-        else if (d_layers > 8'd2) desc_status = 4'd4;
-        else if (d_p < 16'd8 || d_p > MAX_P[15:0]) desc_status = 4'd5;
-        else if (d_layers == 8'd0 ? d_m != 16'd0 : (d_m < 16'd8 || d_m > MAX_M[15:0])) desc_status = 4'd6;
-        else if (d_wbits < 8'd1 || d_wbits > MAX_WBITS[7:0]) desc_status = 4'd7;
-        else if (d_abits < 8'd1 || d_abits > MAX_ABITS[7:0]) desc_status = 4'd8;
-        else if (d_sbits < 8'd2 || d_sbits > 8'd8) desc_status = 4'd9;
-        else if (d_ibits < 8'd1 || d_ibits > 8'd4) desc_status = 4'd10;
+        else if (gt_k(32'(d_layers), 2)) desc_status = 4'd4;
+        else if (!gt_k(32'(d_p), 7) || gt_k(32'(d_p), MAX_P)) desc_status = 4'd5;
+        else if (d_layers == 8'd0 ? d_m != 16'd0 : (!gt_k(32'(d_m), 7) || gt_k(32'(d_m), MAX_M))) desc_status = 4'd6;
+        else if (d_wbits == 8'd0 || gt_k(32'(d_wbits), MAX_WBITS)) desc_status = 4'd7;
+        else if (d_abits == 8'd0 || gt_k(32'(d_abits), MAX_ABITS)) desc_status = 4'd8;
+        else if (!gt_k(32'(d_sbits), 1) || gt_k(32'(d_sbits), 8)) desc_status = 4'd9;
+        else if (d_ibits == 8'd0 || gt_k(32'(d_ibits), 4)) desc_status = 4'd10;
     end
 
     // spec 9 weight_bytes of the descriptor's model, summed one output row per cycle in S_SUM
@@ -168,12 +188,12 @@ module xnca_loader #(
     // a complete record from the 5 buffered bytes and the incoming one
     wire [47:0] rec_full = {i_data, recb[47:8]};
     wire [31:0] rec_add = rec_full[47:16];
-    wire [7:0]  rec_shift = rec_full[15:8];
-    wire rec_bad = rec_shift > 8'd31 ||
+    wire [2:0]  rec_shift_hi = rec_full[15:13];   // shift <= 31: only the top bits matter
+    wire rec_bad = rec_shift_hi != 3'd0 ||
                    !(rec_add[31:23] == 9'd0 || (rec_add[31:23] == 9'h1ff && rec_add[22:0] != 23'd0));
 
     wire [63:0] runp_full = {i_data, runp[63:8]};
-    wire runp_bad = runp_full[15:0] > 16'd256 || runp_full[23:16] > 8'd127 ||
+    wire runp_bad = gt_k(32'(runp_full[15:0]), 256) || runp_full[23] ||
                     runp_full[31:24] != d_wbits || runp_full[39:32] != d_abits ||
                     runp_full[47:40] != d_sbits || runp_full[55:48] != d_ibits;
 
@@ -194,7 +214,7 @@ module xnca_loader #(
             o_count <= 32'd0;
         end else begin
             if (byte_take && state != S_DESC) begin
-                remaining <= remaining - 32'd1;
+                remaining <= remaining - 1'b1;
                 o_count <= o_count + 32'd1;
             end
             case (state)
@@ -232,7 +252,7 @@ module xnca_loader #(
                 sum_first <= 1'b1;
                 wsum <= 20'(6 * CHANNELS + 8);
             end else begin
-                remaining <= d_payload;
+                remaining <= d_payload[RMW-1:0];
                 o_status <= final_status;
                 draining <= final_status != 4'd0;
                 inq_n <= 5'd0;
@@ -251,7 +271,7 @@ module xnca_loader #(
             // payload bytes: drain mode or the section walk
             if (state != S_IDLE && state != S_DESC && state != S_CHECK && state != S_SUM) begin
                 if (draining) begin
-                    if (byte_take && remaining == 32'd1) begin
+                    if (byte_take && remaining == RMW'(1)) begin
                         state <= S_IDLE;
                         o_done <= 1'b1;
                     end

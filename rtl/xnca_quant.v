@@ -30,16 +30,21 @@ module xnca_quant #(
     // level clamp: 0 .. 2^k - 1
     wire [KW:0] kmax = ({{KW{1'b0}}, 1'b1} << i_k) - 1'b1;
     wire signed [VW-1:0] kmax_s = {{(VW-KW-1){1'b0}}, kmax};
-    wire signed [VW-1:0] lv = v < 0 ? {VW{1'b0}} : (v > kmax_s ? kmax_s : v);
+    // The range tests read the sign and the high bits (a `<` / `>` against a constant would take
+    // a carry chain on the iCE40): v > kmax for v >= 0 iff a bit at or above k is set.
+    wire v_neg = v[VW-1];
+    wire lv_over = |v[VW-2:KW] || |(v[KW-1:0] & ~kmax[KW-1:0]);
+    wire signed [VW-1:0] lv = v_neg ? {VW{1'b0}} : (lv_over ? kmax_s : v);
     assign o_level = lv[KW-1:0];
 
-    localparam signed [VW-1:0] DS_HI = 511;
-    localparam signed [VW-1:0] DS_LO = -512;
-    wire signed [VW-1:0] dv = v > DS_HI ? DS_HI : (v < DS_LO ? DS_LO : v);
-    assign o_ds = dv[9:0];
+    // clamp to -512 .. 511: v > 511 iff v >= 0 with a bit at or above 9 set; v < -512 iff
+    // v < 0 without all of those bits set
+    wire ds_hi = !v_neg && |v[VW-2:9];
+    wire ds_lo = v_neg && !(&v[VW-2:9]);
+    assign o_ds = ds_hi ? 10'sd511 : ds_lo ? -10'sd512 : v[9:0];
 
     // bits of the intermediate results that are out of range by construction
-    wire unused_ok = &{1'b0, lv[VW-1:KW], dv[VW-1:10], kmax[KW]};
+    wire unused_ok = &{1'b0, lv[VW-1:KW], kmax[KW]};
 endmodule
 
 `resetall
