@@ -33,6 +33,7 @@ static void usage(FILE *f)
             "                  (default auto, or $XNCA_DEVICE: a USB board, else sim, else cpu);\n"
             "                  sim[:BOARD]@[SOCKET] or unix:SOCKET: a device served by `xnca sim`\n"
             "  --model FILE    use this model instead\n"
+            "  --random        use the random W1A1 model even when " SHIPPING_MODEL " exists\n"
             "  --n N           digits (default 20; MNIST test split, synthetic digits without `make data`)\n"
             "  --steps S       steps per digit (default 50)\n"
             "  --seed K        run seed (default 0)\n"
@@ -139,11 +140,11 @@ int cmd_selftest(int argc, char **argv)
         {"device", required_argument, 0, 'd'}, {"model", required_argument, 0, 'm'},
         {"n", required_argument, 0, 'n'},      {"steps", required_argument, 0, 'S'},
         {"seed", required_argument, 0, 'k'},   {"bitstreams", required_argument, 0, 'b'},
-        {"save-model", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"save-model", required_argument, 0, 'o'}, {"random", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *device = NULL, *model_path = NULL, *bitdir = "bitstreams", *save = NULL;
     long n = 20, steps = 50, seed = 0;
-    int c;
+    int c, use_random = 0;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -153,6 +154,7 @@ int cmd_selftest(int argc, char **argv)
         case 'm': model_path = optarg; break;
         case 'b': bitdir = optarg; break;
         case 'o': save = optarg; break;
+        case 'r': use_random = 1; break;
         case 'n': bad = cli_parse_int(optarg, 1, 10000, &n); break;
         case 'S': bad = cli_parse_int(optarg, 1, 65535, &steps); break;
         case 'k': bad = cli_parse_int(optarg, 0, 0xffffffffL, &seed); break;
@@ -163,12 +165,13 @@ int cmd_selftest(int argc, char **argv)
         if (bad) return cli_usage_error(CMD_NAME, "bad value '%s' for %s", optarg, argv[optind - 2]);
     }
     if (optind < argc) return cli_usage_error(CMD_NAME, "unexpected argument '%s'", argv[optind]);
+    if (use_random && model_path) return cli_usage_error(CMD_NAME, "--random and --model exclude each other");
 
     /* the model, before any device is opened (a bad file is exit 1, not a device failure) */
     xnca_model m;
     char err[512], name[1100];
     int rc;
-    if (!model_path && access(SHIPPING_MODEL, R_OK) == 0)
+    if (!model_path && !use_random && access(SHIPPING_MODEL, R_OK) == 0)
         model_path = SHIPPING_MODEL;
     if (model_path) {
         if ((rc = cli_load_model(CMD_NAME, model_path, &m))) return rc;

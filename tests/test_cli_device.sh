@@ -25,7 +25,15 @@ expect "classify --help states the default steps" 0 "default 50" -- "$xnca" clas
 
 # ---- selftest (also saves the random W1A1 model the other checks use) ----
 quant_model=$work/random-w1a1.xnca
-expect "selftest --device cpu passes" 0 "^selftest: PASS" -- "$xnca" selftest --device cpu --save-model "$quant_model"
+expect "selftest --device cpu --random passes" 0 "^selftest: PASS" -- "$xnca" selftest --device cpu --random --n 5 \
+    --save-model "$quant_model"
+expect "selftest --random saved a W1A1 model" 0 "quant \(W1A1\)" -- "$xnca" info --model "$quant_model"
+expect "selftest --random and --model exclude each other (exit 1)" 1 "exclude" -- \
+    "$xnca" selftest --device cpu --random --model "$quant_model"
+if [ -f models/mnist.xnca ]; then
+    expect "selftest without --model uses models/mnist.xnca" 0 "models/mnist.xnca" -- \
+        "$xnca" selftest --device cpu --n 2 --steps 5
+fi
 expect "selftest checks state read-back" 0 "^PASS state" -- "$xnca" selftest --device cpu
 mkdir -p "$work/bits"
 echo deadbeef >"$work/bits/cpu.build_id"
