@@ -100,7 +100,8 @@ test-distill: $(BUILD)/xnca
 # The other boards' cycles come from 2 digits on their own Verilated arrays.
 DEMO_BOARD ?= ulx3s-85f
 .PHONY: demo
-demo: deps data $(BUILD)/xnca $(foreach b,$(SIM_BOARDS),$(BUILD)/sim/$(b)/libxnca_simtop.so)
+# (board names spelled out: mk/top.mk, which defines SIM_BOARDS, is read after this file)
+demo: deps data $(BUILD)/xnca $(foreach b,icebreaker ulx3s-85f ulx3s-25f,$(BUILD)/sim/$(b)/libxnca_simtop.so)
 	@DEMO_N=$(DEMO_N) DEMO_STEPS=$(DEMO_STEPS) DEMO_DEVICE=sim:$(DEMO_BOARD) \
 	 DEMO_PLANNED="$(foreach b,icebreaker ulx3s-85f ulx3s-25f,$(b)=$(BOARD_FREQ_$(b)))" \
 	 scripts/demo $(BUILD)/xnca $(DEMO_MODELS)
