@@ -97,7 +97,7 @@ test-distill: $(BUILD)/xnca
 # clock), and the CPU reference engine on the same digits. The default board is the ULX3S-85F:
 # its 16 x 128 array needs ~20x fewer cycles per digit than the iCEBreaker's 1 x 32, so 100 digits
 # simulate in well under the 2-minute budget (the iCEBreaker's array: DEMO_BOARD=icebreaker, ~5 min).
-# The other boards' cycles come from 2 digits on their own Verilated arrays.
+# The other boards' cycles come from 1 digit on their own Verilated arrays (DEMO_BOARD_N).
 DEMO_BOARD ?= ulx3s-85f
 .PHONY: demo
 # (board names spelled out: mk/top.mk, which defines SIM_BOARDS, is read after this file)
