@@ -41,7 +41,8 @@ RTL_PARAMS_odd := GRID_W=13 GRID_H=9 CHANNELS=16 MAX_P=96 MAX_M=88 UNITS=2 SYN_B
 RTL_PARAMS_wide := GRID_W=9 GRID_H=8 CHANNELS=32 MAX_P=256 MAX_M=256 UNITS=64 SYN_BITS=1024 \
 	BATCH=16 HASH_PIPE=1
 # (rtl/xnca_board_icebreaker.v's defaults are this set: change both together; the board also sets
-# STATS=0 LOAD_CHECKS=0, which the Verilated icebreaker device of mk/top.mk and sim-e2e cover)
+# STATS=0 LOAD_CHECKS=0 PIX_LEVELS=1, which the Verilated icebreaker device of mk/top.mk and
+# sim-e2e cover)
 RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=1 SYN_BITS=32 BATCH=2 SPRAM=1
 RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=64 SYN_BITS=256 BATCH=8 HASH_PIPE=1
 

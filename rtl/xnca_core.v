@@ -48,6 +48,13 @@ module xnca_core #(
     //    (the devices: rtl/xnca_core_adapter.v checks the same fields and the weight_bytes
     //    first; the quantizer-record and run-parameter checks, 12-13, stay)
     parameter [0:0] LOAD_CHECKS = 1'b1,
+    // 1: the INIT / MUTATE input bytes are pixel levels g (spec 6, 0..2^b - 1) instead of pixels
+    //    (the iCEBreaker device: its adapter unpacks the host's packed levels and sends them as
+    //    they are, no pixel -> level arithmetic here); 0: pixels 0..255
+    parameter integer PIX_LEVELS = 0,
+    // 0: the INFO record (command 0) carries only its tag, length and zeros (the iCEBreaker
+    //    device: its adapter never sends INFO, the link answers INFO from its own table)
+    parameter integer INFO_RECORD = 1,
     // simulation only: enable the i_fault_* state-bit flip
     parameter [0:0] FAULT_INJECT = 1'b0
 ) (
@@ -276,11 +283,15 @@ module xnca_core #(
     reg [SWP-1:0] sreg;              // (padded to whole 32-bit words for SPRAM = 1)
     reg [QWP-1:0] qreg, qcur;
     wire [SWP-1:0] sreg_in = SWP'({c_rdata, sreg} >> 32);   // a state word shifted in
-    wire [SWP-1:0] sreg_out = SWP'(sreg >> 32);             // ... and out
     wire [QWP-1:0] qreg_in = QWP'({c_rdata, qreg} >> 32);
     wire [QWP-1:0] qcur_in = QWP'({c_rdata, qcur} >> 32);
-    wire [QWP-1:0] qreg_out = QWP'(qreg >> 32);
-    wire [QWP-1:0] qcur_out = QWP'(qcur >> 32);
+    // ... and out: the same shift (one mux input less per bit): what enters at the top while a
+    // register is written out is never used (the writes end after its last word, and the next
+    // use loads the register first or overwrites it; only padding bits above CM * 8 / QW may
+    // keep it and reach the SPRAM, where nothing reads them)
+    wire [SWP-1:0] sreg_out = sreg_in;
+    wire [QWP-1:0] qreg_out = qreg_in;
+    wire [QWP-1:0] qcur_out = qcur_in;
     // sreg rotated by one channel: the next channel at the bottom, `nb8` on top
     // x > k for a constant k as plain logic (a `>` takes a carry chain on the iCE40 even
     // against a constant): x[i:0] > k[i:0], from the LSB up
@@ -323,6 +334,7 @@ module xnca_core #(
         end
     endfunction
     reg [4:0]  cw;                   // SPRAM = 1: word counter of a serial cell access
+    wire [4:0] pw_j = cw - 5'(CW_PREV);  // M_PIX_W: previous / current word pw_j / 2
     reg        gsel;                 // SPRAM = 1 gather: the neighbour shows its previous word
     reg [4:0]  lvl;
     // readout
@@ -384,21 +396,19 @@ module xnca_core #(
         .o_done(ld_done), .o_status(ld_status), .o_count(ld_count)
     );
 
-    // Q_c(0) of every channel (the padding cell's activations, spec 1) and the channel-0
-    // input quantizer, captured while the input records stream in.
+    // Q_c(0) of every channel (the padding cell's activations, spec 1), captured while the input
+    // records stream in (the pixel intake reads the channel-0 record from the record RAM).
     reg  [QW-1:0] qpad;
-    reg  [RW-1:0] inq0;
     // ld_qzero: Q_c(0) of the record being loaded (shared quantizer, see the array section)
     wire [KM-1:0] ld_qzero;
-    integer pj, pc2;
-    // (variable indices are decoded per element: yosys builds a whole-vector shifter for a
-    // variable part-select write)
+    integer pj;
+    // The loader sends the input records in channel order 0 .. C - 1, so each plane of qpad is a
+    // shift register that takes Q_c(0) at its top (channel c ends at bit c: no per-bit address
+    // decode; an aborted load is followed by a whole new record sequence before any use).
     always @(posedge clk) begin
         if (ld_inq_we) begin
             for (pj = 0; pj < KM; pj = pj + 1)
-                for (pc2 = 0; pc2 < C; pc2 = pc2 + 1)
-                    if (ld_inq_addr == 5'(pc2)) qpad[pj*C + pc2] <= ld_qzero[pj];
-            if (ld_inq_addr == 5'd0) inq0 <= ld_rec;
+                qpad[pj*C +: C] <= {ld_qzero[pj], qpad[pj*C + 1 +: C - 1]};
         end
     end
 
@@ -435,9 +445,13 @@ module xnca_core #(
             wire [31:0]         wsp_rdata;
             // a new slice address (or a batch start) restarts the staging with word 0 of it
             wire ws_restart = ws_addr != w_raddr || ws_kick;
-            wire [13:0] wsp_addr = wl_busy
-                ? 14'(wl_slice * WPS) + 14'(wl_unit * WPL) + 14'(wl_n)
-                : (ws_restart ? 14'(w_raddr * WPS) : 14'(ws_addr * WPS) + 14'(ws_n));
+            // (terms that are 0 whenever the address is used are left out: wl_unit with one
+            // unit, wl_n with one word per lane (0 while wl_busy), ws_n with one word per slice
+            // (0 whenever a staging read is captured): no 14-bit adders on the UP5K build)
+            wire [13:0] wl_a = 14'(wl_slice * WPS) + (UNITS > 1 ? 14'(wl_unit * WPL) : 14'd0)
+                             + (WPL > 1 ? 14'(wl_n) : 14'd0);
+            wire [13:0] ws_a = 14'(ws_addr * WPS) + (WPS > 1 ? 14'(ws_n) : 14'd0);
+            wire [13:0] wsp_addr = wl_busy ? wl_a : (ws_restart ? 14'(w_raddr * WPS) : ws_a);
             xnca_spram32 u_wspram (
                 .clk(clk), .i_we(wl_busy), .i_addr(wsp_addr),
                 .i_wdata(wl_buf[wl_n*32 +: 32]), .o_rdata(wsp_rdata)
@@ -494,12 +508,15 @@ module xnca_core #(
     reg  [QAW-1:0] q_raddr;
     wire [UNITS*RW-1:0] q_rdata;
     reg  [4:0] iq_raddr;             // input quantizer record read in M_WB_S / M_WB_T
+    wire       pix_state = state == M_PIX || state == M_PIX_R || state == M_PIX2;
     wire [RAW-1:0] qr_waddr = ld_inq_we ? RAW'(QDEPTH) + RAW'({27'd0, ld_inq_addr} / UNITS)
                                         : RAW'(ld_qrec_addr);
     wire [UNITS-1:0] qr_wlane = ld_inq_we ? UNITS'(1) << ({27'd0, ld_inq_addr} % UNITS)
                                           : ld_qrec_lane;
     wire [RAW-1:0] qr_raddr = state == M_WB_S || state == M_WB_T
-                            ? RAW'(QDEPTH) + RAW'({27'd0, iq_raddr} / UNITS) : RAW'(q_raddr);
+                            ? RAW'(QDEPTH) + RAW'({27'd0, iq_raddr} / UNITS)
+                            : (pix_state ? RAW'(QDEPTH) : RAW'(q_raddr));
+    // (pixel intake: the channel-0 input record, lane 0 of word QDEPTH, for the pixel's level)
     xnca_ram #(.DW(UNITS*RW), .AW(RAW), .DEPTH(QDEPTH + IQW), .LANES(UNITS)) u_qram (
         .clk(clk), .i_we(ld_qrec_we || ld_inq_we), .i_wlane(qr_wlane), .i_waddr(qr_waddr),
         .i_wdata({UNITS{ld_rec}}), .i_raddr(qr_raddr), .o_rdata(q_rdata)
@@ -583,7 +600,7 @@ module xnca_core #(
     wire [QW-1:0] qa_now = qa_tag == step ? qa_prev : qa_cur;
     // the cell's current activations / state as the FSM sees them (SPRAM = 1: read into
     // qcur / sreg by the serial loops)
-    wire [QW-1:0] qa_cur_v = SPRAM == 1 ? qcur[QW-1:0] : qa_cur;
+    wire [QW-1:0] qa_cur_v = SPRAM == 1 ? qreg[QW-1:0] : qa_cur;   // (M_PIX_R reads into qreg)
     wire [CM*8-1:0] s_view = SPRAM == 1 ? sreg[CM*8-1:0] : s_rdata;
     // noise draws of the batch (BATCH x NL words)
     xnca_ram #(.DW(32), .AW(NZW), .DEPTH(NDEPTH), .LANES(1)) u_nram (
@@ -805,7 +822,8 @@ module xnca_core #(
     // p * (2^b - 1) + 127 as a shift and a subtraction (no multiplier)
     wire [11:0] pix_v = ({4'd0, i_in_data} << m_ibits) - {4'd0, i_in_data} + 12'd127;
     wire [11:0] pix_q = (pix_v + 12'd1 + {8'd0, pix_v[11:8]}) >> 8;     // floor(v / 255)
-    wire [3:0]  pix_g = !ge_k(32'(i_in_data), 26) ? 4'd0 : (pix_q == 12'd0 ? 4'd1 : pix_q[3:0]);
+    wire [3:0]  pix_g = PIX_LEVELS != 0 ? i_in_data[3:0]
+                      : (!ge_k(32'(i_in_data), 26) ? 4'd0 : (pix_q == 12'd0 ? 4'd1 : pix_q[3:0]));
     // g_level: the channel-0 activation of the pixel's level (shared quantizer)
     wire [KM-1:0] g_level;
     wire pix_old_alive = l_rdata[3:0] != 4'd0;
@@ -834,7 +852,8 @@ module xnca_core #(
     wire giny = !(gdy == 2'd0 && gy == {YB{1'b0}}) && !(gdy == 2'd2 && gy == YB'(GRID_H - 1));
     wire [XB-1:0] gnx = gx + {{(XB-1){gdx == 2'd0}}, gdx != 2'd1};
     wire [YB-1:0] gny = gy + {{(YB-1){gdy == 2'd0}}, gdy != 2'd1};
-    wire [QW-1:0] gword = gd_inb ? (SPRAM == 1 ? qreg[QW-1:0] : qa_now) : qpad;
+    // SPRAM = 1: a padding neighbour loads qpad into qreg at its issue (no 80-bit mux here)
+    wire [QW-1:0] gword = SPRAM == 1 ? qreg[QW-1:0] : (gd_inb ? qa_now : qpad);
     reg  [KM*SYN_BITS-1:0] gasm_next;
     integer gk, gs;
     always @(*) begin
@@ -949,7 +968,7 @@ module xnca_core #(
     always @(*) begin
         case (state)
         M_LOAD: begin aux_y = {ACC_W{1'b0}}; aux_rec = ld_rec; end
-        M_PIX2: begin aux_y = {{(ACC_W-4){1'b0}}, pend_g}; aux_rec = inq0; end
+        M_PIX2: begin aux_y = {{(ACC_W-4){1'b0}}, pend_g}; aux_rec = q_rdata[RW-1:0]; end
         default: begin aux_y = {{(ACC_W-8){wb_new[7]}}, wb_new}; aux_rec = wb_rec; end
         endcase
     end
@@ -991,13 +1010,28 @@ module xnca_core #(
             end
     end
 
+    // SPRAM = 1 (logic is scarce): one read port on the votes, shared by the vote (M_RD_D:
+    // votes[rd_cls] + 1), the argmax (M_PRED: votes[pv_i]) and the RESULT record's vote bytes
+    // (M_OUT: record bytes 8..27 are vote (rec_idx - 8) / 2, low byte first)
+    wire [3:0] rec_vote = 4'(rec_idx[5:1] - 5'd4);
+    wire [3:0] v_idx = state == M_PRED ? pv_i : (state == M_OUT ? rec_vote : rd_cls);
+    reg  [NAW-1:0] v_sel;
+    integer vs;
+    always @(*) begin
+        v_sel = {NAW{1'b0}};
+        for (vs = 0; vs < 10; vs = vs + 1) if (v_idx == vs[3:0]) v_sel = votes[vs];
+    end
+    wire rec_is_vote = SPRAM == 1 && rec_kind == R_RESULT && gt_k(32'(rec_idx), 7) && !gt_k(32'(rec_idx), 27);
+    wire [15:0] v_sel16 = 16'(v_sel);
+    wire [7:0] vote_byte = rec_idx[0] ? v_sel16[15:8] : v_sel16[7:0];
+
     // ------------------------------------------------------------------ output records
     reg [319:0] rec;
     integer rv;
     always @(*) begin
         rec = 320'd0;
         case (rec_kind)
-        R_INFO: begin
+        R_INFO: if (INFO_RECORD != 0) begin
             rec[7:0] = "I";
             rec[15:8] = 8'd1;
             rec[23:16] = GRID_W[7:0];
@@ -1027,7 +1061,8 @@ module xnca_core #(
             rec[NAW+31:32] = nalive;
             rec[51:48] = pred;
             rec[56] = agree;
-            for (rv = 0; rv < 10; rv = rv + 1) rec[64 + rv*16 +: 16] = 16'(votes[rv]);
+            if (SPRAM == 0)
+                for (rv = 0; rv < 10; rv = rv + 1) rec[64 + rv*16 +: 16] = 16'(votes[rv]);
             rec[255:224] = STATS ? cycles : 32'd0;
             rec[287:256] = STATS ? stalls : 32'd0;
             rec[319:288] = STATS ? fired : 32'd0;
@@ -1038,7 +1073,7 @@ module xnca_core #(
     wire [7:0] st_byte = sc == 5'd0 ? {4'd0, lvl[3:0]} :
                          (lvl[4] && lvl[3:0] != 4'd0 ? sreg[7:0] : 8'd0);   // channel sc-1 (rotated)
     assign o_out_valid = state == M_OUT || state == M_ST_C;
-    assign o_out_data = state == M_ST_C ? st_byte : rec[rec_idx*8 +: 8];
+    assign o_out_data = state == M_ST_C ? st_byte : (rec_is_vote ? vote_byte : rec[rec_idx*8 +: 8]);
     assign o_out_last = state == M_OUT ? (rec_kind == R_STATE ? 1'b0 : rec_idx == rec_len - 6'd1)
                         : (sc == 5'(C - 1) && px == XB'(GRID_W - 1) && py == YB'(GRID_H - 1));
     wire out_take = o_out_valid && i_out_ready;
@@ -1180,8 +1215,9 @@ module xnca_core #(
                 state <= SPRAM == 1 ? M_PIX_R : M_PIX2;
             end
             M_PIX_R: begin
-                // SPRAM = 1: the current activation words of cur_cell -> qcur
-                if (cw != 5'd0) qcur <= qcur_in;
+                // SPRAM = 1: the current activation words of cur_cell -> qreg (M_PIX2 keeps
+                // them or replaces them by qpad: no qcur -> qreg path)
+                if (cw != 5'd0) qreg <= qreg_in;
                 cw <= cw + 5'd1;
                 if (cw == 5'(QWN)) begin
                     cw <= 5'd0;
@@ -1194,8 +1230,7 @@ module xnca_core #(
                 l_wdata <= {pix_kept && l_rdata[4], pend_g};
                 qa_we <= 1'b1; qa_waddr <= cur_cell;
                 qa_wdata <= {step - 16'd1, pix_qword, pix_qword};   // tag: not this step
-                qreg[QW-1:0] <= pix_qword;
-                qcur[QW-1:0] <= pix_qword;
+                qreg[QW-1:0] <= pix_qword;      // (M_PIX_W writes it as previous and current)
                 if (pix_new_alive) begin
                     al_we <= 1'b1; al_waddr <= nalive; al_wdata <= cur_cell;
                     nalive <= nalive + 1'b1;
@@ -1217,9 +1252,9 @@ module xnca_core #(
                 end
             end
             M_PIX_W: begin
-                // SPRAM = 1: tag, previous = current = the new activation word (c_we)
-                if (ge_k(32'(cw), CW_PREV) && !ge_k(32'(cw), CW_CUR)) qcur <= qcur_out;
-                else if (ge_k(32'(cw), CW_CUR)) qreg <= qreg_out;
+                // SPRAM = 1: tag, previous = current = the new activation word (c_we): each word
+                // of qreg goes to both (previous word i, then current word i; pw_j = cw - CW_PREV)
+                if (ge_k(32'(cw), CW_PREV) && pw_j[0]) qreg <= qreg_out;
                 cw <= cw + 5'd1;
                 if (cw == 5'(CW_END - 1)) begin
                     cw <= 5'd0;
@@ -1286,6 +1321,7 @@ module xnca_core #(
                             gd_inb <= ginx && giny;
                             if (ginx && giny) cw <= 5'd1;
                             else begin
+                                qreg[QW-1:0] <= qpad;
                                 gd_valid <= 1'b1;
                                 gpos <= gpos + 4'd1;
                             end
@@ -1374,9 +1410,14 @@ module xnca_core #(
             M_WB_A: begin                       // s_raddr / qa_raddr = bcell[wb]
                 if (SPRAM == 0) state <= M_WB_B;
                 else begin
-                    // SPRAM = 1: state words -> sreg, current activation words -> qcur
+                    // SPRAM = 1: state words -> sreg, current activation words -> qcur and
+                    // qreg (both shift the same words in: no qcur -> qreg copy, one mux input
+                    // less on qreg's 96 bits)
                     if (cw != 5'd0 && cw <= 5'(SWN)) sreg <= sreg_in;
-                    if (gt_k(32'(cw), SWN)) qcur <= qcur_in;
+                    if (gt_k(32'(cw), SWN)) begin
+                        qcur <= qcur_in;
+                        qreg <= qreg_in;
+                    end
                     cw <= cw + 5'd1;
                     if (cw == 5'(SWN + QWN)) begin
                         cw <= 5'd0;
@@ -1389,7 +1430,7 @@ module xnca_core #(
                     sreg <= SWP'(s_rdata);
                     qreg <= QWP'(qa_cur);
                     qcur <= QWP'(qa_cur);
-                end else qreg <= qcur;
+                end
                 lvl <= l_rdata;
                 wj <= 5'd0;
                 wv <= 1'b0;
@@ -1446,8 +1487,8 @@ module xnca_core #(
                 end else state <= M_RD_B;       // al_raddr = ap
             end
             M_PRED: begin
-                if (votes[pv_i] > pred_best) begin
-                    pred_best <= votes[pv_i];
+                if (v_sel > pred_best) begin        // votes[pv_i]
+                    pred_best <= v_sel;
                     pred <= pv_i;
                 end
                 pv_i <= pv_i + 4'd1;
@@ -1477,7 +1518,9 @@ module xnca_core #(
                     ap <= ap + 1'b1;
                     state <= M_RD_A;
                 end else begin
-                    sreg <= s_rot8(sreg, 8'd0);   // class rd_i + 1 next
+                    // class rd_i + 1 next (the byte entering at the top is never read here: the
+                    // same rotation as the write-back's, one mux input less on sreg)
+                    sreg <= s_rot8(sreg, wb_new);
                     if (rd_i == 4'd0 || rd_v > rd_best) begin
                         rd_best <= rd_v;
                         rd_cls <= rd_i;
@@ -1487,7 +1530,7 @@ module xnca_core #(
                 end
             end
             M_RD_D: begin                       // SPRAM = 1: vote for rd_cls
-                votes[rd_cls] <= votes[rd_cls] + 1'b1;
+                votes[rd_cls] <= v_sel + 1'b1;      // (v_sel: votes[rd_cls])
                 if (ap == {NAW{1'b0}}) first_cls <= rd_cls;
                 else if (rd_cls != first_cls) agree <= 1'b0;
                 ap <= ap + 1'b1;
@@ -1521,7 +1564,7 @@ module xnca_core #(
             end
             M_ST_C: if (out_take) begin
                 sc <= sc + 5'd1;
-                if (sc != 5'd0) sreg <= s_rot8(sreg, 8'd0);
+                if (sc != 5'd0) sreg <= s_rot8(sreg, wb_new);
                 if (sc == 5'(C - 1)) begin
                     px <= px + 1'b1;
                     if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
@@ -1567,7 +1610,10 @@ module xnca_core #(
         c_word = 4'(cw);
         case (state)
         M_PIX_R: c_word = 4'(5'(CW_CUR) + cw);
-        M_PIX_W: c_we = 1'b1;
+        M_PIX_W: begin
+            c_we = 1'b1;
+            if (ge_k(32'(cw), CW_PREV)) c_word = 4'((pw_j[0] ? 5'(CW_CUR) : 5'(CW_PREV)) + (pw_j >> 1));
+        end
         M_GATH: begin
             c_cell = {gny, gnx};
             if (cw == 5'd0) c_word = 4'(CW_TAG);
@@ -1590,7 +1636,7 @@ module xnca_core #(
         // (the words go out from the bottom of sreg / qcur / qreg, which shift in M_WB_W, M_PIX_W)
         if (!ge_k(32'(cw), CW_TAG)) c_wdata = sreg[31:0];
         else if (cw == 5'(CW_TAG)) c_wdata = {16'd0, state == M_PIX_W ? step - 16'd1 : step};
-        else if (!ge_k(32'(cw), CW_CUR)) c_wdata = qcur[31:0];
+        else if (!ge_k(32'(cw), CW_CUR) && state != M_PIX_W) c_wdata = qcur[31:0];
         else c_wdata = qreg[31:0];
     end
 

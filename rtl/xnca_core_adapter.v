@@ -28,7 +28,11 @@ module xnca_core_adapter #(
   parameter integer MAX_M = 80,
   parameter integer MAX_WBITS = 4,
   parameter integer MAX_ABITS = 4,
-  parameter integer MAX_WEIGHT_BYTES = 16384
+  parameter integer MAX_WEIGHT_BYTES = 16384,
+  // 1: the core takes pixel levels (xnca_core PIX_LEVELS): the unpacked level goes out as it is
+  // (level 1 at b = 4 as 2, the level of the pixel 26 that 0 sends otherwise); 0: the smallest
+  // pixel of the level
+  parameter integer PIX_LEVELS = 0
 ) (
   input  wire        clk_i,
   input  wire        rst_i,
@@ -182,7 +186,6 @@ module xnca_core_adapter #(
   reg        ld_rec_done;
   reg [7:0]  ld_rec_status;
   reg [3:0]  in_bits;          // b of the active / loading model
-  reg [15:0] remaining;        // LOAD_DATA bytes left to forward
 
   // descriptor fields (after a 22-byte read: byte j at sh[8j +: 8])
   wire [7:0]  d_variant = sh[0 +: 8];
@@ -297,7 +300,8 @@ module xnca_core_adapter #(
       default: grid_bytes = G4;
     endcase
   end
-  wire [15:0] rbytes = 16'd6 + {3'd0, cl_nrep, 5'd0} - {5'd0, cl_nrep, 3'd0} - {7'd0, cl_nrep, 1'b0};  // 6 + 22 nr
+  // reply bytes of one image, 6 + 22 nr: counted up by 22 in the report-list check (no adders)
+  reg  [8:0]  rbytes;
   // CLASSIFY lengths: want = 16 + 2 nr + n G (1 + mutating) <= 48 + 510 G4, reply <= 255 * 358
   localparam integer WLW0 = $clog2(48 + 510 * G4I + 1);
   localparam integer WLW = WLW0 > 17 ? WLW0 : 17;     // (compared with the 16-bit length)
@@ -319,19 +323,36 @@ module xnca_core_adapter #(
   reg [2:0]  c_op;
   reg [15:0] c_steps;
   reg        c_grid_b;
-  reg [8:0]  rep_base;         // 22 * rep_i
+  reg [8:0]  rram_wp;          // next result byte (report r at 22 r: votes, pred, agree)
+  reg [7:0]  pred_b, agree_b;  // the record's pred and agree, written after the votes
   reg [15:0] alive_q;
   reg [31:0] cyc;              // clocks of the image (holds its final count once cyc_run drops)
   reg        cyc_run;
   // pixel expansion
   // pixel expansion, one bit per cycle (no variable shifters): pb holds the packed byte being
   // unpacked (pbits bits left, LSB first), lvl collects bit lk of the pixel's level
-  reg [15:0] pix_n;
+  localparam integer PXW = $clog2(NCELLS);
+  reg [PXW-1:0] pix_n;
   reg [7:0]  pb;
   reg [3:0]  pbits;
   reg [3:0]  lvl;
   reg [1:0]  lk;
-  wire [7:0] lvl_pixel = LEVEL_PIXEL[{in_bits[1:0] - 2'd1, lvl, 3'b000} +: 8];
+  // the level-to-pixel table is a block RAM ROM read every cycle at the level's next value, so
+  // lvl_pixel is lvl's pixel whenever lvl holds (S_CL_PIX_OUT)
+  reg  [3:0] lvl_d;
+  always @(*) begin
+    lvl_d = lvl;
+    if (st == S_CL_PIX && pbits != 4'd0) lvl_d[lk] = pb[0];
+    if ((st == S_CL_PIX_OUT && core_in_ready_i) || (st == S_CL_CMD && core_cmd_ready_i)) lvl_d = 4'd0;
+  end
+  (* ram_style = "block" *) reg [7:0] lp_mem [0:63];
+  integer lpi;
+  initial for (lpi = 0; lpi < 64; lpi = lpi + 1) lp_mem[lpi] = LEVEL_PIXEL[8 * lpi +: 8];
+  reg  [7:0] lvl_pixel;
+  always @(posedge clk_i) begin
+    lvl <= lvl_d;
+    lvl_pixel <= lp_mem[{in_bits[1:0] - 2'd1, lvl_d}];
+  end
   // record sink (core output bytes that are not forwarded)
   reg [5:0]  rec_k;
   reg        rec_done;
@@ -370,7 +391,8 @@ module xnca_core_adapter #(
   assign core_cmd_seed_o = cl_seed;
   assign core_cmd_image_o = cl_image + {24'd0, cnt8};
   assign core_in_valid_o = st == S_LB_DESC || st == S_LD_FEED || st == S_CL_PIX_OUT;
-  assign core_in_data_o = st == S_LB_DESC ? core_desc : st == S_LD_FEED ? fb : lvl_pixel;
+  wire [7:0] lvl_out = PIX_LEVELS != 0 ? {4'd0, (in_bits == 4'd4 && lvl == 4'd1) ? 4'd2 : lvl} : lvl_pixel;
+  assign core_in_data_o = st == S_LB_DESC ? core_desc : st == S_LD_FEED ? fb : lvl_out;
   assign core_out_ready_o = st == S_RS_STREAM ? (rs_fwd ? rsp_data_ready_i : 1'b1) : 1'b1;
   wire   out_take = core_out_valid_i && core_out_ready_o;
   wire   sink_take = out_take && st != S_RS_STREAM;
@@ -459,11 +481,15 @@ module xnca_core_adapter #(
         if (rec_k == 6'd1) ld_rec_status <= core_out_data_i;
         if (rec_k == 6'd4) alive_q[7:0] <= core_out_data_i;
         if (rec_k == 6'd5) alive_q[15:8] <= core_out_data_i;
-        if (capture && gt_k(32'(rec_k), 5) && !gt_k(32'(rec_k), 27)) begin
+        // record: pred at 6, agree at 7, votes at 8..27 (40 bytes) -> result: votes 0..19 (record
+        // bytes 8..27), pred 20 and agree 21 (written at record bytes 28, 29), one pointer
+        if (rec_k == 6'd6) pred_b <= core_out_data_i;
+        if (rec_k == 6'd7) agree_b <= core_out_data_i;
+        if (capture && gt_k(32'(rec_k), 7) && !gt_k(32'(rec_k), 29)) begin
           rram_we <= 1'b1;
-          rram_wdata <= core_out_data_i;
-          // record: pred at 6, agree at 7, votes at 8..27 -> result: votes 0..19, pred 20, agree 21
-          rram_waddr <= rep_base + (gt_k(32'(rec_k), 7) ? {3'd0, rec_k} - 9'd8 : {3'd0, rec_k} + 9'd14);
+          rram_wdata <= rec_k == 6'd28 ? pred_b : rec_k == 6'd29 ? agree_b : core_out_data_i;
+          rram_waddr <= rram_wp;
+          rram_wp <= rram_wp + 9'd1;
         end
         if (core_out_last_i) begin
           if (rec_k == 6'd7) ld_rec_done <= 1'b1;   // the 8-byte LOAD record
@@ -599,13 +625,12 @@ module xnca_core_adapter #(
           if (sh[144 +: 32] != 32'(received)) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else if (LW'(len_q - 16'd4) > LW'(total - received)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
           else begin
-            remaining <= len_q - 16'd4;
-            addr_q <= 4;
+            addr_q <= 4;               // (forwards payload bytes 4 .. len - 1: no byte counter)
             st <= S_LD_NEXT;
           end
         end
         S_LD_NEXT: begin
-          if (remaining == 16'd0) respond(8'd0, 16'd0, 16'd8, S_LOCAL);
+          if (16'(addr_q) == len_q) respond(8'd0, 16'd0, 16'd8, S_LOCAL);
           else begin
             nread <= 5'd0;             // fetch one byte into fb
             ret <= S_LD_FEED;
@@ -623,7 +648,6 @@ module xnca_core_adapter #(
           crc_n <= crc_n + 4'd1;
           if (crc_n == 4'd7) begin
             received <= received + 1'b1;
-            remaining <= remaining - 16'd1;
             addr_q <= addr_q + 1'b1;
             st <= S_LD_NEXT;
           end
@@ -659,6 +683,7 @@ module xnca_core_adapter #(
           else begin
             rep_i <= 5'd0;
             prev_rep <= 16'd0;
+            rbytes <= 9'd6;
             addr_q <= 16;
             st <= S_CL_REP;
           end
@@ -673,6 +698,7 @@ module xnca_core_adapter #(
           else begin
             prev_rep <= sh[160 +: 16];
             rep_i <= rep_i + 5'd1;
+            rbytes <= rbytes + 9'd22;
             st <= S_CL_REP;
           end
         end
@@ -692,7 +718,7 @@ module xnca_core_adapter #(
         S_CL_LEN: begin                // want = head + n G (1 + mutating); reply = n rbytes
           if (cnt8 != cl_n) begin
             want_len <= want_len + WLW'(img_bytes);
-            reply_len <= reply_len + {1'b0, rbytes};
+            reply_len <= reply_len + 17'(rbytes);
             cnt8 <= cnt8 + 8'd1;
           end else if (want_len != WLW'(len_q))
             respond(ST_BAD_LENGTH, want_len[WLW-1:16] != 0 ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
@@ -707,7 +733,7 @@ module xnca_core_adapter #(
         end
         S_CL_IMG: begin                // start image cnt8
           rep_i <= 5'd0;
-          rep_base <= 9'd0;
+          rram_wp <= 9'd0;
           done_steps <= 16'd0;
           started <= 1'b0;
           mutated <= 1'b0;
@@ -736,9 +762,8 @@ module xnca_core_adapter #(
           rec_done <= 1'b0;
           rec_k <= 6'd0;
           capture <= is_report;
-          pix_n <= 16'd0;
+          pix_n <= {PXW{1'b0}};
           pbits <= 4'd0;
-          lvl <= 4'd0;
           lk <= 2'd0;
           addr_q <= img_base[PW:0] + (c_grid_b ? grid_bytes[PW:0] : {(PW + 1){1'b0}});
           st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;
@@ -749,7 +774,6 @@ module xnca_core_adapter #(
             ret <= S_CL_PIX_GOT;
             st <= S_READ;
           end else begin
-            lvl[lk] <= pb[0];
             pb <= pb >> 1;
             pbits <= pbits - 4'd1;
             lk <= lk + 2'd1;
@@ -763,10 +787,9 @@ module xnca_core_adapter #(
           st <= S_CL_PIX;
         end
         S_CL_PIX_OUT: if (core_in_ready_i) begin
-          lvl <= 4'd0;
           lk <= 2'd0;
-          pix_n <= pix_n + 16'd1;
-          st <= pix_n == NCELLS[15:0] - 16'd1 ? S_CL_WAIT : S_CL_PIX;
+          pix_n <= pix_n + 1'b1;
+          st <= pix_n == PXW'(NCELLS - 1) ? S_CL_WAIT : S_CL_PIX;
         end
         S_CL_WAIT: if (rec_done) begin
           rec_done <= 1'b0;
@@ -777,7 +800,6 @@ module xnca_core_adapter #(
             st <= S_CL_OUT_A;
           end else begin
             rep_i <= rep_i + 5'd1;
-            rep_base <= rep_base + 9'd22;
             st <= S_CL_REP_LO;
           end
         end
@@ -788,7 +810,7 @@ module xnca_core_adapter #(
         S_CL_OUT_B: st <= S_CL_OUT_C;
         S_CL_OUT_C: if (rsp_data_ready_i) begin
           ok <= ok + 9'd1;
-          if (ok + 9'd1 != rbytes[8:0]) st <= S_CL_OUT_A;
+          if (ok + 9'd1 != rbytes) st <= S_CL_OUT_A;
           else if (cnt8 + 8'd1 != cl_n) begin
             cnt8 <= cnt8 + 8'd1;
             img_base <= img_base + img_bytes[15:0];

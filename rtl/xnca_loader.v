@@ -156,10 +156,11 @@ module xnca_loader #(
     reg [1:0]  layer;
     reg [8:0]  row;             // o (N_out <= 256)
     reg [UB-1:0] unit;          // o mod UNITS
-    reg [15:0] gbase;           // slice of (l, g, plane 0, chunk 0)
-    reg [15:0] qaddr;           // record word of (l, g)
+    // (walk registers as wide as the RAM addresses: gbase may wrap only past the last layer)
+    reg [WAW-1:0] gbase;        // slice of (l, g, plane 0, chunk 0)
+    reg [QAW-1:0] qaddr;        // record word of (l, g)
     reg [2:0]  plane;           // i
-    reg [15:0] ibase;           // slice of (l, g, i, chunk 0)
+    reg [WAW-1:0] ibase;        // slice of (l, g, i, chunk 0)
     reg [3:0]  chunk;           // (<= 9 chunks)
     reg [7:0]  rbyte;           // byte in row
     reg [2:0]  bitn;            // bit in byte
@@ -291,8 +292,8 @@ module xnca_loader #(
                                 state <= S_WBYTE;
                                 layer <= 2'd0;
                                 row <= 9'd0; unit <= {UB{1'b0}};
-                                gbase <= 16'd0; qaddr <= 16'd0;
-                                plane <= 3'd0; ibase <= 16'd0;
+                                gbase <= {WAW{1'b0}}; qaddr <= {QAW{1'b0}};
+                                plane <= 3'd0; ibase <= {WAW{1'b0}};
                                 chunk <= 4'd0; rbyte <= 8'd0; nidx <= 9'd0;
                                 seg_n <= {SBW{1'b0}}; o_w_data <= {SYN_BITS{1'b0}};
                             end
@@ -312,7 +313,7 @@ module xnca_loader #(
                         if (seg_end) begin
                             // write the segment (with this bit) to lane `unit` of its slice
                             o_w_we <= 1'b1;
-                            o_w_addr <= ibase[WAW-1:0] + WAW'(chunk);
+                            o_w_addr <= ibase + WAW'(chunk);
                             o_w_lane <= UNITS'(1) << unit;
                             chunk <= chunk + 4'd1;
                             seg_n <= {SBW{1'b0}};
@@ -327,7 +328,7 @@ module xnca_loader #(
                                 rbyte <= 8'd0; nidx <= 9'd0; chunk <= 4'd0;
                                 seg_n <= {SBW{1'b0}};
                                 plane <= plane + 3'd1;
-                                ibase <= ibase + l_chunks;
+                                ibase <= ibase + WAW'(l_chunks);
                                 if (plane == o_wbits - 3'd1) begin
                                     plane <= 3'd0;
                                     row <= row + 9'd1;
@@ -337,8 +338,8 @@ module xnca_loader #(
                                     // then is the next layer's first slice)
                                     if (unit == UB'(UNITS - 1) || row_last) begin
                                         unit <= {UB{1'b0}};
-                                        gbase <= gbase + {8'd0, group_slices};
-                                        ibase <= gbase + {8'd0, group_slices};
+                                        gbase <= gbase + WAW'(group_slices);
+                                        ibase <= gbase + WAW'(group_slices);
                                     end
                                     if (row_last) begin
                                         state <= S_REC;
@@ -356,14 +357,14 @@ module xnca_loader #(
                             rec_n <= 3'd0;
                             o_rec_data <= {rec_full[39:16], rec_full[12:8], rec_full[7:0]};
                             o_qrec_we <= 1'b1;
-                            o_qrec_addr <= qaddr[QAW-1:0];
+                            o_qrec_addr <= qaddr;
                             o_qrec_lane <= UNITS'(1) << unit;
                             if (rec_bad) begin o_status <= 4'd13; draining <= 1'b1; end
                             row <= row + 9'd1;
                             unit <= unit + 1'b1;
                             if (unit == UB'(UNITS - 1) || row_last) begin
                                 unit <= {UB{1'b0}};
-                                qaddr <= qaddr + 16'd1;
+                                qaddr <= qaddr + 1'b1;
                             end
                             if (row_last) begin
                                 if ({14'd0, layer} == l_last) begin
@@ -398,7 +399,7 @@ module xnca_loader #(
         end
     end
 
-    wire unused_ok = &{1'b0, recb[7:0], runp[7:0], seg_n[SBW-1], d_p[15:9], d_m[15:9], d_layers[7:2], d_wbits[7:3],
+    wire unused_ok = &{1'b0, l_chunks[15:WAW > 15 ? 15 : WAW], group_slices[7:WAW > 7 ? 7 : WAW], recb[7:0], runp[7:0], seg_n[SBW-1], d_p[15:9], d_m[15:9], d_layers[7:2], d_wbits[7:3],
                        d_abits[7:3], d_sbits[7:4], d_ibits[7:3], desc[31:0], o_abits,
                        o_sbits, o_ibits, runp_full[63:56], rec_full[15:13], rec_full[47:40],
                        l_nin[15:9], l_nout[15:9]};

@@ -28,6 +28,8 @@ module xnca_top #(
   parameter integer SPRAM = 0,                 // 1: iCE40UP5K SPRAM memory map (docs/core.md 5)
   parameter [0:0]   STATS = 1'b1,               // 0: the core's cycle / stall / fired counters are not built
   parameter [0:0]   LOAD_CHECKS = 1'b1,         // 0: the core's loader trusts the adapter-checked descriptor
+  parameter integer PIX_LEVELS = 0,              // 1: the adapter sends the core pixel levels, not pixels
+  parameter integer INFO_RECORD = 1,             // 0: the core's INFO record is not built (the adapter never asks)
   parameter [0:0]   FAULT_INJECT = 1'b0
 ) (
   input  wire        clk_i,
@@ -88,7 +90,7 @@ module xnca_top #(
   xnca_core_adapter #(
     .MAX_PAYLOAD(MAX_PAYLOAD), .GRID_W(GRID_W), .GRID_H(GRID_H), .CHANNELS(CHANNELS),
     .MAX_P(MAX_P), .MAX_M(MAX_M), .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS),
-    .MAX_WEIGHT_BYTES(MAX_WEIGHT_BYTES)
+    .MAX_WEIGHT_BYTES(MAX_WEIGHT_BYTES), .PIX_LEVELS(PIX_LEVELS)
   ) u_adapter (
     .clk_i(clk_i), .rst_i(rst_i),
     .cmd_valid_i(e_cmd_valid), .cmd_ready_o(e_cmd_ready), .cmd_op_i(e_cmd_op),
@@ -107,7 +109,8 @@ module xnca_top #(
     .GRID_W(GRID_W), .GRID_H(GRID_H), .CHANNELS(CHANNELS), .MAX_P(MAX_P), .MAX_M(MAX_M),
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
     .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .SPRAM(SPRAM), .BUILD_ID(BUILD_ID),
-    .STATS(STATS), .LOAD_CHECKS(LOAD_CHECKS), .FAULT_INJECT(FAULT_INJECT)
+    .STATS(STATS), .LOAD_CHECKS(LOAD_CHECKS), .PIX_LEVELS(PIX_LEVELS), .INFO_RECORD(INFO_RECORD),
+    .FAULT_INJECT(FAULT_INJECT)
   ) u_core (
     .clk(clk_i), .rst(rst_i || c_rst_req),
     .i_cmd_valid(c_cmd_valid), .o_cmd_ready(c_cmd_ready), .i_cmd_op(c_cmd_op),
