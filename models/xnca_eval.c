@@ -11,13 +11,13 @@
  */
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "xnca_model.h"
+#include "xnca_err.h"
 
 typedef struct {
     long correct[XNCA_MAX_REPORT]; /* alive cells whose class equals the label */
@@ -38,17 +38,6 @@ typedef struct {
     int failed;        /* a worker ran out of memory (atomic) */
     pthread_mutex_t lock;
 } eval_job;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* A cell "ties" when its largest class channel is shared by another class channel (spec 5 then
  * picks the lowest index). */
@@ -155,26 +144,26 @@ static int check_args(const xnca_model *m, const xnca_dataset *d, int n, const x
                       size_t errlen)
 {
     if (!m || !d || !o)
-        return fail(err, errlen, "xnca_eval: missing model, dataset or options");
+        return xnca_errf(err, errlen, "xnca_eval: missing model, dataset or options");
     if (n < 1 || n > d->n)
-        return fail(err, errlen, "number of images %d is outside 1..%d", n, d->n);
+        return xnca_errf(err, errlen, "number of images %d is outside 1..%d", n, d->n);
     if (d->w < 8 || d->w > 64 || d->h < 8 || d->h > 64)
-        return fail(err, errlen, "image size %dx%d is outside the grid envelope 8..64", d->w, d->h);
+        return xnca_errf(err, errlen, "image size %dx%d is outside the grid envelope 8..64", d->w, d->h);
     if (o->n_report < 1 || o->n_report > XNCA_MAX_REPORT)
-        return fail(err, errlen, "number of report steps %d is outside 1..%d", o->n_report, XNCA_MAX_REPORT);
+        return xnca_errf(err, errlen, "number of report steps %d is outside 1..%d", o->n_report, XNCA_MAX_REPORT);
     for (int r = 0; r < o->n_report; r++) {
         if (o->report[r] < 0)
-            return fail(err, errlen, "report step %d is negative", o->report[r]);
+            return xnca_errf(err, errlen, "report step %d is negative", o->report[r]);
         if (r > 0 && o->report[r] <= o->report[r - 1])
-            return fail(err, errlen, "report steps must be ascending (%d after %d)", o->report[r], o->report[r - 1]);
+            return xnca_errf(err, errlen, "report steps must be ascending (%d after %d)", o->report[r], o->report[r - 1]);
     }
     if (o->mutate_at < -1)
-        return fail(err, errlen, "mutate_at %d must be -1 (off) or >= 0", o->mutate_at);
+        return xnca_errf(err, errlen, "mutate_at %d must be -1 (off) or >= 0", o->mutate_at);
     const xnca_dataset *pool = o->mutate_pool ? o->mutate_pool : d;
     if (o->mutate_at >= 0 && (pool->n < 1 || pool->w != d->w || pool->h != d->h))
-        return fail(err, errlen, "mutation pool must be non-empty with %dx%d images", d->w, d->h);
+        return xnca_errf(err, errlen, "mutation pool must be non-empty with %dx%d images", d->w, d->h);
     if (o->threads < 0)
-        return fail(err, errlen, "threads %d must be >= 0", o->threads);
+        return xnca_errf(err, errlen, "threads %d must be >= 0", o->threads);
     return 0;
 }
 
@@ -216,7 +205,7 @@ int xnca_eval(const xnca_model *m, const xnca_dataset *d, int n, const xnca_eval
         if (!per_image)
             free(job.results);
         free(job.tallies);
-        return fail(err, errlen, "out of memory for %d image results", n);
+        return xnca_errf(err, errlen, "out of memory for %d image results", n);
     }
     pthread_mutex_init(&job.lock, NULL);
     long threads = opts->threads ? opts->threads : sysconf(_SC_NPROCESSORS_ONLN);
@@ -238,7 +227,7 @@ int xnca_eval(const xnca_model *m, const xnca_dataset *d, int n, const xnca_eval
     pthread_mutex_destroy(&job.lock);
     int rc = 0;
     if (job.failed || job.done != n)
-        rc = fail(err, errlen, "out of memory while evaluating");
+        rc = xnca_errf(err, errlen, "out of memory while evaluating");
     else if (metrics)
         pool_metrics(&job, metrics);
     if (!per_image)

@@ -5,29 +5,18 @@
  * (the load_mem path is a fuzzing target). Every rejection names the offending field.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xnca_model.h"
+#include "xnca_err.h"
 
 #define TRAILER_BYTES 4               /* CRC-32 */
 #define RUN_PARAM_BYTES 8             /* spec 10, payload item 3 */
 #define QREC_BYTES 6                  /* quantizer record */
 #define MAX_FILE_BYTES (64u << 20)    /* a model file is at most a few hundred KiB */
 #define ADD_LIMIT (1 << 23)           /* |add| < 2^23 */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ------------------------------------------------------------------------------------------
  * CRC-32 (IEEE 802.3, reflected, as zlib's crc32: crc32(0, buf, len)).
@@ -75,61 +64,61 @@ const char *xnca_variant_name(xnca_variant v)
 static int check_dims(const xnca_model *m, char *err, size_t errlen)
 {
     if (m->variant != XNCA_FLOAT && m->variant != XNCA_BWN && m->variant != XNCA_BAN && m->variant != XNCA_QUANT)
-        return fail(err, errlen, "variant %d is unknown (0 float, 1 bwn, 2 ban, 3 quant)", (int)m->variant);
+        return xnca_errf(err, errlen, "variant %d is unknown (0 float, 1 bwn, 2 ban, 3 quant)", (int)m->variant);
     if (m->grid_w < 8 || m->grid_w > 64)
-        return fail(err, errlen, "grid_w %d is outside the envelope 8..64", m->grid_w);
+        return xnca_errf(err, errlen, "grid_w %d is outside the envelope 8..64", m->grid_w);
     if (m->grid_h < 8 || m->grid_h > 64)
-        return fail(err, errlen, "grid_h %d is outside the envelope 8..64", m->grid_h);
+        return xnca_errf(err, errlen, "grid_h %d is outside the envelope 8..64", m->grid_h);
     if (m->channels < 12 || m->channels > 32)
-        return fail(err, errlen, "channels %d is outside the envelope 12..32", m->channels);
+        return xnca_errf(err, errlen, "channels %d is outside the envelope 12..32", m->channels);
     if (m->hidden_channels != m->channels - 11)
-        return fail(err, errlen, "hidden_channels %d must equal channels - 11 = %d", m->hidden_channels,
+        return xnca_errf(err, errlen, "hidden_channels %d must equal channels - 11 = %d", m->hidden_channels,
                     m->channels - 11);
     if (m->classes != XNCA_CLASSES)
-        return fail(err, errlen, "classes %d must be 10", m->classes);
+        return xnca_errf(err, errlen, "classes %d must be 10", m->classes);
     if (m->hidden_layers < 0 || m->hidden_layers > 2)
-        return fail(err, errlen, "hidden_layers %d is outside the envelope 0..2", m->hidden_layers);
+        return xnca_errf(err, errlen, "hidden_layers %d is outside the envelope 0..2", m->hidden_layers);
     if (m->perception_width < 8 || m->perception_width > 256)
-        return fail(err, errlen, "perception_width %d is outside the envelope 8..256", m->perception_width);
+        return xnca_errf(err, errlen, "perception_width %d is outside the envelope 8..256", m->perception_width);
     if (m->hidden_layers == 0 && m->mlp_width != 0)
-        return fail(err, errlen, "mlp_width %d must be 0 when hidden_layers = 0", m->mlp_width);
+        return xnca_errf(err, errlen, "mlp_width %d must be 0 when hidden_layers = 0", m->mlp_width);
     if (m->hidden_layers > 0 && m->mlp_width == 0)
-        return fail(err, errlen, "mlp_width 0 is inconsistent with hidden_layers %d", m->hidden_layers);
+        return xnca_errf(err, errlen, "mlp_width 0 is inconsistent with hidden_layers %d", m->hidden_layers);
     if (m->hidden_layers > 0 && (m->mlp_width < 8 || m->mlp_width > 256))
-        return fail(err, errlen, "mlp_width %d is outside the envelope 8..256", m->mlp_width);
+        return xnca_errf(err, errlen, "mlp_width %d is outside the envelope 8..256", m->mlp_width);
     if (m->fire_t < 0 || m->fire_t > 256)
-        return fail(err, errlen, "fire_t %d is outside 0..256", m->fire_t);
+        return xnca_errf(err, errlen, "fire_t %d is outside 0..256", m->fire_t);
     if (m->variant == XNCA_QUANT) {
         if (m->weight_bits < 1 || m->weight_bits > 8)
-            return fail(err, errlen, "weight_bits %d is outside the envelope 1..8", m->weight_bits);
+            return xnca_errf(err, errlen, "weight_bits %d is outside the envelope 1..8", m->weight_bits);
         if (m->act_bits < 1 || m->act_bits > 8)
-            return fail(err, errlen, "act_bits %d is outside the envelope 1..8", m->act_bits);
+            return xnca_errf(err, errlen, "act_bits %d is outside the envelope 1..8", m->act_bits);
         if (m->state_bits < 2 || m->state_bits > 8)
-            return fail(err, errlen, "state_bits %d is outside the envelope 2..8", m->state_bits);
+            return xnca_errf(err, errlen, "state_bits %d is outside the envelope 2..8", m->state_bits);
         if (m->input_bits < 1 || m->input_bits > 4)
-            return fail(err, errlen, "input_bits %d is outside the envelope 1..4", m->input_bits);
+            return xnca_errf(err, errlen, "input_bits %d is outside the envelope 1..4", m->input_bits);
         if (m->noise_p < 0 || m->noise_p > 127)
-            return fail(err, errlen, "noise_p %d is outside 0..127", m->noise_p);
+            return xnca_errf(err, errlen, "noise_p %d is outside 0..127", m->noise_p);
         if (m->noise_sigma != 0.0f)
-            return fail(err, errlen, "noise_sigma must be 0 for a quant model");
+            return xnca_errf(err, errlen, "noise_sigma must be 0 for a quant model");
     } else {
         if (m->weight_bits != 32)
-            return fail(err, errlen, "weight_bits %d must be 32 for a %s model", m->weight_bits,
+            return xnca_errf(err, errlen, "weight_bits %d must be 32 for a %s model", m->weight_bits,
                         xnca_variant_name(m->variant));
         if (m->act_bits != 32)
-            return fail(err, errlen, "act_bits %d must be 32 for a %s model", m->act_bits,
+            return xnca_errf(err, errlen, "act_bits %d must be 32 for a %s model", m->act_bits,
                         xnca_variant_name(m->variant));
         if (m->state_bits != 32)
-            return fail(err, errlen, "state_bits %d must be 32 for a %s model", m->state_bits,
+            return xnca_errf(err, errlen, "state_bits %d must be 32 for a %s model", m->state_bits,
                         xnca_variant_name(m->variant));
         if (m->input_bits != 8)
-            return fail(err, errlen, "input_bits %d must be 8 for a %s model", m->input_bits,
+            return xnca_errf(err, errlen, "input_bits %d must be 8 for a %s model", m->input_bits,
                         xnca_variant_name(m->variant));
         if (m->noise_p != 0)
-            return fail(err, errlen, "noise_p %d must be 0 for a %s model", m->noise_p,
+            return xnca_errf(err, errlen, "noise_p %d must be 0 for a %s model", m->noise_p,
                         xnca_variant_name(m->variant));
         if (!isfinite(m->noise_sigma) || m->noise_sigma < 0.0f)
-            return fail(err, errlen, "noise_sigma must be finite and >= 0");
+            return xnca_errf(err, errlen, "noise_sigma must be finite and >= 0");
     }
     return 0;
 }
@@ -248,7 +237,7 @@ int xnca_model_alloc(xnca_model *m, char *err, size_t errlen)
     return 0;
 out_nomem:
     xnca_model_free(m);
-    return fail(err, errlen, "out of memory allocating the model");
+    return xnca_errf(err, errlen, "out of memory allocating the model");
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -257,9 +246,9 @@ out_nomem:
 static int check_qparam(const xnca_qparam *q, const char *what, int index, char *err, size_t errlen)
 {
     if (q->shift > 31)
-        return fail(err, errlen, "%s quantizer %d: shift %d > 31", what, index, q->shift);
+        return xnca_errf(err, errlen, "%s quantizer %d: shift %d > 31", what, index, q->shift);
     if (q->add >= ADD_LIMIT || q->add <= -ADD_LIMIT)
-        return fail(err, errlen, "%s quantizer %d: |add| = %ld >= 2^23", what, index, labs((long)q->add));
+        return xnca_errf(err, errlen, "%s quantizer %d: |add| = %ld >= 2^23", what, index, labs((long)q->add));
     return 0;
 }
 
@@ -272,7 +261,7 @@ static int check_padding_bits(const xnca_model *m, int l, char *err, size_t errl
     uint8_t pad_mask = (uint8_t)(0xff << tail);
     for (long r = 0; r < (long)L->n_out * m->weight_bits; r++)
         if (L->planes[r * L->row_bytes + L->row_bytes - 1] & pad_mask)
-            return fail(err, errlen, "layer %d weight planes: padding bits of row %ld plane %ld are not 0", l,
+            return xnca_errf(err, errlen, "layer %d weight planes: padding bits of row %ld plane %ld are not 0", l,
                         r / m->weight_bits, r % m->weight_bits);
     return 0;
 }
@@ -280,16 +269,16 @@ static int check_padding_bits(const xnca_model *m, int l, char *err, size_t errl
 int xnca_model_check(const xnca_model *m, char *err, size_t errlen)
 {
     if (!m)
-        return fail(err, errlen, "no model");
+        return xnca_errf(err, errlen, "no model");
     if (check_dims(m, err, errlen) != 0)
         return -1;
     if (m->n_layers != m->hidden_layers + 2)
-        return fail(err, errlen, "n_layers %d must equal hidden_layers + 2 = %d", m->n_layers,
+        return xnca_errf(err, errlen, "n_layers %d must equal hidden_layers + 2 = %d", m->n_layers,
                     m->hidden_layers + 2);
     int quant = m->variant == XNCA_QUANT;
     if (quant) {
         if (!m->inq)
-            return fail(err, errlen, "input quantizers missing");
+            return xnca_errf(err, errlen, "input quantizers missing");
         for (int c = 0; c < m->channels; c++)
             if (check_qparam(&m->inq[c], "input", c, err, errlen) != 0)
                 return -1;
@@ -299,13 +288,13 @@ int xnca_model_check(const xnca_model *m, char *err, size_t errlen)
         int n_in, n_out;
         layer_shape(m, l, &n_in, &n_out);
         if (L->n_in != n_in || L->n_out != n_out)
-            return fail(err, errlen, "layer %d is %d -> %d, the dimensions say %d -> %d", l, L->n_in, L->n_out,
+            return xnca_errf(err, errlen, "layer %d is %d -> %d, the dimensions say %d -> %d", l, L->n_in, L->n_out,
                         n_in, n_out);
         if (quant) {
             if (L->row_bytes != (n_in + 7) / 8)
-                return fail(err, errlen, "layer %d row_bytes %d must be %d", l, L->row_bytes, (n_in + 7) / 8);
+                return xnca_errf(err, errlen, "layer %d row_bytes %d must be %d", l, L->row_bytes, (n_in + 7) / 8);
             if (!L->planes || !L->q)
-                return fail(err, errlen, "layer %d weights missing", l);
+                return xnca_errf(err, errlen, "layer %d weights missing", l);
             char what[32];
             snprintf(what, sizeof(what), "layer %d", l);
             for (int o = 0; o < n_out; o++)
@@ -315,13 +304,13 @@ int xnca_model_check(const xnca_model *m, char *err, size_t errlen)
                 return -1;
         } else {
             if (!L->w || !L->b)
-                return fail(err, errlen, "layer %d weights missing", l);
+                return xnca_errf(err, errlen, "layer %d weights missing", l);
             for (long i = 0; i < (long)n_out * n_in; i++)
                 if (!isfinite(L->w[i]))
-                    return fail(err, errlen, "layer %d weight %ld is not finite", l, i);
+                    return xnca_errf(err, errlen, "layer %d weight %ld is not finite", l, i);
             for (int o = 0; o < n_out; o++)
                 if (!isfinite(L->b[o]))
-                    return fail(err, errlen, "layer %d bias %d is not finite", l, o);
+                    return xnca_errf(err, errlen, "layer %d bias %d is not finite", l, o);
         }
     }
     return 0;
@@ -473,17 +462,17 @@ int xnca_model_save(const char *path, const xnca_model *m, char *err, size_t err
     uint8_t *buf;
     size_t n = xnca_model_serialize(m, &buf);
     if (n == 0)
-        return fail(err, errlen, "cannot serialize the model (out of memory)");
+        return xnca_errf(err, errlen, "cannot serialize the model (out of memory)");
     FILE *f = fopen(path, "wb");
     if (!f) {
         free(buf);
-        return fail(err, errlen, "cannot create %s", path);
+        return xnca_errf(err, errlen, "cannot create %s", path);
     }
     size_t w = fwrite(buf, 1, n, f);
     int closed = fclose(f);
     free(buf);
     if (w != n || closed != 0)
-        return fail(err, errlen, "cannot write %s", path);
+        return xnca_errf(err, errlen, "cannot write %s", path);
     return 0;
 }
 
@@ -537,10 +526,10 @@ static int parse_quant_payload(xnca_model *m, const uint8_t *p, char *err, size_
     int want[6] = {m->fire_t, m->noise_p, m->weight_bits, m->act_bits, m->state_bits, m->input_bits};
     for (int i = 0; i < 6; i++)
         if (got[i] != want[i])
-            return fail(err, errlen, "run-parameter block: %s %d disagrees with the header (%d)", names[i], got[i],
+            return xnca_errf(err, errlen, "run-parameter block: %s %d disagrees with the header (%d)", names[i], got[i],
                         want[i]);
     if (p[7] != 0)
-        return fail(err, errlen, "run-parameter block: reserved byte is %d, must be 0", p[7]);
+        return xnca_errf(err, errlen, "run-parameter block: reserved byte is %d, must be 0", p[7]);
     return 0;
 }
 
@@ -570,12 +559,12 @@ static int parse_float_payload(xnca_model *m, const uint8_t *p, char *err, size_
         for (long i = 0; i < (long)L->n_out * L->n_in; i++, p += 4) {
             L->w[i] = rdf32(p);
             if (!isfinite(L->w[i]))
-                return fail(err, errlen, "layer %d weight %ld is not finite", l, i);
+                return xnca_errf(err, errlen, "layer %d weight %ld is not finite", l, i);
         }
         for (int o = 0; o < L->n_out; o++, p += 4) {
             L->b[o] = rdf32(p);
             if (!isfinite(L->b[o]))
-                return fail(err, errlen, "layer %d bias %d is not finite", l, o);
+                return xnca_errf(err, errlen, "layer %d bias %d is not finite", l, o);
         }
     }
     if (m->variant == XNCA_BWN)
@@ -587,42 +576,42 @@ int xnca_model_load_mem(const uint8_t *buf, size_t len, xnca_model *m, char *err
 {
     memset(m, 0, sizeof(*m));
     if (!buf || len < XNCA_HEADER_BYTES + TRAILER_BYTES)
-        return fail(err, errlen, "short file: %zu bytes, a model needs at least %d (header and CRC)", buf ? len : 0,
+        return xnca_errf(err, errlen, "short file: %zu bytes, a model needs at least %d (header and CRC)", buf ? len : 0,
                     XNCA_HEADER_BYTES + TRAILER_BYTES);
     if (memcmp(buf, "XNCA", 4) != 0)
-        return fail(err, errlen, "bad magic: not an xnca model file (expected \"XNCA\")");
+        return xnca_errf(err, errlen, "bad magic: not an xnca model file (expected \"XNCA\")");
     unsigned version = rd16(buf + 4);
     if (version != XNCA_FORMAT_VERSION)
-        return fail(err, errlen, "format version %u is not supported (expected %d)", version, XNCA_FORMAT_VERSION);
+        return xnca_errf(err, errlen, "format version %u is not supported (expected %d)", version, XNCA_FORMAT_VERSION);
     if (buf[6] > XNCA_QUANT)
-        return fail(err, errlen, "variant %d is unknown (0 float, 1 bwn, 2 ban, 3 quant)", buf[6]);
+        return xnca_errf(err, errlen, "variant %d is unknown (0 float, 1 bwn, 2 ban, 3 quant)", buf[6]);
     if (buf[7] != 0)
-        return fail(err, errlen, "reserved byte at offset 7 is %d, must be 0", buf[7]);
+        return xnca_errf(err, errlen, "reserved byte at offset 7 is %d, must be 0", buf[7]);
     if (buf[27] != 0)
-        return fail(err, errlen, "reserved byte at offset 27 is %d, must be 0", buf[27]);
+        return xnca_errf(err, errlen, "reserved byte at offset 27 is %d, must be 0", buf[27]);
     for (int i = 40; i < 48; i++)
         if (buf[i] != 0)
-            return fail(err, errlen, "reserved bytes at offset 40..47 must be 0");
+            return xnca_errf(err, errlen, "reserved bytes at offset 40..47 must be 0");
     read_header_fields(buf, m);
     if (check_dims(m, err, errlen) != 0)
         return -1;
     uint64_t payload = rd32(buf + 32), meta = rd32(buf + 36);
     uint64_t expected = payload_bytes_for(m);
     if (payload != expected)
-        return fail(err, errlen, "payload_bytes %llu disagrees with the dimensions (expected %llu)",
+        return xnca_errf(err, errlen, "payload_bytes %llu disagrees with the dimensions (expected %llu)",
                     (unsigned long long)payload, (unsigned long long)expected);
     uint64_t total = XNCA_HEADER_BYTES + payload + meta + TRAILER_BYTES;
     if (total != len)
-        return fail(err, errlen, "file length %zu disagrees with the header (48 + payload_bytes %llu + meta_bytes %llu "
+        return xnca_errf(err, errlen, "file length %zu disagrees with the header (48 + payload_bytes %llu + meta_bytes %llu "
                     "+ 4 = %llu)", len, (unsigned long long)payload, (unsigned long long)meta,
                     (unsigned long long)total);
     uint32_t crc_file = rd32(buf + len - TRAILER_BYTES);
     uint32_t crc_calc = xnca_crc32(0, buf, len - TRAILER_BYTES);
     if (crc_file != crc_calc)
-        return fail(err, errlen, "CRC mismatch: file says %08x, content gives %08x", crc_file, crc_calc);
+        return xnca_errf(err, errlen, "CRC mismatch: file says %08x, content gives %08x", crc_file, crc_calc);
     const uint8_t *meta_p = buf + XNCA_HEADER_BYTES + payload;
     if (memchr(meta_p, 0, (size_t)meta))
-        return fail(err, errlen, "metadata contains a NUL byte");
+        return xnca_errf(err, errlen, "metadata contains a NUL byte");
 
     if (xnca_model_alloc(m, err, errlen) != 0)
         return -1;
@@ -633,7 +622,7 @@ int xnca_model_load_mem(const uint8_t *buf, size_t len, xnca_model *m, char *err
     if (meta) {
         m->meta = malloc((size_t)meta + 1);
         if (!m->meta) {
-            fail(err, errlen, "out of memory");
+            xnca_errf(err, errlen, "out of memory");
             goto out_free;
         }
         memcpy(m->meta, meta_p, (size_t)meta);
@@ -650,23 +639,23 @@ int xnca_model_load(const char *path, xnca_model *m, char *err, size_t errlen)
     memset(m, 0, sizeof(*m));
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, errlen, "cannot open %s", path);
+        return xnca_errf(err, errlen, "cannot open %s", path);
     size_t cap = 1 << 16, len = 0;
     uint8_t *buf = malloc(cap);
     int rc = -1;
     if (!buf) {
-        fail(err, errlen, "out of memory");
+        xnca_errf(err, errlen, "out of memory");
         goto out_close;
     }
     for (;;) {
         if (len == cap) {
             if (cap >= MAX_FILE_BYTES) {
-                fail(err, errlen, "%s: file too large for a model (over %u bytes)", path, MAX_FILE_BYTES);
+                xnca_errf(err, errlen, "%s: file too large for a model (over %u bytes)", path, MAX_FILE_BYTES);
                 goto out_free;
             }
             uint8_t *nb = realloc(buf, cap * 2);
             if (!nb) {
-                fail(err, errlen, "out of memory");
+                xnca_errf(err, errlen, "out of memory");
                 goto out_free;
             }
             buf = nb;
@@ -678,13 +667,13 @@ int xnca_model_load(const char *path, xnca_model *m, char *err, size_t errlen)
             break;
     }
     if (ferror(f)) {
-        fail(err, errlen, "cannot read %s", path);
+        xnca_errf(err, errlen, "cannot read %s", path);
         goto out_free;
     }
     char inner[256];
     rc = xnca_model_load_mem(buf, len, m, inner, sizeof(inner));
     if (rc != 0)
-        fail(err, errlen, "%s: %s", path, inner);
+        xnca_errf(err, errlen, "%s: %s", path, inner);
 out_free:
     free(buf);
 out_close:

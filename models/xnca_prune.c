@@ -8,24 +8,13 @@
  * outputs, in their original order; removed inputs fold their mean into the bias (fold_mean).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xnca_prune.h"
+#include "xnca_err.h"
 #include "xnca_ptq.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 void xnca_prune_defaults(xnca_prune_opts *o)
 {
@@ -91,12 +80,12 @@ static int measure(const xnca_model *m, const xnca_prune_opts *o, unit_stats *st
     for (int l = 0; l < m->n_layers; l++)
         if (m->layer[l].n_out > widest) widest = m->layer[l].n_out;
     float *va = malloc(sizeof(float) * (size_t)widest * 2);
-    if (!va) return fail(err, errlen, "out of memory");
+    if (!va) return xnca_errf(err, errlen, "out of memory");
     measure_ctx c = {m, va, va + widest, st};
     int rc = xnca_ptq_calib_run(m, o->calib, o->calib_n, o->calib_steps, o->seed, measure_visit, &c);
     free(va);
-    if (rc) return fail(err, errlen, "out of memory");
-    if (st->n == 0) return fail(err, errlen, "the calibration digits have no alive cells");
+    if (rc) return xnca_errf(err, errlen, "out of memory");
+    if (st->n == 0) return xnca_errf(err, errlen, "the calibration digits have no alive cells");
     return 0;
 }
 
@@ -182,20 +171,20 @@ int xnca_prune(const xnca_model *fm, const xnca_prune_opts *o, xnca_model *out, 
     memset(out, 0, sizeof(*out));
     memset(rep, 0, sizeof(*rep));
     if (fm->variant != XNCA_FLOAT)
-        return fail(err, errlen, "a %s model cannot be pruned; prune needs a float model",
+        return xnca_errf(err, errlen, "a %s model cannot be pruned; prune needs a float model",
                     xnca_variant_name(fm->variant));
     const int P = o->perception_width ? o->perception_width : fm->perception_width;
     const int M = o->mlp_width ? o->mlp_width : fm->mlp_width;
     if (P < 8 || P > fm->perception_width)
-        return fail(err, errlen, "perception width %d must be 8..%d (the model's)", P, fm->perception_width);
+        return xnca_errf(err, errlen, "perception width %d must be 8..%d (the model's)", P, fm->perception_width);
     if (o->mlp_width && fm->hidden_layers == 0)
-        return fail(err, errlen, "the model has no hidden layer to narrow");
+        return xnca_errf(err, errlen, "the model has no hidden layer to narrow");
     if (fm->hidden_layers > 0 && (M < 8 || M > fm->mlp_width))
-        return fail(err, errlen, "MLP width %d must be 8..%d (the model's)", M, fm->mlp_width);
+        return xnca_errf(err, errlen, "MLP width %d must be 8..%d (the model's)", M, fm->mlp_width);
     if (!o->calib || o->calib_n < 1 || o->calib_n > o->calib->n || o->calib_steps < 1)
-        return fail(err, errlen, "no calibration images");
+        return xnca_errf(err, errlen, "no calibration images");
     if (o->calib->w != fm->grid_w || o->calib->h != fm->grid_h)
-        return fail(err, errlen, "calibration images are %d x %d, the model's grid is %d x %d", o->calib->w,
+        return xnca_errf(err, errlen, "calibration images are %d x %d, the model's grid is %d x %d", o->calib->w,
                     o->calib->h, fm->grid_w, fm->grid_h);
 
     const int relu_layers = fm->n_layers - 1;
@@ -211,7 +200,7 @@ int xnca_prune(const xnca_model *fm, const xnca_prune_opts *o, xnca_model *out, 
         keep[l] = malloc((size_t)n);
         mean[l] = malloc(sizeof(double) * (size_t)n);
         if (!st.sum[l] || !st.sumsq[l] || !keep[l] || !mean[l]) {
-            fail(err, errlen, "out of memory");
+            xnca_errf(err, errlen, "out of memory");
             goto done;
         }
     }
@@ -220,7 +209,7 @@ int xnca_prune(const xnca_model *fm, const xnca_prune_opts *o, xnca_model *out, 
     for (int l = 0; l < relu_layers; l++) {
         for (int j = 0; j < fm->layer[l].n_out; j++) mean[l][j] = st.sum[l][j] / st.n;
         if (choose(fm, l, l == 0 ? P : M, &st, o->fold_mean, keep[l], rep) != 0) {
-            fail(err, errlen, "out of memory");
+            xnca_errf(err, errlen, "out of memory");
             goto done;
         }
     }
@@ -250,7 +239,7 @@ int xnca_prune(const xnca_model *fm, const xnca_prune_opts *o, xnca_model *out, 
         out->meta = strdup(o->meta);
         if (!out->meta) {
             xnca_model_free(out);
-            fail(err, errlen, "out of memory");
+            xnca_errf(err, errlen, "out of memory");
             goto done;
         }
     }

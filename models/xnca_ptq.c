@@ -23,28 +23,17 @@
  * least squared quantization error over these samples (or the maxima), weights per row the same.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xnca_ptq.h"
+#include "xnca_err.h"
 
 #define HIST_BINS 256        /* integer state values -128..127 (index v + 128) */
 #define RESERVOIR_ROWS 32768 /* sampled cells whose hidden activations are kept */
 #define CLIP_CANDIDATES 48   /* clip fractions tried by the MSE search */
 #define ADD_LIMIT (1 << 23)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 void xnca_ptq_defaults(xnca_ptq_opts *o)
 {
@@ -215,13 +204,13 @@ static int calibrate(const xnca_model *fm, const xnca_ptq_opts *o, calib_stats *
 {
     const xnca_dataset *d = o->calib;
     if (d->w != fm->grid_w || d->h != fm->grid_h)
-        return fail(err, errlen, "calibration images are %d x %d, the model's grid is %d x %d", d->w, d->h,
+        return xnca_errf(err, errlen, "calibration images are %d x %d, the model's grid is %d x %d", d->w, d->h,
                     fm->grid_w, fm->grid_h);
     int widest = 9 * fm->channels;
     for (int l = 0; l < fm->n_layers; l++)
         if (fm->layer[l].n_out > widest) widest = fm->layer[l].n_out;
     float *vin = malloc(sizeof(float) * (size_t)widest * 3);
-    if (!vin) return fail(err, errlen, "out of memory");
+    if (!vin) return xnca_errf(err, errlen, "out of memory");
     /* Keep hidden outputs of about twice the reservoir's size worth of cells (the rest only
      * feed the cheap histograms). */
     int n_samples = 0;
@@ -232,7 +221,7 @@ static int calibrate(const xnca_model *fm, const xnca_ptq_opts *o, calib_stats *
     calib_ctx c = {fm, o, cs, rep, keep_t, vin, vin + widest, vin + 2 * widest};
     int rc = xnca_ptq_calib_run(fm, d, o->calib_n, o->calib_steps, o->seed, calib_visit, &c);
     free(vin);
-    return rc ? fail(err, errlen, "out of memory") : 0;
+    return rc ? xnca_errf(err, errlen, "out of memory") : 0;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -389,17 +378,17 @@ static double choose_alpha(const double *V, const double *ea2, int n, int m, xnc
 static int check_opts(const xnca_model *fm, const xnca_ptq_opts *o, char *err, size_t errlen)
 {
     if (!fm || fm->variant != XNCA_FLOAT)
-        return fail(err, errlen, "the source model must be a float model (got %s)",
+        return xnca_errf(err, errlen, "the source model must be a float model (got %s)",
                     fm ? xnca_variant_name(fm->variant) : "none");
-    if (o->weight_bits < 1 || o->weight_bits > 8) return fail(err, errlen, "weight bits %d outside 1..8", o->weight_bits);
-    if (o->act_bits < 1 || o->act_bits > 8) return fail(err, errlen, "activation bits %d outside 1..8", o->act_bits);
-    if (o->state_bits < 2 || o->state_bits > 8) return fail(err, errlen, "state bits %d outside 2..8", o->state_bits);
-    if (o->input_bits < 1 || o->input_bits > 4) return fail(err, errlen, "input bits %d outside 1..4", o->input_bits);
-    if (o->noise_p < -1 || o->noise_p > 127) return fail(err, errlen, "noise_p %d outside 0..127", o->noise_p);
-    if (o->fire_t < -1 || o->fire_t > 256) return fail(err, errlen, "fire_t %d outside 0..256", o->fire_t);
+    if (o->weight_bits < 1 || o->weight_bits > 8) return xnca_errf(err, errlen, "weight bits %d outside 1..8", o->weight_bits);
+    if (o->act_bits < 1 || o->act_bits > 8) return xnca_errf(err, errlen, "activation bits %d outside 1..8", o->act_bits);
+    if (o->state_bits < 2 || o->state_bits > 8) return xnca_errf(err, errlen, "state bits %d outside 2..8", o->state_bits);
+    if (o->input_bits < 1 || o->input_bits > 4) return xnca_errf(err, errlen, "input bits %d outside 1..4", o->input_bits);
+    if (o->noise_p < -1 || o->noise_p > 127) return xnca_errf(err, errlen, "noise_p %d outside 0..127", o->noise_p);
+    if (o->fire_t < -1 || o->fire_t > 256) return xnca_errf(err, errlen, "fire_t %d outside 0..256", o->fire_t);
     if (!o->calib || o->calib_n < 1 || o->calib_n > o->calib->n)
-        return fail(err, errlen, "need 1..%d calibration images (got %d)", o->calib ? o->calib->n : 0, o->calib_n);
-    if (o->calib_steps < 1) return fail(err, errlen, "calibration steps must be >= 1");
+        return xnca_errf(err, errlen, "need 1..%d calibration images (got %d)", o->calib ? o->calib->n : 0, o->calib_n);
+    if (o->calib_steps < 1) return xnca_errf(err, errlen, "calibration steps must be >= 1");
     return 0;
 }
 
@@ -446,7 +435,7 @@ static int convert_layer(const xnca_model *fm, const xnca_ptq_opts *o, int l, co
     if (!V || !code) {
         free(V);
         free(code);
-        return fail(err, errlen, "out of memory");
+        return xnca_errf(err, errlen, "out of memory");
     }
     double err2 = 0, sum2 = 0;
     int rc = 0;
@@ -464,7 +453,7 @@ static int convert_layer(const xnca_model *fm, const xnca_ptq_opts *o, int l, co
         const double alpha0 = choose_alpha(V, NULL, n, m, o->weight_clip);
         xnca_qparam q0;
         if (xnca_ptq_fit_record(alpha0 * cfac, B0 * cfac + 0.5, &q0) != 0) {
-            rc = fail(err, errlen, "layer %d output %d: offset %.3g cannot be held by a quantizer record", l, r,
+            rc = xnca_errf(err, errlen, "layer %d output %d: offset %.3g cannot be held by a quantizer record", l, r,
                       B0 * cfac + 0.5);
             break;
         }
@@ -487,7 +476,7 @@ static int convert_layer(const xnca_model *fm, const xnca_ptq_opts *o, int l, co
             done = 1;
         }
         if (!done) {
-            rc = fail(err, errlen, "layer %d output %d: no quantizer record holds offset %.3g", l, r, B0 * cfac + 0.5);
+            rc = xnca_errf(err, errlen, "layer %d output %d: no quantizer record holds offset %.3g", l, r, B0 * cfac + 0.5);
             break;
         }
         err2 += row_err2;
@@ -543,7 +532,7 @@ int xnca_ptq_quantize(const xnca_model *fm, const xnca_ptq_opts *o, xnca_model *
     double *step = malloc(sizeof(double) * widest);
     if (!cs || !in.mid || !in.h || !in.ea || !in.ea2 || !step ||
         !(cs->rows = malloc(sizeof(float) * RESERVOIR_ROWS * (size_t)(hidden_units ? hidden_units : 1)))) {
-        fail(err, errlen, "out of memory");
+        xnca_errf(err, errlen, "out of memory");
         goto out;
     }
     cs->hidden_units = hidden_units;
@@ -555,7 +544,7 @@ int xnca_ptq_quantize(const xnca_model *fm, const xnca_ptq_opts *o, xnca_model *
     for (int c = 0; c < C; c++) {
         in_quant iq;
         if (choose_in_quant(cs->hist[c], k, o->act_clip, &iq) != 0) {
-            fail(err, errlen, "channel %d: no input quantizer fits", c);
+            xnca_errf(err, errlen, "channel %d: no input quantizer fits", c);
             goto out;
         }
         qm->inq[c] = iq.q;
@@ -610,7 +599,7 @@ int xnca_ptq_quantize(const xnca_model *fm, const xnca_ptq_opts *o, xnca_model *
     }
 
     if (o->meta && !(qm->meta = strdup(o->meta))) {
-        fail(err, errlen, "out of memory");
+        xnca_errf(err, errlen, "out of memory");
         goto out;
     }
     rc = xnca_model_check(qm, err, errlen);
