@@ -202,6 +202,20 @@ key = lambda j: [(i["class"], i["votes"], i["agreement"], i["alive"]) for i in j
 sys.exit(0 if len(a) == 20 and key(a) == key(b) else 1)' "$1" "$2"
 }
 sock=$work/cpu.sock
+# server_killed_mid_run LABEL DEVICE: a long classify runs against the server $spid, which is
+# then killed; the host must end with exit 2 ("device gone") within 5 s.
+server_killed_mid_run() {
+    local label=$1 device=$2 hpid rc t0
+    timeout 60 "$xnca" classify --model "$quant_model" --data mnist --n 10000 --steps 200 --device "$device" \
+        >/dev/null 2>"$work/gone.err" &
+    hpid=$!
+    sleep 1; kill -KILL "$spid"; wait "$spid" 2>/dev/null; t0=$SECONDS
+    wait "$hpid"; rc=$?
+    if [ $rc -eq 2 ] && grep -q "device gone" "$work/gone.err" && [ $((SECONDS - t0)) -le 5 ]; then
+        ok "$label killed mid-run: host exit 2 in $((SECONDS - t0)) s ($(tail -1 "$work/gone.err"))"
+    else bad "$label killed mid-run: exit $rc after $((SECONDS - t0)) s: $(tail -2 "$work/gone.err")"; fi
+}
+
 "$xnca" sim --device cpu --socket "$sock" >"$work/srv.out" 2>"$work/srv.err" &
 spid=$!
 if wait_for 20 grep -qs . "$work/srv.out"; then
@@ -220,14 +234,7 @@ if wait_for 20 grep -qs . "$work/srv.out"; then
     expect "a second server on a live socket: exit 2" 2 "already being served" -- \
         timeout 20 "$xnca" sim --device cpu --socket "$sock"
     # the server vanishes mid-run: the host ends with exit 2 and says so, within seconds
-    timeout 60 "$xnca" classify --model "$quant_model" --data mnist --n 10000 --steps 200 --device "unix:$sock" \
-        >/dev/null 2>"$work/gone.err" &
-    hpid=$!
-    sleep 1; kill -KILL "$spid"; wait "$spid" 2>/dev/null; t0=$SECONDS
-    wait "$hpid"; rc=$?
-    if [ $rc -eq 2 ] && grep -q "device gone" "$work/gone.err" && [ $((SECONDS - t0)) -le 5 ]; then
-        ok "server killed mid-run: host exit 2 in $((SECONDS - t0)) s ($(tail -1 "$work/gone.err"))"
-    else bad "server killed mid-run: exit $rc after $((SECONDS - t0)) s: $(tail -2 "$work/gone.err")"; fi
+    server_killed_mid_run "server" "unix:$sock"
 else
     bad "xnca sim --device cpu did not start: $(cat "$work/srv.err")"; kill "$spid"
 fi
@@ -250,14 +257,7 @@ if wait_for 20 grep -qs "^tty:" "$work/pty.out"; then
         same_images "$work/direct.json" "$work/pty.json"; then
         ok "classify through xnca sim --pty ($pty) equals the direct cpu device"
     else bad "classify through $pty: $(tail -2 "$work/pty.cerr")"; fi
-    timeout 60 "$xnca" classify --model "$quant_model" --data mnist --n 10000 --steps 200 --device "$pty" \
-        >/dev/null 2>"$work/gone.err" &
-    hpid=$!
-    sleep 1; kill -KILL "$spid"; wait "$spid" 2>/dev/null; t0=$SECONDS
-    wait "$hpid"; rc=$?
-    if [ $rc -eq 2 ] && grep -q "device gone" "$work/gone.err" && [ $((SECONDS - t0)) -le 5 ]; then
-        ok "pty server killed mid-run: host exit 2 in $((SECONDS - t0)) s ($(tail -1 "$work/gone.err"))"
-    else bad "pty server killed mid-run: exit $rc after $((SECONDS - t0)) s: $(tail -2 "$work/gone.err")"; fi
+    server_killed_mid_run "pty server" "$pty"
 else
     bad "xnca sim --pty did not start: $(cat "$work/pty.err")"; kill "$spid"
 fi
