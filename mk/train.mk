@@ -69,51 +69,43 @@ TRAIN_ARGS_mnist-ban := --variant ban --data mnist
 # plain clipped estimator (--ste clip: the recovering estimator made fine-tunes diverge, measured in
 # train/README.md) and lr 1e-4..2e-4; the Fashion float model starts from Distill's MNIST weights.
 TRAIN_FT := --ste clip --decay 20000,35000
-TRAIN_ARGS_mnist-w4a4-ft := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist \
-    --init models/ptq-w4a4.xnca --lr 1e-4 $(TRAIN_FT)
-TRAIN_ARGS_mnist-w3a4-ft := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
-    --init models/ptq-w3a4.xnca --lr 2e-4 $(TRAIN_FT)
+# train_run NAME, ITERS, EVERY, ARGS: one run's iterations, checkpoint/export period and arguments
+# (a comma inside ARGS is written $(comma)).
+comma := ,
+define train_run
+TRAIN_ITERS_$(1) := $(2)
+TRAIN_EVERY_$(1) := $(3)
+TRAIN_ARGS_$(1) := $(4)
+endef
+$(eval $(call train_run,mnist-w4a4-ft,8000,2000,$(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist \
+    --init models/ptq-w4a4.xnca --lr 1e-4 $(TRAIN_FT)))
+$(eval $(call train_run,mnist-w3a4-ft,4000,2000,$(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
+    --init models/ptq-w3a4.xnca --lr 2e-4 $(TRAIN_FT)))
 # Stage 2 of W3A4: stage 1 (mnist-w3a4-ft, lr 2e-4) was stopped at its 4,000-iteration export
 # (its loss had flattened at ~36, image accuracy noisy 86-92 % on 300 digits); continue at a lower lr.
-TRAIN_ARGS_mnist-w3a4-ft2 := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
-    --init models/mnist-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 8000,14000
-TRAIN_ITERS_mnist-w3a4-ft2 := 14000
-TRAIN_EVERY_mnist-w3a4-ft2 := 1000
+$(eval $(call train_run,mnist-w3a4-ft2,14000,1000,$(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data mnist \
+    --init models/mnist-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 8000$(comma)14000))
 # Stage 2 of W4A4: stage 1 (mnist-w4a4-ft, lr 1e-4) was stopped at its 8,000-iteration export
 # (loss flat at ~24-25 since iteration 2,000; image accuracy on 300 digits 91-95 % between exports).
-TRAIN_ARGS_mnist-w4a4-ft2 := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist \
-    --init models/mnist-w4a4-ft.xnca --lr 3e-5 --ste clip --decay 5000,10000
-TRAIN_ITERS_mnist-w4a4-ft2 := 11000
-TRAIN_EVERY_mnist-w4a4-ft2 := 1000
+$(eval $(call train_run,mnist-w4a4-ft2,11000,1000,$(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data mnist \
+    --init models/mnist-w4a4-ft.xnca --lr 3e-5 --ste clip --decay 5000$(comma)10000))
 # W4A4 that fits max_weight_bytes 12,288: Distill's float model with its hidden layer pruned to
 # M = 72 units (`xnca prune`, models/distill-float-m72.xnca), quantized (models/ptq-w4a4-m72.xnca,
 # `make ptq-m72`), then fine-tuned with the schedule the full-width W4A4 stages found (lr 1e-4,
 # then 1e-5, then 1e-6).
-TRAIN_ARGS_mnist-w4a4-m72-ft := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --mlp-width 72 --data mnist \
-    --init models/ptq-w4a4-m72.xnca --lr 1e-4 --ste clip --decay 4000,9000
-TRAIN_ITERS_mnist-w4a4-m72-ft := 12000
-TRAIN_EVERY_mnist-w4a4-m72-ft := 1000
-TRAIN_ARGS_fashion-float-ft := --variant float --data fashion --init models/distill-float.xnca \
-    --lr 3e-4 --decay 20000,35000
+$(eval $(call train_run,mnist-w4a4-m72-ft,12000,1000,$(TRAIN_QUANT) --weight-bits 4 --act-bits 4 \
+    --mlp-width 72 --data mnist --init models/ptq-w4a4-m72.xnca --lr 1e-4 --ste clip --decay 4000$(comma)9000))
+$(eval $(call train_run,fashion-float-ft,40000,2000,--variant float --data fashion \
+    --init models/distill-float.xnca --lr 3e-4 --decay 20000$(comma)35000))
 # Fashion at the shipped precision: the Fashion float fine-tune's 8,000-iteration export
 # quantized to W3A4 without training (models/ptq-fashion-w3a4.xnca, `make ptq-fashion`), then
 # fine-tuned with the clipped estimator and the schedule of mnist-w3a4-ft/-ft2 in one run.
-TRAIN_ARGS_fashion-w3a4-ft := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data fashion \
-    --init models/ptq-fashion-w3a4.xnca --lr 2e-4 --ste clip --decay 4000,8000
-TRAIN_ITERS_fashion-w3a4-ft := 10000
-TRAIN_EVERY_fashion-w3a4-ft := 1000
+$(eval $(call train_run,fashion-w3a4-ft,10000,1000,$(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data fashion \
+    --init models/ptq-fashion-w3a4.xnca --lr 2e-4 --ste clip --decay 4000$(comma)8000))
 # Stage 2 of Fashion W3A4 (as mnist-w3a4-ft2): stage 1's decays came at 4k/8k, early for Fashion
 # (its loss was still falling at lr 2e-4); a longer run at 5e-5 from its 10,000-iteration export.
-TRAIN_ARGS_fashion-w3a4-ft2 := $(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data fashion \
-    --init models/fashion-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 7000,9000
-TRAIN_ITERS_fashion-w3a4-ft2 := 10000
-TRAIN_EVERY_fashion-w3a4-ft2 := 1000
-TRAIN_ITERS_mnist-w4a4-ft := 8000
-TRAIN_ITERS_mnist-w3a4-ft := 4000
-TRAIN_ITERS_fashion-float-ft := 40000
-TRAIN_EVERY_mnist-w4a4-ft := 2000
-TRAIN_EVERY_mnist-w3a4-ft := 2000
-TRAIN_EVERY_fashion-float-ft := 2000
+$(eval $(call train_run,fashion-w3a4-ft2,10000,1000,$(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data fashion \
+    --init models/fashion-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 7000$(comma)9000))
 TRAIN_EVERY ?= 3000
 TRAIN_ITERS ?= 100000
 TRAIN_THREADS ?= 1
