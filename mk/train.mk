@@ -150,11 +150,13 @@ train-list:
 # ---- the precision sweep (issue 3.3) and the BNN try (session 4) ----
 # Sweep W{1,2,4} x A{1,2,4} of the Distill dimensions (P = M = 80). W4A4 is mnist-w4a4-ft2; every
 # other point is a quantization-aware fine-tune from its trained neighbour with more bits (--init
-# across bit widths): 4,000 iterations, lr 1e-4 decayed x0.1 at 2,500 and 3,500, the clipped
-# estimator. Quantizing a trained model to <= 2 bits without training collapses it (chance), so the
-# chain steps one precision at a time. `make train-sweep` runs the chain in order, skipping points
+# across bit widths, each row rescaled to the new codes: models/xnca_train.c row_code_scale):
+# 4,000 iterations, lr 1e-4 decayed x0.1 at 2,500 and 3,500, the clipped estimator. Quantizing a
+# trained model to <= 2 bits without training collapses it (chance), so the chain steps one
+# precision at a time; W2A4 starts from the trained W3A4 (mnist-w3a4-ft2): from W4A4 its first
+# loss was 19,500 without the rescaling and 3,300 with it, from W3A4 730 (a trained model: ~60). `make train-sweep` runs the chain in order, skipping points
 # that finished (train/<name>/done), resuming a stopped one from its checkpoint.
-SWEEP_CHAIN := w4a2:mnist-w4a4-ft2 w2a4:mnist-w4a4-ft2 w4a1:mnist-sw-w4a2 w2a2:mnist-sw-w2a4 \
+SWEEP_CHAIN := w4a2:mnist-w4a4-ft2 w2a4:mnist-w3a4-ft2 w4a1:mnist-sw-w4a2 w2a2:mnist-sw-w2a4 \
     w1a4:mnist-sw-w2a4 w2a1:mnist-sw-w2a2 w1a2:mnist-sw-w1a4 w1a1:mnist-sw-w1a2
 sweep_wbits = $(patsubst w%,%,$(firstword $(subst a, ,$(1))))
 sweep_abits = $(lastword $(subst a, ,$(1)))
