@@ -47,12 +47,10 @@ BITSTREAM_TOP_icebreaker ?= xnca_board_icebreaker
 BOARD_PROG_icebreaker = -b ice40_generic -f
 
 BOARD_FAMILY_ulx3s-85f := ecp5
-# router2: the default router1 was still at ~61,500 overused wires after 20 min of routing the
-# 16 x 128 array (build/ulx3s-85f/nextpnr.log, session 3); router2 negotiates congestion globally.
-BOARD_NEXTPNR_ulx3s-85f := --85k --package CABGA381 --speed 6 --router router2
+BOARD_NEXTPNR_ulx3s-85f := --85k --package CABGA381 --speed 6
 BOARD_CONSTRAINTS_ulx3s-85f := constraints/ulx3s.lpf
 BOARD_FREQ_ulx3s-85f := 75
-BITSTREAM_TOP_ulx3s-85f ?= xnca_board_ulx3s
+BITSTREAM_TOP_ulx3s-85f ?= xnca_board_ulx3s_85f
 BOARD_PROG_ulx3s-85f = -b ulx3s$(if $(filter 1,$(FLASH)), -f)
 
 BOARD_FAMILY_ulx3s-25f := ecp5

@@ -32,7 +32,7 @@ printf 'module xnca_t_unused(input a);\nendmodule\n' > "$work/rtl/xnca_t_unused.
 expect_rc "closure of a two-file design" 0 test "$(scripts/bitstream-srcs xnca_t_top "$work/rtl")" = \
   "$work/rtl/xnca_t_leaf.v $work/rtl/xnca_t_top.v"
 expect_rc "missing top is an error" 1 scripts/bitstream-srcs xnca_t_none "$work/rtl"
-expect_rc "every board top resolves" 0 bash -c 'for t in xnca_board_ulx3s xnca_board_ulx3s_25f xnca_board_icebreaker; do
+expect_rc "every board top resolves" 0 bash -c 'for t in xnca_board_ulx3s xnca_board_ulx3s_85f xnca_board_ulx3s_25f xnca_board_icebreaker; do
   s=$(scripts/bitstream-srcs $t) && grep -q rtl/xnca_top.v <<<"$s" && grep -q rtl/xnca_core.v <<<"$s" || exit 1; done'
 
 echo "bitstream-check (synthetic committed bitstream)"
