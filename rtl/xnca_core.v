@@ -55,6 +55,10 @@ module xnca_core #(
     // 0: the INFO record (command 0) carries only its tag, length and zeros (the iCEBreaker
     //    device: its adapter never sends INFO, the link answers INFO from its own table)
     parameter integer INFO_RECORD = 1,
+    // 1: i_cmd_seed and i_cmd_image stay stable from a command's acceptance until its record has
+    //    been read (rtl/xnca_core_adapter.v holds them: the iCEBreaker device), so the steps use
+    //    the ports and the core keeps no copy (64 flip-flops); 0: they are latched at acceptance
+    parameter integer CMD_HELD = 0,
     // simulation only: enable the i_fault_* state-bit flip
     parameter [0:0] FAULT_INJECT = 1'b0
 ) (
@@ -122,7 +126,12 @@ module xnca_core #(
     localparam integer BW = BATCH > 1 ? $clog2(BATCH) : 1;
     localparam integer BCW = $clog2(BATCH + 1);
     localparam integer LPC = SYN_BITS / UNITS;              // unit-lanes per chunk
-    localparam integer ACC_W = 20;
+    // accumulator width: |acc| <= N_in (2^m - 1)(2^k - 1) (spec 3.3: every partial sum too), at
+    // the build's widest layer input and caps (17 bits for the up5k and ecp5 sets), plus a sign
+    localparam integer NIN_MAX0 = 9 * CHANNELS > MAX_P ? 9 * CHANNELS : MAX_P;
+    localparam integer NIN_MAX = NIN_MAX0 > MAX_M ? NIN_MAX0 : MAX_M;
+    localparam integer ACC_MAX = NIN_MAX * ((1 << MAX_WBITS) - 1) * ((1 << MAX_ABITS) - 1);
+    localparam integer ACC_W = $clog2(ACC_MAX + 1) + 1;
     localparam integer RW = 37;                             // quantizer record bits
     localparam integer CNTW = $clog2(SYN_BITS + 1);
     // spec 9 weight_bytes at the caps (L = 2, m = MAX_WBITS)
@@ -213,7 +222,9 @@ module xnca_core #(
 
     reg [4:0]  state;
     reg [15:0] steps_left;
-    reg [31:0] seed, image;
+    reg [31:0] seed_q, image_q;      // (CMD_HELD = 0) the command's seed and image
+    wire [31:0] seed = CMD_HELD != 0 ? i_cmd_seed : seed_q;
+    wire [31:0] image = CMD_HELD != 0 ? i_cmd_image : image_q;
     reg [15:0] step;                 // step counter t
     reg        mutate;
     reg [NAW-1:0] nalive, ap;
@@ -275,23 +286,22 @@ module xnca_core #(
     reg [BW-1:0] wb;
     reg [4:0]  wj, wjd;              // channel issued / channel computed
     reg        wv;
-    // sreg / qreg / qcur are walked, not indexed (logic is scarce on the UP5K): SPRAM words
+    // sreg / qreg are walked, not indexed (logic is scarce on the UP5K): SPRAM words
     // shift in at the top (word 0 ends at the bottom), SPRAM words go out from the bottom, and
     // the channel loops (write-back, readout, STATE) rotate sreg by one channel (8 bits) and
     // each plane of qreg by one bit per channel, so the channel at hand always sits at a
     // fixed position
     reg [SWP-1:0] sreg;              // (padded to whole 32-bit words for SPRAM = 1)
-    reg [QWP-1:0] qreg, qcur;
+    reg [QWP-1:0] qreg;
+    reg [QW-1:0]  qcur;              // (SPRAM = 0) the current activations, written as previous
     wire [SWP-1:0] sreg_in = SWP'({c_rdata, sreg} >> 32);   // a state word shifted in
     wire [QWP-1:0] qreg_in = QWP'({c_rdata, qreg} >> 32);
-    wire [QWP-1:0] qcur_in = QWP'({c_rdata, qcur} >> 32);
     // ... and out: the same shift (one mux input less per bit): what enters at the top while a
     // register is written out is never used (the writes end after its last word, and the next
     // use loads the register first or overwrites it; only padding bits above CM * 8 / QW may
     // keep it and reach the SPRAM, where nothing reads them)
     wire [SWP-1:0] sreg_out = sreg_in;
     wire [QWP-1:0] qreg_out = qreg_in;
-    wire [QWP-1:0] qcur_out = qcur_in;
     // sreg rotated by one channel: the next channel at the bottom, `nb8` on top
     // x > k for a constant k as plain logic (a `>` takes a carry chain on the iCE40 even
     // against a constant): x[i:0] > k[i:0], from the LSB up
@@ -335,6 +345,7 @@ module xnca_core #(
     endfunction
     reg [4:0]  cw;                   // SPRAM = 1: word counter of a serial cell access
     wire [4:0] pw_j = cw - 5'(CW_PREV);  // M_PIX_W: previous / current word pw_j / 2
+    wire [4:0] wa_j = cw - 5'(SWN);      // M_WB_A: current word wa_j / 2 (even: read, odd: written back)
     reg        gsel;                 // SPRAM = 1 gather: the neighbour shows its previous word
     reg [4:0]  lvl;
     // readout
@@ -344,7 +355,6 @@ module xnca_core #(
     reg [4:0]  sc;                   // STATE record: channel
     // fire scanner (background) and its queue
     reg        fs_run;
-    reg [CAW-1:0] fq [0:FD-1];
     reg [FDW-1:0] fq_wp, fq_rp;
     reg [FCW-1:0] fq_n;
 
@@ -448,13 +458,17 @@ module xnca_core #(
             // (terms that are 0 whenever the address is used are left out: wl_unit with one
             // unit, wl_n with one word per lane (0 while wl_busy), ws_n with one word per slice
             // (0 whenever a staging read is captured): no 14-bit adders on the UP5K build)
-            wire [13:0] wl_a = 14'(wl_slice * WPS) + (UNITS > 1 ? 14'(wl_unit * WPL) : 14'd0)
+            wire [WAW-1:0] wl_s = WPL == 1 && UNITS == 1 ? ld_w_addr : wl_slice;
+            wire [13:0] wl_a = 14'(wl_s * WPS) + (UNITS > 1 ? 14'(wl_unit * WPL) : 14'd0)
                              + (WPL > 1 ? 14'(wl_n) : 14'd0);
             wire [13:0] ws_a = 14'(ws_addr * WPS) + (WPS > 1 ? 14'(ws_n) : 14'd0);
             wire [13:0] wsp_addr = wl_busy ? wl_a : (ws_restart ? 14'(w_raddr * WPS) : ws_a);
+            // one word per segment (WPL = 1, one unit): the loader holds its segment and address
+            // while wl_busy (it waits on ld_w_ready), so they are written straight from it
+            wire [SYN_BITS-1:0] wl_data = WPL == 1 && UNITS == 1 ? ld_w_data : wl_buf;
             xnca_spram32 u_wspram (
                 .clk(clk), .i_we(wl_busy), .i_addr(wsp_addr),
-                .i_wdata(wl_buf[wl_n*32 +: 32]), .o_rdata(wsp_rdata)
+                .i_wdata(wl_data[wl_n*32 +: 32]), .o_rdata(wsp_rdata)
             );
             reg [4:0] ld_unit;
             integer lu, wi;
@@ -496,7 +510,9 @@ module xnca_core #(
                     end
                 end
             end
-            assign w_slice = wst;
+            // one word per slice: the SPRAM's own output register holds the staged slice (its
+            // address stays on ws_addr between restarts, nothing writes during compute)
+            assign w_slice = WPS == 1 ? wsp_rdata : wst;
             assign w_ok = ws_addr == w_raddr && ws_n == WSW'(WPS) && !ws_cap && !ws_kick;
             assign ld_w_ready = !wl_busy && !ld_w_we;
             wire unused_wfresh = &{1'b0, w_fresh};
@@ -599,7 +615,7 @@ module xnca_core #(
     wire [QW-1:0] qa_prev = qa_rdata[2*QW-1:QW];
     wire [QW-1:0] qa_now = qa_tag == step ? qa_prev : qa_cur;
     // the cell's current activations / state as the FSM sees them (SPRAM = 1: read into
-    // qcur / sreg by the serial loops)
+    // qreg / sreg by the serial loops)
     wire [QW-1:0] qa_cur_v = SPRAM == 1 ? qreg[QW-1:0] : qa_cur;   // (M_PIX_R reads into qreg)
     wire [CM*8-1:0] s_view = SPRAM == 1 ? sreg[CM*8-1:0] : s_rdata;
     // noise draws of the batch (BATCH x NL words)
@@ -638,7 +654,11 @@ module xnca_core #(
     // iterative hash, ~8 cycles per alive cell; HASH_PIPE = 1: a pipelined hash, one alive
     // cell per cycle (issue only while the queue has room for every cell in flight).
     wire        fs_go = state == M_STEP && steps_left != 16'd0;
-    wire        fq_pop = collect_ok && fq_n != {FCW{1'b0}} && !start_batch;
+    // SPRAM = 1: the queue is a block RAM (fq_head, read one cycle ahead), so an entry can be
+    // popped from the cycle after the one that wrote it (fq_fresh: the only entry was pushed
+    // last cycle); else flip-flops, popped at once
+    reg         fq_fresh;
+    wire        fq_pop = collect_ok && fq_n != {FCW{1'b0}} && !(SPRAM == 1 && fq_fresh) && !start_batch;
     wire        fq_push;
     wire [CAW-1:0] fq_pdata;
     wire [NAW-1:0] fs_raddr;         // alive-list read address while scanning
@@ -803,6 +823,26 @@ module xnca_core #(
     endgenerate
 
     // the fire queue
+    wire [FDW-1:0] fq_rp_next = !fq_pop ? fq_rp : (fq_rp == FDW'(FD - 1) ? {FDW{1'b0}} : fq_rp + 1'b1);
+    wire [CAW-1:0] fq_head;          // the entry at fq_rp
+    generate
+        if (SPRAM == 1) begin : g_fq_ram
+            // (a block RAM by attribute: yosys would build this small one from flip-flops)
+            (* ram_style = "block", no_rw_check *) reg [CAW-1:0] fq_mem [0:FD-1];
+            reg [CAW-1:0] fq_q;
+            always @(posedge clk) begin
+                if (fq_push) fq_mem[fq_wp] <= fq_pdata;
+                fq_q <= fq_mem[fq_rp_next];
+            end
+            assign fq_head = fq_q;
+        end else begin : g_fq_ff
+            reg [CAW-1:0] fq [0:FD-1];
+            always @(posedge clk) if (fq_push) fq[fq_wp] <= fq_pdata;
+            assign fq_head = fq[fq_rp];
+        end
+    endgenerate
+    always @(posedge clk)
+        fq_fresh <= fq_push && (fq_n == {FCW{1'b0}} || (fq_n == FCW'(1) && fq_pop));
     always @(posedge clk) begin
         if (rst) begin
             fq_wp <= {FDW{1'b0}};
@@ -810,10 +850,9 @@ module xnca_core #(
             fq_n <= {FCW{1'b0}};
         end else begin
             if (fq_push) begin
-                fq[fq_wp] <= fq_pdata;
                 fq_wp <= fq_wp == FDW'(FD - 1) ? {FDW{1'b0}} : fq_wp + 1'b1;
             end
-            if (fq_pop) fq_rp <= fq_rp == FDW'(FD - 1) ? {FDW{1'b0}} : fq_rp + 1'b1;
+            fq_rp <= fq_rp_next;
             fq_n <= fq_n + {{(FCW-1){1'b0}}, fq_push} - {{(FCW-1){1'b0}}, fq_pop};
         end
     end
@@ -980,7 +1019,7 @@ module xnca_core #(
     // prediction: argmax of the votes, ties to the lowest.
     // SPRAM = 0: both combinational (rd_cls_c, pred_c), one cycle each.
     // SPRAM = 1 (logic is scarce): one class per cycle, the cell's in M_RD_C (rd_i = 0..9, rd_v
-    // is class rd_i of the cell), the votes' in M_PRED (pv_i = 1..9).
+    // is class rd_i of the cell), the votes' in M_PRED (pv_i = 0..9, two cycles each: u_vram).
     reg [3:0] rd_cls, rd_i, rd_cls_c;
     reg signed [7:0] rd_best, rd_v, rd_best_c, rd_v_c;
     integer rc;
@@ -1013,14 +1052,32 @@ module xnca_core #(
     // SPRAM = 1 (logic is scarce): one read port on the votes, shared by the vote (M_RD_D:
     // votes[rd_cls] + 1), the argmax (M_PRED: votes[pv_i]) and the RESULT record's vote bytes
     // (M_OUT: record bytes 8..27 are vote (rec_idx - 8) / 2, low byte first)
-    wire [3:0] rec_vote = 4'(rec_idx[5:1] - 5'd4);
+    // The votes live in a block RAM (16 x NAW, registered read: v_sel is the vote of the index
+    // presented one cycle earlier) with a valid bit per class (v_ok: written since the last
+    // clear, else it reads 0), so a clear is one cycle and no vote takes flip-flops. M_RD_D and
+    // M_PRED spend two cycles per vote (v_ph 0: address, 1: data); M_OUT presents the vote of the
+    // record byte it shows next.
+    wire [4:0] rec_pair_next = 5'((rec_idx + {5'd0, o_out_valid && i_out_ready}) >> 1);  // (out_take)
+    wire [3:0] rec_vote = 4'(rec_pair_next - 5'd4);
     wire [3:0] v_idx = state == M_PRED ? pv_i : (state == M_OUT ? rec_vote : rd_cls);
-    reg  [NAW-1:0] v_sel;
-    integer vs;
-    always @(*) begin
-        v_sel = {NAW{1'b0}};
-        for (vs = 0; vs < 10; vs = vs + 1) if (v_idx == vs[3:0]) v_sel = votes[vs];
-    end
+    reg        v_ph;                 // M_RD_D / M_PRED: 1 once v_sel holds votes[v_idx]
+    reg  [9:0] v_ok;
+    reg        v_okq;
+    wire [NAW-1:0] v_q;
+    wire       v_we = state == M_RD_D && v_ph;
+    wire [NAW-1:0] v_sel = v_okq ? v_q : {NAW{1'b0}};
+    generate
+        if (SPRAM == 1) begin : g_vram
+            xnca_ram #(.DW(NAW), .AW(4), .DEPTH(16), .LANES(1)) u_vram (
+                .clk(clk), .i_we(v_we), .i_wlane(1'b1), .i_waddr(rd_cls),
+                .i_wdata(v_sel + 1'b1), .i_raddr(v_idx), .o_rdata(v_q)
+            );
+        end else begin : g_no_vram
+            assign v_q = {NAW{1'b0}};
+            wire unused_vram = &{1'b0, v_we};
+        end
+    endgenerate
+    always @(posedge clk) v_okq <= v_ok[v_idx];
     wire rec_is_vote = SPRAM == 1 && rec_kind == R_RESULT && gt_k(32'(rec_idx), 7) && !gt_k(32'(rec_idx), 27);
     wire [15:0] v_sel16 = 16'(v_sel);
     wire [7:0] vote_byte = rec_idx[0] ? v_sel16[15:8] : v_sel16[7:0];
@@ -1170,8 +1227,8 @@ module xnca_core #(
             case (state)
             M_IDLE: if (i_cmd_valid) begin
                 steps_left <= i_cmd_steps;
-                seed <= i_cmd_seed;
-                image <= i_cmd_image;
+                seed_q <= i_cmd_seed;
+                image_q <= i_cmd_image;
                 cycles <= 32'd0;
                 stalls <= 32'd0;
                 fired <= 32'd0;
@@ -1191,7 +1248,7 @@ module xnca_core #(
                 3'd3: begin
                     if (!model_ok) begin
                         res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
-                        for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
+                        begin for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}}; v_ok <= 10'd0; end
                         agree <= 1'b0;
                     end else state <= M_STEP;
                 end
@@ -1245,7 +1302,7 @@ module xnca_core #(
                         if (model_ok) state <= M_STEP;
                         else begin
                             res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
-                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
+                            begin for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}}; v_ok <= 10'd0; end
                             agree <= 1'b0;
                         end
                     end else state <= M_PIX;
@@ -1264,7 +1321,7 @@ module xnca_core #(
                         if (model_ok) state <= M_STEP;
                         else begin
                             res_status <= 4'd1; rec_kind <= R_RESULT; state <= M_OUT; pred <= 4'd0;
-                            for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
+                            begin for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}}; v_ok <= 10'd0; end
                             agree <= 1'b0;
                         end
                     end else state <= M_PIX;
@@ -1275,7 +1332,7 @@ module xnca_core #(
                 nb <= {BCW{1'b0}};
                 ap <= {NAW{1'b0}};
                 if (steps_left == 16'd0) begin
-                    for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}};
+                    begin for (vi = 0; vi < 10; vi = vi + 1) votes[vi] <= {NAW{1'b0}}; v_ok <= 10'd0; end
                     agree <= nalive != {NAW{1'b0}};
                     state <= M_RD_A;
                 end else state <= M_COLLECT;           // fs_go starts the fire scan
@@ -1291,7 +1348,7 @@ module xnca_core #(
                     chrem <= g_nin[8:0];
                     state <= M_STREAM;
                 end else if (fq_pop) begin
-                    bcell[nb[BW-1:0]] <= fq[fq_rp];
+                    bcell[nb[BW-1:0]] <= fq_head;
                     gpos <= 4'd0; gd_valid <= 1'b0; gq <= 8'd0; gch <= 8'd0; cw <= 5'd0;
                     gasm <= {KM*SYN_BITS{1'b0}};
                     state <= M_GATH;
@@ -1410,16 +1467,14 @@ module xnca_core #(
             M_WB_A: begin                       // s_raddr / qa_raddr = bcell[wb]
                 if (SPRAM == 0) state <= M_WB_B;
                 else begin
-                    // SPRAM = 1: state words -> sreg, current activation words -> qcur and
-                    // qreg (both shift the same words in: no qcur -> qreg copy, one mux input
-                    // less on qreg's 96 bits)
+                    // SPRAM = 1: state words -> sreg; current activation word i is read at
+                    // cw = SWN + 2 i and, in the next cycle, shifted into qreg and written
+                    // straight back as previous word i (c_we, c_wdata = c_rdata): the words the
+                    // write-back keeps as previous need no register (M_WB_W skips them)
                     if (cw != 5'd0 && cw <= 5'(SWN)) sreg <= sreg_in;
-                    if (gt_k(32'(cw), SWN)) begin
-                        qcur <= qcur_in;
-                        qreg <= qreg_in;
-                    end
+                    if (gt_k(32'(cw), SWN) && wa_j[0]) qreg <= qreg_in;
                     cw <= cw + 5'd1;
-                    if (cw == 5'(SWN + QWN)) begin
+                    if (cw == 5'(SWN + 2 * QWN - 1)) begin
                         cw <= 5'd0;
                         state <= M_WB_B;
                     end
@@ -1429,7 +1484,7 @@ module xnca_core #(
                 if (SPRAM == 0) begin
                     sreg <= SWP'(s_rdata);
                     qreg <= QWP'(qa_cur);
-                    qcur <= QWP'(qa_cur);
+                    qcur <= qa_cur;
                 end
                 lvl <= l_rdata;
                 wj <= 5'd0;
@@ -1452,16 +1507,16 @@ module xnca_core #(
                 end
             end
             M_WB_W: begin
-                // SPRAM = 1: CW_END word writes (state, tag, previous = qcur, current = qreg)
+                // SPRAM = 1: the state words, the tag and the current words (qreg)
                 s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= sreg[CM*8-1:0];
                 l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
-                qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur[QW-1:0], qreg[QW-1:0]};
+                qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur, qreg[QW-1:0]};
                 if (SPRAM == 1) begin
                     if (!ge_k(32'(cw), CW_TAG)) sreg <= sreg_out;
-                    else if (ge_k(32'(cw), CW_PREV) && !ge_k(32'(cw), CW_CUR)) qcur <= qcur_out;
                     else if (ge_k(32'(cw), CW_CUR)) qreg <= qreg_out;
                 end
-                cw <= cw + 5'd1;
+                // (SPRAM = 1: the previous words were written in M_WB_A: tag, then current)
+                cw <= SPRAM == 1 && cw == 5'(CW_TAG) ? 5'(CW_CUR) : cw + 5'd1;
                 if (SPRAM == 0 || cw == 5'(CW_END - 1)) begin
                     cw <= 5'd0;
                     wb <= wb + 1'b1;
@@ -1477,8 +1532,9 @@ module xnca_core #(
                 rd_cls <= 4'd0;
                 if (ap == nalive) begin
                     pred <= SPRAM == 1 ? 4'd0 : pred_c;
-                    pred_best <= votes[0];
-                    pv_i <= 4'd1;
+                    pred_best <= SPRAM == 1 ? {NAW{1'b0}} : votes[0];
+                    pv_i <= 4'd0;
+                    v_ph <= 1'b0;
                     if (SPRAM == 1) state <= M_PRED;
                     else begin
                         rec_kind <= R_RESULT;
@@ -1486,15 +1542,18 @@ module xnca_core #(
                     end
                 end else state <= M_RD_B;       // al_raddr = ap
             end
-            M_PRED: begin
-                if (v_sel > pred_best) begin        // votes[pv_i]
-                    pred_best <= v_sel;
-                    pred <= pv_i;
-                end
-                pv_i <= pv_i + 4'd1;
-                if (pv_i == 4'd9) begin
-                    rec_kind <= R_RESULT;
-                    state <= M_OUT;
+            M_PRED: begin                       // SPRAM = 1: pv_i = 0..9, two cycles each
+                v_ph <= !v_ph;
+                if (v_ph) begin
+                    if (pv_i == 4'd0 || v_sel > pred_best) begin    // votes[pv_i]
+                        pred_best <= v_sel;
+                        pred <= pv_i;
+                    end
+                    pv_i <= pv_i + 4'd1;
+                    if (pv_i == 4'd9) begin
+                        rec_kind <= R_RESULT;
+                        state <= M_OUT;
+                    end
                 end
             end
             M_RD_B: begin                       // s_raddr = al_rdata
@@ -1526,15 +1585,19 @@ module xnca_core #(
                         rd_cls <= rd_i;
                     end
                     rd_i <= rd_i + 4'd1;
+                    v_ph <= 1'b0;
                     if (rd_i == 4'd9) state <= M_RD_D;
                 end
             end
-            M_RD_D: begin                       // SPRAM = 1: vote for rd_cls
-                votes[rd_cls] <= v_sel + 1'b1;      // (v_sel: votes[rd_cls])
-                if (ap == {NAW{1'b0}}) first_cls <= rd_cls;
-                else if (rd_cls != first_cls) agree <= 1'b0;
-                ap <= ap + 1'b1;
-                state <= M_RD_A;
+            M_RD_D: begin                       // SPRAM = 1: vote for rd_cls (u_vram, v_we)
+                v_ph <= 1'b1;                       // (v_ph 1: v_sel = votes[rd_cls])
+                if (v_ph) begin
+                    v_ok[rd_cls] <= 1'b1;
+                    if (ap == {NAW{1'b0}}) first_cls <= rd_cls;
+                    else if (rd_cls != first_cls) agree <= 1'b0;
+                    ap <= ap + 1'b1;
+                    state <= M_RD_A;
+                end
             end
             // ---------------------------------------------------------- records
             M_OUT: begin
@@ -1621,8 +1684,12 @@ module xnca_core #(
             else c_word = 4'(c_act_base + cw - 5'd1);
         end
         M_WB_A: begin
+            // state words, then current word i read (wa_j = 2 i) and written back as previous
+            // word i (wa_j = 2 i + 1)
             c_cell = bcell[wb];
-            c_word = !ge_k(32'(cw), SWN) ? 4'(cw) : 4'(5'(CW_CUR) + cw - 5'(SWN));
+            c_we = ge_k(32'(cw), SWN) && wa_j[0];
+            c_word = !ge_k(32'(cw), SWN) ? 4'(cw)
+                   : 4'((wa_j[0] ? 5'(CW_PREV) : 5'(CW_CUR)) + (wa_j >> 1));
         end
         M_WB_W: begin
             c_we = 1'b1;
@@ -1632,11 +1699,12 @@ module xnca_core #(
         M_ST_A: c_cell = {py, px};
         default: ;
         endcase
-        // write data: state words, tag, previous (qcur), current (qreg)
-        // (the words go out from the bottom of sreg / qcur / qreg, which shift in M_WB_W, M_PIX_W)
-        if (!ge_k(32'(cw), CW_TAG)) c_wdata = sreg[31:0];
+        // write data: state words, tag, current (qreg; M_PIX_W: previous too), and in M_WB_A the
+        // previous words straight from the read
+        // (the words go out from the bottom of sreg / qreg, which shift in M_WB_W, M_PIX_W)
+        if (state == M_WB_A) c_wdata = c_rdata;      // previous word i = current word i
+        else if (!ge_k(32'(cw), CW_TAG)) c_wdata = sreg[31:0];
         else if (cw == 5'(CW_TAG)) c_wdata = {16'd0, state == M_PIX_W ? step - 16'd1 : step};
-        else if (!ge_k(32'(cw), CW_CUR) && state != M_PIX_W) c_wdata = qcur[31:0];
         else c_wdata = qreg[31:0];
     end
 

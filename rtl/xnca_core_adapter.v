@@ -2,10 +2,14 @@
 // engine's core port of rtl/xnca_frame_engine.v) onto the accelerator core's command and byte
 // streams (docs/core.md):
 //   LOAD_BEGIN  checks the descriptor against the build (DIMENSION_MISMATCH with the field's
-//               offset), resets the core, starts a core LOAD and sends it the 20-byte core
-//               descriptor;
-//   LOAD_DATA   forwards the chunk to the core's input stream, running CRC-32 (spec 10);
-//   LOAD_END    checks length and CRC, waits for the core's LOAD record, activates the model;
+//               offset; weight_bytes only within 1 .. MAX_WEIGHT_BYTES), resets the core,
+//               starts a core LOAD and sends it the 20-byte core descriptor;
+//   LOAD_DATA   forwards the chunk to the core's input stream, running CRC-32 (spec 10); bytes
+//               after the core's loader finished its walk are dropped (len_err);
+//   LOAD_END    checks length and CRC, pads the core's stream with zero bytes while its loader
+//               still asks for payload (len_err), waits for the core's LOAD record, activates
+//               the model (a core status or len_err: BAD_ARGUMENT, detail = status / 11): the
+//               core's walk measures spec 9's weight_bytes, a wrong one cannot hang the device;
 //   CLASSIFY    per image: INIT(report[0]), RUN(report[r] - report[r-1]) ..., split at
 //               mutate_at by MUTATE; packed levels are expanded to the smallest pixel of each
 //               level; every RESULT record at a report step gives that step's votes,
@@ -144,7 +148,7 @@ module xnca_core_adapter #(
   // ---------------------------------------------------------------- state
   localparam [5:0]
     S_IDLE = 6'd0, S_F1 = 6'd1, S_F2 = 6'd2, S_RSP = 6'd3, S_LOCAL = 6'd4, S_READ = 6'd5,
-    S_LB_CHECK = 6'd6, S_LB_WB = 6'd7, S_LB_WB_LAYER = 6'd8, S_LB_RST = 6'd9, S_LB_CMD = 6'd10,
+    S_LB_CHECK = 6'd6, S_LB_HEAD = 6'd7, S_LB_RST = 6'd9, S_LB_CMD = 6'd10,
     S_LB_DESC = 6'd11, S_LD_HEAD = 6'd12, S_LD_NEXT = 6'd13, S_LD_FEED = 6'd14, S_LD_CRC = 6'd15,
     S_LE_HEAD = 6'd16, S_LE_WAIT = 6'd17, S_CL_HEAD = 6'd18, S_CL_REP = 6'd19,
     S_CL_REP_CHECK = 6'd20, S_CL_LEN = 6'd21, S_CL_IMG = 6'd22, S_CL_REP_LO = 6'd23,
@@ -155,11 +159,18 @@ module xnca_core_adapter #(
 
   reg [5:0]  st;
   reg [5:0]  ret;              // return state of the payload-read subroutine
-  reg [7:0]  op_q;
-  reg [15:0] len_q;
+  // the command's op and payload length: the engine holds them until the reply has been sent
+  wire [7:0]  op_q = cmd_op_i;
+  wire [15:0] len_q = cmd_len_i;
   reg [PW:0] addr_q;           // payload address being read (PW+1 bits: may equal MAX_PAYLOAD)
-  reg [7:0]  fb;               // the byte read
-  reg [175:0] sh;              // bytes read by S_READ, newest at the top
+  // the byte of a one-byte read: the payload RAM's output, which holds it while addr_q holds
+  // (every user reads it before addr_q moves on)
+  wire [7:0] fb = pl_data_i;
+  reg [175:48] sh;             // the last 16 bytes read by S_READ, newest at the top (bits
+                               // numbered as in a 22-byte register: fields keep their offsets)
+  reg [15:0] rw;               // the report step read by S_CL_REP / S_CL_REP_LO (sh keeps the
+                               // CLASSIFY head meanwhile)
+  wire       rd_rep = ret == S_CL_REP_GOT || ret == S_CL_REP_HI;
   reg [4:0]  nread;            // bytes left for S_READ
   reg [4:0]  ridx;
 
@@ -180,6 +191,10 @@ module xnca_core_adapter #(
   // are compared in full
   reg [WBW-1:0] received, total;
   reg [31:0] crc;
+  // the payload length is measured by the core: its loader walks exactly spec 9's weight_bytes
+  // for the descriptor's dimensions. len_err: a LOAD_DATA byte arrived after the core's LOAD
+  // record (too many), or LOAD_END had to pad the core's stream with zero bytes (too few)
+  reg        len_err;
   wire [31:0] received32 = 32'(received);
   reg [3:0]  crc_n;
   reg [7:0]  crc_byte;
@@ -187,11 +202,13 @@ module xnca_core_adapter #(
   reg [7:0]  ld_rec_status;
   reg [3:0]  in_bits;          // b of the active / loading model
 
-  // descriptor fields (after a 22-byte read: byte j at sh[8j +: 8])
-  wire [7:0]  d_variant = sh[0 +: 8];
-  wire [7:0]  d_layers = sh[8 +: 8];
-  wire [15:0] d_gw = sh[16 +: 16];
-  wire [15:0] d_gh = sh[32 +: 16];
+  // descriptor fields, read in two parts (sh holds 16 bytes): bytes 0..5 (a 6-byte read: byte j
+  // at sh[128 + 8j +: 8], checked in S_LB_HEAD), then bytes 6..21 (byte j at sh[8j +: 8])
+  wire [7:0]  d_variant = sh[128 +: 8];
+  wire [7:0]  d_layers = sh[136 +: 8];
+  wire [15:0] d_gw = sh[144 +: 16];
+  wire [15:0] d_gh = sh[160 +: 16];
+  reg  [1:0]  lb_layers;       // L, kept from the first part (<= 2 once it passed)
   wire [7:0]  d_c = sh[48 +: 8];
   wire [7:0]  d_m = sh[56 +: 8];
   wire [15:0] d_p = sh[64 +: 16];
@@ -209,13 +226,9 @@ module xnca_core_adapter #(
   always @(*) begin
     bad = 1'b1;
     bad_field = 16'd0;
-    if (d_variant != 8'd3) bad_field = 16'd0;
-    else if (gt_k(32'(d_layers), 2)) bad_field = 16'd1;
-    else if (d_gw != GRID_W[15:0]) bad_field = 16'd2;
-    else if (d_gh != GRID_H[15:0]) bad_field = 16'd4;
-    else if (d_c != CHANNELS[7:0]) bad_field = 16'd6;
+    if (d_c != CHANNELS[7:0]) bad_field = 16'd6;   // (variant, L, grid: S_LB_HEAD)
     else if (lt_k(32'(d_p), 8) || gt_k(32'(d_p), MAX_P)) bad_field = 16'd8;
-    else if (d_layers != 8'd0 ? (lt_k(32'(d_mw), 8) || gt_k(32'(d_mw), MAX_M)) : d_mw != 16'd0) bad_field = 16'd10;
+    else if (lb_layers != 2'd0 ? (lt_k(32'(d_mw), 8) || gt_k(32'(d_mw), MAX_M)) : d_mw != 16'd0) bad_field = 16'd10;
     else if (d_m == 8'd0 || gt_k(32'(d_m), MAX_WBITS)) bad_field = 16'd7;
     else if (d_k == 8'd0 || gt_k(32'(d_k), MAX_ABITS)) bad_field = 16'd12;
     else if (lt_k(32'(d_s), 2) || gt_k(32'(d_s), 8)) bad_field = 16'd13;
@@ -225,38 +238,6 @@ module xnca_core_adapter #(
     else bad = 1'b0;
   end
 
-  // spec 9 weight_bytes, accumulated one output row at a time
-  localparam integer LAY_MAX0 = 9 * CHANNELS > MAX_P ? 9 * CHANNELS : MAX_P;
-  localparam integer LAY_MAX = LAY_MAX0 > MAX_M ? LAY_MAX0 : MAX_M;
-  localparam integer LYW = $clog2(LAY_MAX + 8);
-  reg [WBW-1:0] wb_acc;        // <= MAX_WEIGHT_BYTES for every descriptor that passed `bad`
-  reg [1:0]  wb_layer;         // 0 perception, 1..2 hidden, 3 output
-  reg [LYW-1:0] wb_rows;
-  // Only reached once the descriptor passed `bad` (P <= MAX_P, M <= MAX_M, C == CHANNELS): layer
-  // widths fit LYW bits (LAY_MAX + 7 too), a row's bytes (<= 4 ceil(LAY_MAX / 8) + 6) LYW + 1.
-  reg [LYW:0]   wb_row_bytes;
-  reg [LYW-1:0] lay_in, lay_out;
-  always @(*) begin
-    case (wb_layer)
-      2'd0: begin lay_in = LYW'(9 * CHANNELS); lay_out = d_p[LYW-1:0]; end   // 9 C (d_c == CHANNELS)
-      2'd1: begin lay_in = d_p[LYW-1:0]; lay_out = d_mw[LYW-1:0]; end
-      2'd2: begin lay_in = d_mw[LYW-1:0]; lay_out = d_mw[LYW-1:0]; end
-      default: begin
-        lay_in = d_layers == 8'd0 ? d_p[LYW-1:0] : d_mw[LYW-1:0];
-        lay_out = LYW'(CHANNELS - 1);
-      end
-    endcase
-  end
-  wire [LYW-3:0] lay_r = (LYW-2)'((lay_in + LYW'(7)) >> 3);
-  reg  [LYW-1:0] lay_mr;
-  always @(*) begin
-    case (d_m[2:0])
-      3'd1: lay_mr = LYW'(lay_r);
-      3'd2: lay_mr = LYW'({lay_r, 1'b0});
-      3'd3: lay_mr = LYW'({lay_r, 1'b0}) + LYW'(lay_r);
-      default: lay_mr = {lay_r, 2'b00};
-    endcase
-  end
   // core descriptor byte i (docs/core.md 3): protocol descriptor fields re-ordered. Each is
   // re-read from the payload (S_LB_FETCH: payload offset desc_off into fb) instead of muxed
   // out of sh; bytes 4-6 are constants (C, C - 11 hidden channels, 10 classes; d_c == C).
@@ -285,11 +266,12 @@ module xnca_core_adapter #(
   wire [7:0] core_desc = ridx == 5'd4 ? 8'(CHANNELS) : ridx == 5'd5 ? 8'(CHANNELS - 11)
                        : ridx == 5'd6 ? 8'd10 : fb;
 
-  // CLASSIFY head (after a 16-byte read: byte j at sh[48 + 8j +: 8])
-  reg [31:0] cl_image, cl_seed;
-  reg [15:0] cl_steps, cl_mut;
-  reg [7:0]  cl_n;
-  reg [7:0]  cl_nrep, cl_fmt;
+  // CLASSIFY head (after a 16-byte read: byte j at sh[48 + 8j +: 8]), kept in sh until the
+  // command ends (its other reads go to rw or fb)
+  wire [31:0] cl_image = sh[48 +: 32], cl_seed = sh[80 +: 32];
+  wire [15:0] cl_steps = sh[112 +: 16], cl_mut = sh[128 +: 16];
+  wire [7:0]  cl_n = sh[144 +: 8];
+  wire [7:0]  cl_nrep = sh[152 +: 8], cl_fmt = sh[160 +: 8];
   wire       cl_mut_en = cl_mut != 16'hffff;
   reg [15:0] grid_bytes;       // G of the active model
   always @(*) begin
@@ -311,7 +293,8 @@ module xnca_core_adapter #(
   reg [7:0]  cnt8;             // images counted / processed
   reg [15:0] prev_rep;
   reg [15:0] img_base;         // payload offset of the current image's grid
-  reg [15:0] rep_v, done_steps;
+  wire [15:0] rep_v = rw;      // the report step being run to (S_CL_REP_LO .. S_CL_WAIT)
+  reg [15:0] done_steps;
   reg [4:0]  rep_i;
   reg        started, mutated, is_report;
   // S_CL_DECIDE: the mutation falls before report rep_v: run to mutate_at first (INIT / RUN;
@@ -325,7 +308,6 @@ module xnca_core_adapter #(
   reg        c_grid_b;
   reg [8:0]  rram_wp;          // next result byte (report r at 22 r: votes, pred, agree)
   reg [7:0]  pred_b, agree_b;  // the record's pred and agree, written after the votes
-  reg [15:0] alive_q;
   reg [31:0] cyc;              // clocks of the image (holds its final count once cyc_run drops)
   reg        cyc_run;
   // pixel expansion
@@ -361,9 +343,16 @@ module xnca_core_adapter #(
   reg [7:0]  rram [0:511];
   reg [8:0]  rram_raddr;
   reg [7:0]  rram_q;
-  reg        rram_we;
-  reg [8:0]  rram_waddr;
-  reg [7:0]  rram_wdata;
+  // write port straight from the record sink (no pipeline registers): the record's alive count
+  // (bytes 4, 5; the image's last record wins) at bytes 506, 507, where S_CL_OUT reads reply
+  // bytes 0, 1 (ok - 6); report votes (record bytes 8..27), pred and agree (written at record
+  // bytes 28, 29) at rram_wp
+  wire       sink_take;       // a core output byte taken by the record sink
+  wire       rram_alive = rec_k == 6'd4 || rec_k == 6'd5;
+  wire       rram_rep = capture && gt_k(32'(rec_k), 7) && !gt_k(32'(rec_k), 29);
+  wire       rram_we = sink_take && (rram_alive || rram_rep);
+  wire [8:0] rram_waddr = rram_alive ? {8'hfd, rec_k[0]} : rram_wp;
+  wire [7:0] rram_wdata = rec_k == 6'd28 ? pred_b : rec_k == 6'd29 ? agree_b : core_out_data_i;
   always @(posedge clk_i) begin
     if (rram_we) rram[rram_waddr] <= rram_wdata;
     rram_q <= rram[rram_raddr];
@@ -390,12 +379,14 @@ module xnca_core_adapter #(
   assign core_cmd_steps_o = c_steps;
   assign core_cmd_seed_o = cl_seed;
   assign core_cmd_image_o = cl_image + {24'd0, cnt8};
-  assign core_in_valid_o = st == S_LB_DESC || st == S_LD_FEED || st == S_CL_PIX_OUT;
+  // (S_LE_WAIT: zero bytes while the core's loader still asks for payload, see len_err)
+  assign core_in_valid_o = st == S_LB_DESC || (st == S_LD_FEED && !ld_rec_done) || st == S_CL_PIX_OUT
+                         || (st == S_LE_WAIT && !ld_rec_done);
   wire [7:0] lvl_out = PIX_LEVELS != 0 ? {4'd0, (in_bits == 4'd4 && lvl == 4'd1) ? 4'd2 : lvl} : lvl_pixel;
-  assign core_in_data_o = st == S_LB_DESC ? core_desc : st == S_LD_FEED ? fb : lvl_out;
+  assign core_in_data_o = st == S_LB_DESC ? core_desc : st == S_LD_FEED ? fb : st == S_LE_WAIT ? 8'd0 : lvl_out;
   assign core_out_ready_o = st == S_RS_STREAM ? (rs_fwd ? rsp_data_ready_i : 1'b1) : 1'b1;
   wire   out_take = core_out_valid_i && core_out_ready_o;
-  wire   sink_take = out_take && st != S_RS_STREAM;
+  assign sink_take = out_take && st != S_RS_STREAM;
 
   always @(*) begin
     rsp_data_valid_o = 1'b0;
@@ -408,8 +399,6 @@ module xnca_core_adapter #(
     end else if (st == S_CL_OUT_C) begin
       rsp_data_valid_o = 1'b1;
       case (ok)
-        9'd0: rsp_data_o = alive_q[7:0];
-        9'd1: rsp_data_o = alive_q[15:8];
         9'd2: rsp_data_o = cyc[7:0];
         9'd3: rsp_data_o = cyc[15:8];
         9'd4: rsp_data_o = cyc[23:16];
@@ -450,7 +439,6 @@ module xnca_core_adapter #(
   endtask
 
   always @(posedge clk_i) begin
-    rram_we <= 1'b0;
     core_rst_q <= 1'b0;
     if (cyc_run) cyc <= cyc + 32'd1;
     if (rst_i) begin
@@ -469,8 +457,6 @@ module xnca_core_adapter #(
       addr_q <= {(PW + 1){1'b0}};
       in_bits <= 4'd1;
       core_rst_q <= 1'b1;
-      op_q <= 8'd0;
-      len_q <= 16'd0;
       rsp_status_q <= 8'd0;
       rsp_detail_q <= 16'd0;
       rsp_len_q <= 16'd0;
@@ -479,18 +465,11 @@ module xnca_core_adapter #(
       if (sink_take) begin
         rec_k <= core_out_last_i ? 6'd0 : rec_k + 6'd1;
         if (rec_k == 6'd1) ld_rec_status <= core_out_data_i;
-        if (rec_k == 6'd4) alive_q[7:0] <= core_out_data_i;
-        if (rec_k == 6'd5) alive_q[15:8] <= core_out_data_i;
         // record: pred at 6, agree at 7, votes at 8..27 (40 bytes) -> result: votes 0..19 (record
         // bytes 8..27), pred 20 and agree 21 (written at record bytes 28, 29), one pointer
         if (rec_k == 6'd6) pred_b <= core_out_data_i;
         if (rec_k == 6'd7) agree_b <= core_out_data_i;
-        if (capture && gt_k(32'(rec_k), 7) && !gt_k(32'(rec_k), 29)) begin
-          rram_we <= 1'b1;
-          rram_wdata <= rec_k == 6'd28 ? pred_b : rec_k == 6'd29 ? agree_b : core_out_data_i;
-          rram_waddr <= rram_wp;
-          rram_wp <= rram_wp + 9'd1;
-        end
+        if (rram_rep) rram_wp <= rram_wp + 9'd1;   // (rram_we: the result RAM's write)
         if (core_out_last_i) begin
           if (rec_k == 6'd7) ld_rec_done <= 1'b1;   // the 8-byte LOAD record
           else rec_done <= 1'b1;
@@ -499,12 +478,10 @@ module xnca_core_adapter #(
 
       case (st)
         S_IDLE: if (cmd_valid_i) begin
-          op_q <= cmd_op_i;
-          len_q <= cmd_len_i;
           case (cmd_op_i)
             OP_LOAD_BEGIN:
               if (cmd_len_i != 16'd28) respond(ST_BAD_LENGTH, 16'd28, 16'd0, S_IDLE);
-              else read_bytes(0, 5'd22, S_LB_CHECK);
+              else read_bytes(0, 5'd6, S_LB_HEAD);
             OP_LOAD_DATA:
               if (lt_k(32'(cmd_len_i), 5)) respond(ST_BAD_LENGTH, 16'd5, 16'd0, S_IDLE);
               else if (!loading) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
@@ -538,9 +515,9 @@ module xnca_core_adapter #(
         S_READ: st <= S_F1;           // the RAM sees addr_q
         S_F1: st <= S_F2;             // pl_data_i valid next
         S_F2: begin
-          fb <= pl_data_i;
           if (nread != 5'd0) begin
-            sh <= {pl_data_i, sh[175:8]};
+            if (rd_rep) rw <= {pl_data_i, rw[15:8]};
+            else sh <= {pl_data_i, sh[175:56]};
             nread <= nread - 5'd1;
             addr_q <= addr_q + 1'b1;
             st <= nread == 5'd1 ? ret : S_READ;
@@ -560,38 +537,27 @@ module xnca_core_adapter #(
         end
 
         // ---- LOAD_BEGIN
-        S_LB_CHECK: begin
-          if (bad) respond(ST_DIM, bad_field, 16'd0, S_IDLE);
+        S_LB_HEAD: begin              // bytes 0..5, in the CPU model's order
+          if (d_variant != 8'd3) respond(ST_DIM, 16'd0, 16'd0, S_IDLE);
+          else if (gt_k(32'(d_layers), 2)) respond(ST_DIM, 16'd1, 16'd0, S_IDLE);
+          else if (d_gw != GRID_W[15:0]) respond(ST_DIM, 16'd2, 16'd0, S_IDLE);
+          else if (d_gh != GRID_H[15:0]) respond(ST_DIM, 16'd4, 16'd0, S_IDLE);
           else begin
-            wb_acc <= WBW'(6 * CHANNELS + 8);   // 6 C + 8 (d_c == CHANNELS here)
-            wb_layer <= 2'd0;
-            st <= S_LB_WB_LAYER;
+            lb_layers <= d_layers[1:0];
+            read_bytes(6, 5'd16, S_LB_CHECK);
           end
         end
-        S_LB_WB_LAYER: begin
-          wb_rows <= lay_out;
-          wb_row_bytes <= {1'b0, lay_mr} + (LYW + 1)'(6);
-          st <= S_LB_WB;
-        end
-        S_LB_WB: begin
-          if (wb_rows != {LYW{1'b0}}) begin
-            wb_acc <= wb_acc + WBW'(wb_row_bytes);
-            wb_rows <= wb_rows - 1'b1;
-          end else if (wb_layer == 2'd3) begin
-            if (d_wb != 32'(wb_acc) || gt_k(32'(wb_acc), MAX_WEIGHT_BYTES))
-              respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
-            else begin
-              core_rst_q <= 1'b1;       // drop any model and any half-finished load
-              model_ok <= 1'b0;
-              have_state <= 1'b0;
-              loading <= 1'b0;
-              st <= S_LB_RST;
-            end
-          end else begin
-            // next layer: hidden layers only when L > them, then the output layer
-            wb_layer <= (wb_layer == 2'd0 && d_layers == 8'd0) || (wb_layer == 2'd1 && d_layers == 8'd1)
-                        ? 2'd3 : wb_layer + 2'd1;
-            st <= S_LB_WB_LAYER;
+        S_LB_CHECK: begin
+          // weight_bytes only within 1 .. the build's largest (the counters' width); whether it
+          // is spec 9's value for these dimensions is measured by the core (len_err, LOAD_END)
+          if (bad) respond(ST_DIM, bad_field, 16'd0, S_IDLE);
+          else if (d_wb == 32'd0 || gt_k(d_wb, MAX_WEIGHT_BYTES)) respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
+          else begin
+            core_rst_q <= 1'b1;         // drop any model and any half-finished load
+            model_ok <= 1'b0;
+            have_state <= 1'b0;
+            loading <= 1'b0;
+            st <= S_LB_RST;
           end
         end
         S_LB_RST: st <= S_LB_CMD;
@@ -612,6 +578,7 @@ module xnca_core_adapter #(
           st <= S_LB_FETCH;
           if (ridx == 5'd19) begin
             loading <= 1'b1;
+            len_err <= 1'b0;
             received <= {WBW{1'b0}};
             total <= d_wb[WBW-1:0];
             crc <= 32'hffffffff;
@@ -637,7 +604,8 @@ module xnca_core_adapter #(
             st <= S_READ;
           end
         end
-        S_LD_FEED: if (core_in_ready_i) begin
+        S_LD_FEED: if (core_in_ready_i || ld_rec_done) begin
+          if (ld_rec_done) len_err <= 1'b1;   // the core's walk already ended: dropped
           crc_byte <= fb;
           crc_n <= 4'd0;
           st <= S_LD_CRC;
@@ -661,21 +629,15 @@ module xnca_core_adapter #(
         S_LE_WAIT: if (ld_rec_done) begin
           loading <= 1'b0;
           if (ld_rec_status != 8'd0) respond(ST_BAD_ARG, {8'd0, ld_rec_status}, 16'd0, S_IDLE);
+          else if (len_err) respond(ST_BAD_ARG, 16'd11, 16'd0, S_IDLE);  // (core status 11)
           else begin
             model_ok <= 1'b1;
             respond(8'd0, 16'd0, 16'd4, S_LOCAL);
           end
-        end
+        end else if (core_in_ready_i) len_err <= 1'b1;   // a zero byte padded the core's walk
 
         // ---- CLASSIFY: head bytes j at sh[48 + 8j]
         S_CL_HEAD: begin
-          cl_image <= sh[48 +: 32];
-          cl_seed <= sh[80 +: 32];
-          cl_steps <= sh[112 +: 16];
-          cl_mut <= sh[128 +: 16];
-          cl_n <= sh[144 +: 8];
-          cl_nrep <= sh[152 +: 8];
-          cl_fmt <= sh[160 +: 8];
           if (sh[152 +: 8] == 8'd0 || gt_k(32'(sh[152 +: 8]), 16) || sh[144 +: 8] == 8'd0 || sh[112 +: 16] == 16'd0)
             respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else if (len_q < 16'd16 + {7'd0, sh[152 +: 8], 1'b0})
@@ -693,10 +655,10 @@ module xnca_core_adapter #(
           else read_bytes(addr_q, 5'd2, S_CL_REP_GOT);
         end
         S_CL_REP_GOT: begin
-          if (sh[160 +: 16] < 16'd1 || sh[160 +: 16] > cl_steps || sh[160 +: 16] <= prev_rep)
+          if (rw < 16'd1 || rw > cl_steps || rw <= prev_rep)
             respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else begin
-            prev_rep <= sh[160 +: 16];
+            prev_rep <= rw;
             rep_i <= rep_i + 5'd1;
             rbytes <= rbytes + 9'd22;
             st <= S_CL_REP;
@@ -742,10 +704,7 @@ module xnca_core_adapter #(
           st <= S_CL_REP_LO;
         end
         S_CL_REP_LO: read_bytes({{(PW - 5){1'b0}}, rep_i, 1'b0} + 16, 5'd2, S_CL_REP_HI);
-        S_CL_REP_HI: begin
-          rep_v <= sh[160 +: 16];
-          st <= S_CL_DECIDE;
-        end
+        S_CL_REP_HI: st <= S_CL_DECIDE;
         S_CL_DECIDE: begin
           // the next command runs from done_steps to dec_target: INIT (first), RUN, or
           // MUTATE (the mutation grid, once done_steps reached mutate_at); one subtractor

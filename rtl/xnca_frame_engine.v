@@ -173,19 +173,19 @@ module xnca_frame_engine #(
   );
 
   wire        frame_valid;
+  wire [PW-1:0] rx_pl_addr;   // the payload RAM's read address (the core's, or HELLO's nonce)
   wire [2:0]  frame_status;
   wire [7:0]  frame_op, frame_tag;
   wire [15:0] frame_len;
-  wire [31:0] frame_first4;
   reg         frame_ack;
   xnca_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD)) u_rx (
     .clk_i(clk_i), .rst_i(rst_i),
     .s_data_i(dec_data), .s_last_i(dec_last), .s_err_i(dec_err), .s_valid_i(dec_valid),
     .s_ready_o(dec_ready), .overrun_i(fifo_overflow),
     .frame_valid_o(frame_valid), .frame_status_o(frame_status), .frame_op_o(frame_op),
-    .frame_tag_o(frame_tag), .frame_len_o(frame_len), .frame_first4_o(frame_first4),
+    .frame_tag_o(frame_tag), .frame_len_o(frame_len),
     .frame_ack_i(frame_ack),
-    .pl_addr_i(core_pl_addr_i), .pl_data_o(core_pl_data_o)
+    .pl_addr_i(rx_pl_addr), .pl_data_o(core_pl_data_o)
   );
 
   assign core_cmd_op_o = frame_op;
@@ -208,6 +208,9 @@ module xnca_frame_engine #(
   wire        hdr_ready;
   wire        hdr_valid = (state_q == S_HDR);
 
+  // HELLO's nonce (payload bytes 0..3, reply bytes 6..9) is read back from the payload RAM at
+  // idx_d - 6 while a local reply is sent (no copy of it): the core side never reads the payload
+  // then (a local reply is sent only while the adapter is idle: HELLO, INFO, every ERROR)
   // INFO bytes from a block RAM ROM (logic is scarce on the UP5K): read at idx_q's next value, so
   // info_q is INFO byte idx_q outside S_WAIT (every way out of S_WAIT sets idx_q to 0)
   wire [5:0] idx_d = (state_q == S_WAIT) ? 6'd0 : (state_q == S_BODY && fetch) ? idx_q + 1'b1 : idx_q;
@@ -216,6 +219,12 @@ module xnca_frame_engine #(
   integer ii;
   initial for (ii = 0; ii < 64; ii = ii + 1) info_mem[ii] = INFO_ROM[8 * ii +: 8];
   always @(posedge clk_i) info_q <= info_mem[idx_d];
+  // HELLO's nonce (payload bytes 0..3, reply bytes 6..9) is read back from the payload RAM at
+  // idx_d - 6 while a local reply is sent (no copy of it): the core side never reads the payload
+  // then (a local reply is sent only while the adapter is idle: HELLO, INFO, every ERROR)
+  wire local_reply = !src_core_q && (state_q == S_HDR || state_q == S_BODY);
+  wire [5:0] nonce_idx = idx_d - 6'd6;
+  assign rx_pl_addr = local_reply ? PW'(nonce_idx) : core_pl_addr_i;
 
   // Local reply bytes (after status and credit) by index.
   reg [7:0] local_byte;
@@ -235,10 +244,7 @@ module xnca_frame_engine #(
         6'd3: local_byte = "A";
         6'd4: local_byte = 8'd1;      // protocol_version
         6'd5: local_byte = 8'd0;
-        6'd6: local_byte = frame_first4[7:0];
-        6'd7: local_byte = frame_first4[15:8];
-        6'd8: local_byte = frame_first4[23:16];
-        default: local_byte = frame_first4[31:24];
+        default: local_byte = core_pl_data_o;   // payload byte idx_q - 6 (rx_pl_addr)
       endcase
     end else begin  // INFO, docs/protocol.md 3.2: the constant table INFO_ROM (byte i at bits 8i)
       local_byte = info_q;

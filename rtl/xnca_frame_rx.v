@@ -26,7 +26,6 @@ module xnca_frame_rx #(
   output reg  [7:0]  frame_op_o,
   output reg  [7:0]  frame_tag_o,
   output reg  [15:0] frame_len_o,
-  output reg  [31:0] frame_first4_o,  // payload bytes 0..3, little-endian (HELLO's nonce)
   input  wire        frame_ack_i,
   // payload read port, one cycle latency
   input  wire [PW-1:0] pl_addr_i,
@@ -77,7 +76,6 @@ module xnca_frame_rx #(
       frame_tag_o <= 8'd0;
       frame_len_o <= 16'd0;
       frame_status_o <= ST_OK;
-      frame_first4_o <= 32'd0;
       enough_q <= 1'b0;
       too_long_q <= 1'b0;
       wr_addr_q <= {PW{1'b0}};
@@ -120,10 +118,6 @@ module xnca_frame_rx #(
             4'd1: frame_tag_o <= s_data_i;
             4'd2: frame_len_o[7:0] <= s_data_i;
             4'd3: frame_len_o[15:8] <= s_data_i;
-            4'd4: frame_first4_o[7:0] <= s_data_i;
-            4'd5: frame_first4_o[15:8] <= s_data_i;
-            4'd6: frame_first4_o[23:16] <= s_data_i;
-            4'd7: frame_first4_o[31:24] <= s_data_i;
             default: ;
           endcase
         end

@@ -170,7 +170,7 @@ module xnca_loader #(
     reg [47:0] recb;
     reg [2:0]  rec_n;
     reg [4:0]  inq_n;
-    reg [63:0] runp;
+    reg        runp_bad;        // a run-parameter byte so far disagreed (status 12)
     reg [3:0]  runp_n;
 
     wire [15:0] l_nin = i_nin[layer*16 +: 16];
@@ -193,10 +193,20 @@ module xnca_loader #(
     wire rec_bad = rec_shift_hi != 3'd0 ||
                    !(rec_add[31:23] == 9'd0 || (rec_add[31:23] == 9'h1ff && rec_add[22:0] != 23'd0));
 
-    wire [63:0] runp_full = {i_data, runp[63:8]};
-    wire runp_bad = gt_k(32'(runp_full[15:0]), 256) || runp_full[23] ||
-                    runp_full[31:24] != d_wbits || runp_full[39:32] != d_abits ||
-                    runp_full[47:40] != d_sbits || runp_full[55:48] != d_ibits;
+    // run-parameter byte runp_n checked as it arrives (no 8-byte buffer): fire_t <= 256 (bytes 0,
+    // 1), noise_p <= 127 (byte 2), then m, k, S, b equal to the descriptor's (bytes 3..6)
+    reg runp_byte_bad;
+    always @(*) begin
+        case (runp_n[2:0])
+        3'd1: runp_byte_bad = i_data[7:1] != 7'd0 || (i_data[0] && o_fire_t[7:0] != 8'd0);
+        3'd2: runp_byte_bad = i_data[7];
+        3'd3: runp_byte_bad = i_data != d_wbits;
+        3'd4: runp_byte_bad = i_data != d_abits;
+        3'd5: runp_byte_bad = i_data != d_sbits;
+        3'd6: runp_byte_bad = i_data != d_ibits;
+        default: runp_byte_bad = 1'b0;
+        endcase
+    end
 
     wire cur_bit = wbyte[bitn];
     wire bit_in_row = nidx < l_nin[8:0];
@@ -219,7 +229,7 @@ module xnca_loader #(
                 o_count <= o_count + 32'd1;
             end
             case (state)
-            S_SUM: begin
+            S_SUM: if (CHECKS) begin     // (unreachable without CHECKS)
                 if (sum_first) begin
                     sum_rows <= i_nout[sum_l*16 +: 9];
                     sum_first <= 1'b0;
@@ -259,7 +269,8 @@ module xnca_loader #(
                 inq_n <= 5'd0;
                 rec_n <= 3'd0;
                 layer <= 2'd0;
-                if (d_payload == 32'd0) begin
+                // (without CHECKS the adapter refuses payload_bytes 0)
+                if (CHECKS && d_payload == 32'd0) begin
                     state <= S_IDLE;
                     o_done <= 1'b1;
                 end else begin
@@ -272,7 +283,9 @@ module xnca_loader #(
             // payload bytes: drain mode or the section walk
             if (state != S_IDLE && state != S_DESC && state != S_CHECK && state != S_SUM) begin
                 if (draining) begin
-                    if (byte_take && remaining == RMW'(1)) begin
+                    // without CHECKS a bad record ends the load at once: the adapter drops the
+                    // rest of the payload itself (xnca_core_adapter len_err), no drain counter
+                    if (!CHECKS || (byte_take && remaining == RMW'(1))) begin
                         state <= S_IDLE;
                         o_done <= 1'b1;
                     end
@@ -382,13 +395,16 @@ module xnca_loader #(
                         end
                     end
                     S_RUNP: if (byte_take) begin
-                        runp <= runp_full;
                         runp_n <= runp_n + 4'd1;
+                        if (runp_n == 4'd0) begin
+                            o_fire_t <= {1'b0, i_data};
+                            runp_bad <= 1'b0;
+                        end else if (runp_byte_bad) runp_bad <= 1'b1;
+                        if (runp_n == 4'd1) o_fire_t[8] <= i_data[0];
+                        if (runp_n == 4'd2) o_noise_p <= i_data[6:0];
                         if (runp_n == 4'd7) begin
                             state <= S_IDLE;
                             o_done <= 1'b1;
-                            o_fire_t <= runp_full[8:0];
-                            o_noise_p <= runp_full[22:16];
                             if (runp_bad) o_status <= 4'd12;
                         end
                     end
@@ -399,9 +415,9 @@ module xnca_loader #(
         end
     end
 
-    wire unused_ok = &{1'b0, l_chunks[15:WAW > 15 ? 15 : WAW], group_slices[7:WAW > 7 ? 7 : WAW], recb[7:0], runp[7:0], seg_n[SBW-1], d_p[15:9], d_m[15:9], d_layers[7:2], d_wbits[7:3],
+    wire unused_ok = &{1'b0, l_chunks[15:WAW > 15 ? 15 : WAW], group_slices[7:WAW > 7 ? 7 : WAW], recb[7:0], seg_n[SBW-1], d_p[15:9], d_m[15:9], d_layers[7:2], d_wbits[7:3],
                        d_abits[7:3], d_sbits[7:4], d_ibits[7:3], desc[31:0], o_abits,
-                       o_sbits, o_ibits, runp_full[63:56], rec_full[15:13], rec_full[47:40],
+                       o_sbits, o_ibits, rec_full[15:13], rec_full[47:40],
                        l_nin[15:9], l_nout[15:9]};
 endmodule
 

@@ -110,6 +110,7 @@ module xnca_top #(
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
     .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .SPRAM(SPRAM), .BUILD_ID(BUILD_ID),
     .STATS(STATS), .LOAD_CHECKS(LOAD_CHECKS), .PIX_LEVELS(PIX_LEVELS), .INFO_RECORD(INFO_RECORD),
+    .CMD_HELD(1),               // the adapter holds seed and image for the whole image
     .FAULT_INJECT(FAULT_INJECT)
   ) u_core (
     .clk(clk_i), .rst(rst_i || c_rst_req),

@@ -4,7 +4,8 @@
 # Checks: classify of SIM_E2E_N MNIST test digits gives exactly the CPU device's per-image
 # predictions, votes and agreement; INFO's build id is the one make recorded for the Verilated
 # model; cycles > 0 per image; a state bit flipped inside the RTL (XNCA_SIM_FAULT) makes the
-# comparison fail; `xnca selftest --device sim` passes; bad device specs fail cleanly.
+# comparison fail; `xnca selftest --device sim` passes; bad device specs fail cleanly; a LOAD
+# whose weight_bytes disagrees with its payload ends in BAD_ARGUMENT, not a hang (load_probe.py).
 # Writes "PASSED FAILED" to RESULT.
 set -u
 build=$1; result=$2
@@ -115,6 +116,14 @@ if wait_for 60 grep -qs . "$tmp/serve.out" && [ -S "$sock" ]; then
         timeout 60 "$xnca" info --device "sim:ulx3s-85f@$sock"
     expect "info --json through the socket" 0 '"board": "sim:icebreaker"' -- \
         timeout 60 "$xnca" info --device "sim@$sock" --json
+    # a LOAD whose weight_bytes disagrees with its payload ends in BAD_ARGUMENT at LOAD_END (the
+    # core's walk measures spec 9's weight_bytes; docs/protocol.md 3.3), never in a hang; the
+    # right LOAD and HELLO still work afterwards (tests/load_probe.py speaks the wire protocol)
+    if out=$(timeout 300 "$py" "$(dirname "$0")/load_probe.py" "$sock" "$model" 2>&1); then
+        ok "LOAD with a wrong weight_bytes: BAD_ARGUMENT at LOAD_END, then the right LOAD and HELLO"
+    else
+        bad "LOAD length probe (exit $?): $(echo "$out" | tr '\n' ' ')"
+    fi
 else
     bad "xnca sim did not start within 60 s: $(cat "$tmp/serve.err")"
 fi
