@@ -1,8 +1,8 @@
-// xnca_board_ulx3s_85f: the ULX3S top with the 85F array: 8 units x 64 synapse bits, batch 8,
+// xnca_board_ulx3s_85f: the ULX3S top with the 85F array: 8 units x 128 synapse bits, batch 8,
 // pipelined hash, caps W4A4 (= mk/top.mk TOP_CFG_ulx3s-85f). The board sweep's faster points do
 // not route here: 16 x 128 (32.5k of 83.6k TRELLIS_COMB) placed at 14.45 MHz, but nextpnr-ecp5's
 // router1 was still at ~61,500 overused wires after 20 min and router2 stalled at ~1,000, then
-// climbed to 6,000 (docs/board-sweep.md). 8 x 64 is the largest point routed so far.
+// climbed to 6,000 (docs/board-sweep.md). 8 x 128 is the largest point that routes.
 // Clock 10 MHz, UART 1 Mbaud (xnca_board_ulx3s defaults). Same pins as xnca_board_ulx3s.
 `default_nettype none
 
@@ -15,7 +15,7 @@ module xnca_board_ulx3s_85f (
   output wire       wifi_gpio0
 );
   xnca_board_ulx3s #(
-    .BOARD("ulx3s-85f"), .MAX_WBITS(4), .MAX_ABITS(4), .UNITS(8), .SYN_BITS(64), .BATCH(8),
+    .BOARD("ulx3s-85f"), .MAX_WBITS(4), .MAX_ABITS(4), .UNITS(8), .SYN_BITS(128), .BATCH(8),
     .HASH_PIPE(1)
   ) u_board (
     .clk_25mhz(clk_25mhz), .btn(btn), .ftdi_txd(ftdi_txd), .ftdi_rxd(ftdi_rxd), .led(led),
