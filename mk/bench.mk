@@ -15,7 +15,7 @@
 # build/<board>/report.json); a board without one is reported with cycles only ("no fmax").
 # Scaling (issue 7.3): bench-scaling, the ulx3s-25f (ECP5) configuration rebuilt with GRID_W =
 # GRID_H = each of SCALING_GRIDS, plus a fire-rate sweep on 28 x 28 (scripts/bench-scaling). The
-# 25F's one-unit array Verilates in a few minutes; the 85F's 8 x 64 array takes longer per
+# 25F's one-unit array Verilates in a few minutes; the 85F's 8 x 128 array takes longer per
 # grid size on this shared machine (set SCALING_BOARD=ulx3s-85f to use it).
 #
 # Run time on this 2-core machine (shared): about 15-25 minutes from a warm build/ (peers ~2 min,

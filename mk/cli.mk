@@ -95,7 +95,7 @@ test-distill: $(BUILD)/xnca
 # (the Verilated top of DEMO_BOARD, RTL UART included): accuracy, cycles per image and the images/s
 # they mean at each board's clock (place-and-route report when there is one, else the planned
 # clock), and the CPU reference engine on the same digits. The default board is the ULX3S-85F:
-# its 8 x 64 array needs ~15x fewer cycles per digit than the iCEBreaker's 1 x 32, so 100 digits
+# its 8 x 128 array needs ~24x fewer cycles per digit than the iCEBreaker's 1 x 32, so 100 digits
 # simulate within the 2-minute budget (the iCEBreaker's array: DEMO_BOARD=icebreaker, ~5 min).
 # The other boards' cycles come from 1 digit on their own Verilated arrays (DEMO_BOARD_N).
 DEMO_BOARD ?= ulx3s-85f
