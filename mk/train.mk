@@ -205,3 +205,14 @@ TRAIN_ITERS_mnist-w1a1 := 50000
 TRAIN_ITERS_mnist-bnn-wide := 50000
 TRAIN_EVERY_mnist-bnn := 2500
 TRAIN_EVERY_mnist-bnn-wide := 1000
+# The BNN at a tenth of the learning rate (session 4's last half hour): both estimators went
+# unstable after ~8,000 iterations at lr 1e-3 (mnist-bnn, mnist-w1a1); does lr 1e-4 stay stable?
+TRAIN_RUNS += mnist-bnn-lr1e4 mnist-bnn-rec-lr1e4
+TRAIN_ARGS_mnist-bnn-lr1e4 := $(TRAIN_QUANT) --weight-bits 1 --act-bits 1 --data mnist --ste clip \
+    --lr 1e-4 --decay 40000,45000
+TRAIN_ARGS_mnist-bnn-rec-lr1e4 := $(TRAIN_QUANT) --weight-bits 1 --act-bits 1 --data mnist --ste recover \
+    --lr 1e-4 --decay 40000,45000
+TRAIN_ITERS_mnist-bnn-lr1e4 := 50000
+TRAIN_ITERS_mnist-bnn-rec-lr1e4 := 50000
+TRAIN_EVERY_mnist-bnn-lr1e4 := 2500
+TRAIN_EVERY_mnist-bnn-rec-lr1e4 := 2500
