@@ -37,6 +37,10 @@ static void usage(FILE *f)
             "  --ste clip|recover   quant clamps pass gradient inside their range only (clip), or also\n"
             "                       where it moves a value back into range (recover, default)\n"
             "  --in-range X         quant: state inputs start quantized over +-X float units (default 2)\n"
+            "  --weight-codes odd|ternary\n"
+            "                       odd: the spec's codes (default). ternary: a diagnostic outside the\n"
+            "                       spec for W1 only, codes -1/0/+1 (zero below 0.7 x the row's mean\n"
+            "                       |w|); it cannot be exported, so it takes no -o or checkpoints\n"
             "Training:\n"
             "  --data NAME          mnist or fashion (default mnist; files under $XNCA_DATA or ./data)\n"
             "  --train-n N          use only the first N training images (default all)\n"
@@ -77,7 +81,7 @@ static int parse_variant(const char *s, xnca_variant *v)
 enum {
     O_VARIANT = 256, O_WBITS, O_ABITS, O_SBITS, O_IBITS, O_HC, O_PW, O_MW, O_HL, O_ITERS, O_BATCH, O_POOL, O_STEPS,
     O_LR, O_SEED, O_THREADS, O_NOISE, O_FIRE, O_DATA, O_INIT, O_CKPT_EVERY, O_RESUME, O_CKPT_DIR, O_EXPORT_EVERY,
-    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE, O_STE, O_DATAINIT
+    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE, O_STE, O_DATAINIT, O_WCODES
 };
 
 int cmd_train(int argc, char **argv)
@@ -98,7 +102,8 @@ int cmd_train(int argc, char **argv)
         {"progress-every", required_argument, 0, O_PROGRESS}, {"decay", required_argument, 0, O_DECAY},
         {"train-n", required_argument, 0, O_TRAIN_N}, {"weight-init", required_argument, 0, O_WINIT},
         {"out-init", required_argument, 0, O_OINIT}, {"in-range", required_argument, 0, O_INRANGE},
-        {"ste", required_argument, 0, O_STE}, {"data-init", required_argument, 0, O_DATAINIT}, {"out", required_argument, 0, 'o'},
+        {"ste", required_argument, 0, O_STE}, {"data-init", required_argument, 0, O_DATAINIT},
+        {"weight-codes", required_argument, 0, O_WCODES}, {"out", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     xnca_train_config cfg;
     xnca_train_defaults(&cfg);
@@ -157,6 +162,11 @@ int cmd_train(int argc, char **argv)
             cfg.out_init = (float)x;
             break;
         case O_DATAINIT: INT_OPT(data_init, 0, 1, "--data-init"); break;
+        case O_WCODES:
+            if (strcmp(optarg, "odd") && strcmp(optarg, "ternary"))
+                return cli_usage_error("train", "--weight-codes must be odd or ternary, not '%s'", optarg);
+            cfg.ternary_weights = !strcmp(optarg, "ternary");
+            break;
         case O_STE:
             if (strcmp(optarg, "clip") && strcmp(optarg, "recover"))
                 return cli_usage_error("train", "--ste must be clip or recover, not '%s'", optarg);
@@ -199,7 +209,7 @@ int cmd_train(int argc, char **argv)
     }
 #undef INT_OPT
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    if (!cfg.out) return cli_usage_error("train", "-o OUT.xnca is required");
+    if (!cfg.out && !cfg.ternary_weights) return cli_usage_error("train", "-o OUT.xnca is required");
     if (init && resume) return cli_usage_error("train", "--init and --resume exclude each other");
     if (cfg.variant != XNCA_QUANT && cfg.noise > 1)
         return cli_usage_error("train", "--noise for float variants is sigma (e.g. 0.02), not %g", cfg.noise);
@@ -208,7 +218,7 @@ int cmd_train(int argc, char **argv)
 
     /* default checkpoint directory: the directory of -o */
     char dirbuf[1024];
-    if (!cfg.checkpoint_dir) {
+    if (!cfg.checkpoint_dir && cfg.out) {
         snprintf(dirbuf, sizeof(dirbuf), "%s", cfg.out);
         char *slash = strrchr(dirbuf, '/');
         if (slash) *slash = 0; else strcpy(dirbuf, ".");
@@ -257,7 +267,7 @@ int cmd_train(int argc, char **argv)
         rc = cli_error("train", "%s", err);
         goto out;
     }
-    fprintf(stderr, "xnca train: wrote %s\n", cfg.out);
+    if (cfg.out) fprintf(stderr, "xnca train: wrote %s\n", cfg.out);
     goto out;
 data_fail:
     rc = cli_error("train", "%s (run 'make data' to fetch the datasets)", err);

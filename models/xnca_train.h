@@ -51,6 +51,10 @@ typedef struct {
     float out_init;      /* quant: initial residual scale, float units per sum std (default 0.05) */
     int data_init;       /* quant from scratch: calibrate quantizers on the first pool digits (default 1) */
     int ste_recover;     /* 1: clamps also pass gradient that moves a value back into range (default 1) */
+    int ternary_weights; /* diagnostic outside the spec (quant W1 only): weight codes {-1, 0, +1}, zero
+                            where |w| < 0.7 mean|w| of its row (Li & Liu 2016, ternary weight
+                            networks). Tests whether the missing zero code blocks the BNN; such a
+                            run cannot be exported or checkpointed (default 0) */
     float in_range;      /* quant: the input quantizers of mutable channels start mapping
                             +-in_range float units onto the k-bit levels (default 2) */
     const char *data;    /* "mnist" or "fashion" */

@@ -68,7 +68,13 @@ void train_prepare(xnca_trainer *t, int mode)
         for (int o = 0; o < L->n_out; o++) {
             const float *w = L->w + (size_t)o * L->n_in;
             float *wq = L->wq + (size_t)o * L->n_in;
-            if (t->cfg.variant == XNCA_QUANT) {
+            if (t->cfg.variant == XNCA_QUANT && t->cfg.ternary_weights && mode == XNCA_TRAIN_EXACT) {
+                double s = 0; /* TWN threshold: 0.7 x the row's mean |w| (m = 1: v = w) */
+                for (int n = 0; n < L->n_in; n++) s += fabsf(w[n]);
+                const float delta = (float)(0.7 * s / L->n_in);
+                for (int n = 0; n < L->n_in; n++) wq[n] = w[n] > delta ? 1.0f : (w[n] < -delta ? -1.0f : 0.0f);
+                prepare_quantizer(L->c[o], L->gamma[o], L->beta[o], mode, &L->geff[o], &L->beff[o], &L->rec[o]);
+            } else if (t->cfg.variant == XNCA_QUANT) {
                 for (int n = 0; n < L->n_in; n++) {
                     float v = w[n] * levels;
                     if (mode == XNCA_TRAIN_EXACT) {

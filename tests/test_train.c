@@ -492,6 +492,46 @@ static double smoke_run(const xnca_dataset *d, int threads, double *acc_out)
     return tail;
 }
 
+/* --weight-codes ternary (a diagnostic outside the spec): W1 only, no export or checkpoints;
+ * the forward weights are -1 / 0 / +1 with both zeros and non-zeros in every layer. */
+static void test_ternary_codes(void **s)
+{
+    (void)s;
+    xnca_dataset d;
+    make_blobs(&d, 4, 10, 9, 5);
+    xnca_train_config c;
+    char err[256] = "";
+    small_config(&c, XNCA_QUANT, 2, 2, 1);
+    c.ternary_weights = 1;
+    assert_null(xnca_trainer_create(&c, &d, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "weight-bits 1"));
+    small_config(&c, XNCA_QUANT, 1, 2, 1);
+    c.ternary_weights = 1;
+    c.out = "unused.xnca";
+    assert_null(xnca_trainer_create(&c, &d, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot be exported"));
+    c.out = NULL;
+    xnca_trainer *t = xnca_trainer_create(&c, &d, NULL, err, sizeof(err));
+    assert_non_null(t);
+    double acc = 0, loss = xnca_trainer_iterate(t, &acc);
+    assert_true(isfinite(loss));
+    train_prepare(t, XNCA_TRAIN_EXACT);
+    for (int l = 0; l < t->n_layers; l++) {
+        const train_layer *L = &t->layer[l];
+        size_t zeros = 0, n = (size_t)L->n_in * L->n_out;
+        for (size_t i = 0; i < n; i++) {
+            assert_true(L->wq[i] == 0.0f || L->wq[i] == 1.0f || L->wq[i] == -1.0f);
+            zeros += L->wq[i] == 0.0f;
+        }
+        assert_true(zeros > 0 && zeros < n);
+    }
+    xnca_model m;
+    assert_int_equal(xnca_trainer_export(t, &m, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "outside the spec"));
+    xnca_trainer_free(t);
+    free_blobs(&d);
+}
+
 static void test_smoke(void **s)
 {
     (void)s;
@@ -621,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_hash_copy),
         cmocka_unit_test(test_round_qparam),
         cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_ternary_codes),
         cmocka_unit_test(test_grad_float),
         cmocka_unit_test(test_grad_bwn),
         cmocka_unit_test(test_grad_ban),
