@@ -41,6 +41,10 @@ static void usage(FILE *f)
             "                       odd: the spec's codes (default). ternary: a diagnostic outside the\n"
             "                       spec for W1 only, codes -1/0/+1 (zero below 0.7 x the row's mean\n"
             "                       |w|); it cannot be exported, so it takes no -o or checkpoints\n"
+            "  --act-codes odd|ternary\n"
+            "                       odd: the spec's codes (default). ternary: a diagnostic outside the\n"
+            "                       spec for A2 only, the levels 0/1/2/3 act as -1/0/0/+1; as above,\n"
+            "                       no -o or checkpoints\n"
             "Training:\n"
             "  --data NAME          mnist or fashion (default mnist; files under $XNCA_DATA or ./data)\n"
             "  --train-n N          use only the first N training images (default all)\n"
@@ -81,7 +85,7 @@ static int parse_variant(const char *s, xnca_variant *v)
 enum {
     O_VARIANT = 256, O_WBITS, O_ABITS, O_SBITS, O_IBITS, O_HC, O_PW, O_MW, O_HL, O_ITERS, O_BATCH, O_POOL, O_STEPS,
     O_LR, O_SEED, O_THREADS, O_NOISE, O_FIRE, O_DATA, O_INIT, O_CKPT_EVERY, O_RESUME, O_CKPT_DIR, O_EXPORT_EVERY,
-    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE, O_STE, O_DATAINIT, O_WCODES
+    O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE, O_STE, O_DATAINIT, O_WCODES, O_ACODES
 };
 
 int cmd_train(int argc, char **argv)
@@ -103,7 +107,7 @@ int cmd_train(int argc, char **argv)
         {"train-n", required_argument, 0, O_TRAIN_N}, {"weight-init", required_argument, 0, O_WINIT},
         {"out-init", required_argument, 0, O_OINIT}, {"in-range", required_argument, 0, O_INRANGE},
         {"ste", required_argument, 0, O_STE}, {"data-init", required_argument, 0, O_DATAINIT},
-        {"weight-codes", required_argument, 0, O_WCODES}, {"out", required_argument, 0, 'o'},
+        {"weight-codes", required_argument, 0, O_WCODES}, {"act-codes", required_argument, 0, O_ACODES}, {"out", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     xnca_train_config cfg;
     xnca_train_defaults(&cfg);
@@ -167,6 +171,11 @@ int cmd_train(int argc, char **argv)
                 return cli_usage_error("train", "--weight-codes must be odd or ternary, not '%s'", optarg);
             cfg.ternary_weights = !strcmp(optarg, "ternary");
             break;
+        case O_ACODES:
+            if (strcmp(optarg, "odd") && strcmp(optarg, "ternary"))
+                return cli_usage_error("train", "--act-codes must be odd or ternary, not '%s'", optarg);
+            cfg.ternary_acts = !strcmp(optarg, "ternary");
+            break;
         case O_STE:
             if (strcmp(optarg, "clip") && strcmp(optarg, "recover"))
                 return cli_usage_error("train", "--ste must be clip or recover, not '%s'", optarg);
@@ -209,7 +218,7 @@ int cmd_train(int argc, char **argv)
     }
 #undef INT_OPT
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    if (!cfg.out && !cfg.ternary_weights) return cli_usage_error("train", "-o OUT.xnca is required");
+    if (!cfg.out && !cfg.ternary_weights && !cfg.ternary_acts) return cli_usage_error("train", "-o OUT.xnca is required");
     if (init && resume) return cli_usage_error("train", "--init and --resume exclude each other");
     if (cfg.variant != XNCA_QUANT && cfg.noise > 1)
         return cli_usage_error("train", "--noise for float variants is sigma (e.g. 0.02), not %g", cfg.noise);

@@ -112,11 +112,13 @@ static int validate(const xnca_train_config *c, char *err, size_t errlen)
         NEED(c->input_bits >= 1 && c->input_bits <= 4, "--input-bits must be 1..4");
         NEED(c->noise < 0 || c->noise <= 127, "--noise for quant is noise_p, 0..127");
         NEED(!c->ternary_weights || c->weight_bits == 1, "--weight-codes ternary needs --weight-bits 1");
-        NEED(!c->ternary_weights || (!c->out && c->checkpoint_every == 0 && c->export_every == 0),
-             "--weight-codes ternary is a diagnostic outside the spec: its model cannot be exported "
+        NEED(!c->ternary_acts || c->act_bits == 2, "--act-codes ternary needs --act-bits 2");
+        NEED(!(c->ternary_weights || c->ternary_acts) ||
+                 (!c->out && c->checkpoint_every == 0 && c->export_every == 0),
+             "ternary codes are a diagnostic outside the spec: the model cannot be exported "
              "or checkpointed (no -o, --checkpoint-every or --export-every)");
     } else {
-        NEED(!c->ternary_weights, "--weight-codes ternary needs --variant quant");
+        NEED(!c->ternary_weights && !c->ternary_acts, "ternary codes need --variant quant");
         NEED(c->noise < 0 || c->noise < 100, "--noise for float variants is sigma (e.g. 0.02)");
     }
     NEED(c->batch >= 1 && c->batch <= 4096, "--batch must be 1..4096");
@@ -934,7 +936,7 @@ static char *metadata(const xnca_trainer *t)
 int xnca_trainer_export(const xnca_trainer *tc, xnca_model *m, char *err, size_t errlen)
 {
     xnca_trainer *t = (xnca_trainer *)tc; /* prepare() rewrites derived arrays only */
-    if (t->cfg.ternary_weights) {
+    if (t->cfg.ternary_weights || t->cfg.ternary_acts) {
         set_err(err, errlen, "ternary weight codes are outside the spec: the model cannot be exported");
         return -1;
     }

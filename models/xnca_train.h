@@ -55,6 +55,9 @@ typedef struct {
                             where |w| < 0.7 mean|w| of its row (Li & Liu 2016, ternary weight
                             networks). Tests whether the missing zero code blocks the BNN; such a
                             run cannot be exported or checkpointed (default 0) */
+    int ternary_acts;    /* diagnostic outside the spec (quant A2 only): the 2-bit activation levels
+                            0 / 1 / 2 / 3 become codes -1 / 0 / 0 / +1, a ternary activation with a
+                            zero bin as wide as both middle levels; same limits (default 0) */
     float in_range;      /* quant: the input quantizers of mutable channels start mapping
                             +-in_range float units onto the k-bit levels (default 2) */
     const char *data;    /* "mnist" or "fashion" */

@@ -164,6 +164,14 @@ float train_input_value(const xnca_trainer *t, uint8_t p)
 
 /* ---- activations of the state (perception inputs) ---- */
 
+/* The ternary-activation diagnostic (cfg.ternary_acts, outside the spec): level q of 0..top
+ * (top = 3) becomes -1 at the bottom level, +1 at the top one and 0 in between. Its STE slope
+ * is a third of the odd codes' (the codes span 2 instead of 6 over the same four levels). */
+static inline float ternary_code(int q, int top)
+{
+    return q == 0 ? -1.0f : (q == top ? 1.0f : 0.0f);
+}
+
 /* Activation of channel c at state value s, and (when d != NULL) its derivative
  * under the STE (0 where no gradient passes). */
 static inline float state_act(const xnca_trainer *t, int mode, int c, float s, float *d, int *side)
@@ -174,10 +182,10 @@ static inline float state_act(const xnca_trainer *t, int mode, int c, float s, f
         if (mode == XNCA_TRAIN_EXACT) {
             const xnca_qparam *r = &t->in_rec[c];
             int64_t z = floor_shift((int64_t)(int32_t)s * r->mul + r->add, r->shift);
-            if (d) *d = 2 * t->in_geff[c];
+            if (d) *d = (t->cfg.ternary_acts ? 2.0f / 3 : 2.0f) * t->in_geff[c];
             if (side) *side = z < 0 ? -1 : (z > top ? 1 : 0);
             int q = z < 0 ? 0 : (z > top ? top : (int)z);
-            return (float)(2 * q - top);
+            return t->cfg.ternary_acts ? ternary_code(q, top) : (float)(2 * q - top);
         }
         float z = s * t->in_geff[c] + t->in_beff[c];
         if (d) *d = 2 * t->in_geff[c];
@@ -199,6 +207,11 @@ static inline float state_act(const xnca_trainer *t, int mode, int c, float s, f
     }
 }
 
+float train_state_act(const xnca_trainer *t, int mode, int c, float s)
+{
+    return state_act(t, mode, c, s, NULL, NULL);
+}
+
 /* Hidden activation of layer l's output o from sum y; derivative in *d (may be NULL). */
 static inline float hidden_act(const xnca_trainer *t, const train_layer *L, int mode, int o, float y, float *d,
                                int *side)
@@ -209,10 +222,10 @@ static inline float hidden_act(const xnca_trainer *t, const train_layer *L, int 
         if (mode == XNCA_TRAIN_EXACT) {
             const xnca_qparam *r = &L->rec[o];
             int64_t z = floor_shift((int64_t)(int32_t)y * r->mul + r->add, r->shift);
-            if (d) *d = 2 * L->geff[o];
+            if (d) *d = (t->cfg.ternary_acts ? 2.0f / 3 : 2.0f) * L->geff[o];
             if (side) *side = z < 0 ? -1 : (z > top ? 1 : 0);
             int q = z < 0 ? 0 : (z > top ? top : (int)z);
-            return (float)(2 * q - top);
+            return t->cfg.ternary_acts ? ternary_code(q, top) : (float)(2 * q - top);
         }
         float z = y * L->geff[o] + L->beff[o];
         if (d) *d = 2 * L->geff[o];

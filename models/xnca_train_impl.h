@@ -87,6 +87,8 @@ int train_ws_init(train_ws *ws, const xnca_trainer *t);
 void train_ws_free(train_ws *ws);
 /* Input level of pixel p (quant: spec 6; float: p/255). */
 float train_input_value(const xnca_trainer *t, uint8_t p);
+/* The activation of state channel c at state value s (forward only; tests). */
+float train_state_act(const xnca_trainer *t, int mode, int c, float s);
 /* Run one image from state S0 (hw x C; NULL: fresh state from pixels) for `steps` steps.
  * Returns the loss; grad (may be NULL) gets dLoss/dparams ADDED; state_out (may be NULL)
  * gets the final state; *correct / *alive (may be NULL) get the final cell accuracy counts. */

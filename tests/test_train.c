@@ -529,6 +529,29 @@ static void test_ternary_codes(void **s)
     assert_int_equal(xnca_trainer_export(t, &m, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "outside the spec"));
     xnca_trainer_free(t);
+
+    /* --act-codes ternary: A2 only; the exact forward sees -1 / 0 / +1 only, all three */
+    small_config(&c, XNCA_QUANT, 1, 1, 1);
+    c.ternary_acts = 1;
+    assert_null(xnca_trainer_create(&c, &d, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "act-bits 2"));
+    small_config(&c, XNCA_QUANT, 2, 2, 1);
+    c.ternary_acts = 1;
+    t = xnca_trainer_create(&c, &d, NULL, err, sizeof(err));
+    assert_non_null(t);
+    loss = xnca_trainer_iterate(t, &acc);
+    assert_true(isfinite(loss));
+    train_prepare(t, XNCA_TRAIN_EXACT);
+    int seen[3] = {0};
+    for (int v = -4000; v <= 4000; v += 7)
+        for (int ch = 0; ch < t->C; ch++) {
+            float a = train_state_act(t, XNCA_TRAIN_EXACT, ch, (float)v);
+            assert_true(a == -1.0f || a == 0.0f || a == 1.0f);
+            seen[(int)a + 1] = 1;
+        }
+    assert_true(seen[0] && seen[1] && seen[2]);
+    assert_int_equal(xnca_trainer_export(t, &m, err, sizeof(err)), -1);
+    xnca_trainer_free(t);
     free_blobs(&d);
 }
 
