@@ -187,20 +187,30 @@ module xnca_core #(
     localparam integer QWN = (QW + 31) / 32;
     localparam integer SWP = SWN * 32;
     localparam integer QWP = QWN * 32;
-    localparam integer CW_TAG = SWN;
-    localparam integer CW_PREV = SWN + 1;
-    localparam integer CW_CUR = SWN + 1 + QWN;
-    localparam integer CW_END = SWN + 1 + 2 * QWN;
+    // (fixed word places, so that a word's address is its index with the previous / current
+    // bit in front, no adders: state words 0 .. SWN - 1 <= 6, tag 7, previous 8 .. 8 + QWN - 1,
+    // current 12 .. 12 + QWN - 1, QWN <= 4)
+    localparam integer CW_TAG = 7;
+    localparam integer CW_PREV = 8;
+    localparam integer CW_CUR = 12;
+    localparam integer CW_PIX_END = CW_PREV + 2 * QWN;     // M_PIX_W: previous / current pairs
+    localparam integer CW_CUR_END = CW_CUR + QWN;
     // SPRAM = 1 weight words (32 bit): slice s, lane u, word t at s * WPS + u * WPL + t
     localparam integer WPL = SYN_BITS / 32;
     localparam integer WPS = UNITS * WPL;
     localparam integer WSW = $clog2(WPS + 1);
+    // SPRAM = 1: a cell address outside the grid whose activation words hold Q_c(0) of every
+    // channel (the padding cell, spec 1): x = 2^XB - 1 if GRID_W < 2^XB, else y = 2^YB - 1
+    localparam integer PAD_CELL = GRID_W < (1 << XB) ? (1 << XB) - 1 : ((1 << YB) - 1) << XB;
     generate
+        if (SPRAM == 1 && GRID_W == (1 << XB) && GRID_H == (1 << YB)) begin : g_bad_spram_pad
+            $error("xnca_core: SPRAM = 1 needs a grid narrower or lower than a power of 2 (PAD_CELL)");
+        end
         if (SPRAM != 0 && SPRAM != 1) begin : g_bad_spram
             $error("xnca_core: SPRAM must be 0 or 1");
         end
-        if (SPRAM == 1 && (CAW + 4 > 14 || CW_END > 16)) begin : g_bad_spram_cells
-            $error("xnca_core: SPRAM = 1 needs a grid of at most 32 x 32 and <= 16 words per cell");
+        if (SPRAM == 1 && (CAW + 4 > 14 || SWN > 7 || QWN > 4)) begin : g_bad_spram_cells
+            $error("xnca_core: SPRAM = 1 needs a grid of at most 32 x 32, <= 7 state words and <= 4 activation words per cell");
         end
         if (SPRAM == 1 && WDEPTH * WPS > 16384) begin : g_bad_spram_weights
             $error("xnca_core: SPRAM = 1: the weight slices exceed 16K words of 32 bits");
@@ -262,7 +272,7 @@ module xnca_core #(
     reg        w_fresh;              // w_rdata holds the slice at w_raddr
     reg        lw_out;               // the layer that just ended was the output layer
     reg [UNITS*SYN_BITS-1:0] wreg;
-    reg [SYN_BITS-1:0] amask;
+    reg [SYN_BITS-1:0] amask;        // (SPRAM = 1: combinational, the low anvalid bits, below)
     reg [CNTW-1:0] anvalid;
     reg        p1_valid, p1_first;
     reg [BW-1:0] p1_b;
@@ -274,7 +284,11 @@ module xnca_core #(
     reg [2:0]  dj;                   // activation plane being written (hidden layers)
     reg [1:0]  dr_lay;
     reg [8:0]  dr_grp;
-    reg [UNITS*RW-1:0] dr_qrec;
+    // the drained group's quantizer records: the record RAM's output, which holds them for the
+    // whole drain (q_raddr moves on only in the drain's last cycle, dr_end, see qr_raddr): no
+    // register copy
+    wire [UNITS*RW-1:0] dr_qrec;
+    wire       dr_end;               // the drain's last cycle
     reg        dr_wpend;             // a drain write is in flight
     // noise precompute (background)
     reg        nz_run;
@@ -286,22 +300,28 @@ module xnca_core #(
     reg [BW-1:0] wb;
     reg [4:0]  wj, wjd;              // channel issued / channel computed
     reg        wv;
-    // sreg / qreg are walked, not indexed (logic is scarce on the UP5K): SPRAM words
-    // shift in at the top (word 0 ends at the bottom), SPRAM words go out from the bottom, and
-    // the channel loops (write-back, readout, STATE) rotate sreg by one channel (8 bits) and
+    // sreg / qreg are walked, not indexed (logic is scarce on the UP5K): SPRAM words of qreg
+    // shift in at the top (word 0 ends at the bottom) and go out from the bottom, and the
+    // channel loops (write-back, readout, STATE) rotate sreg by one channel (8 bits) and
     // each plane of qreg by one bit per channel, so the channel at hand always sits at a
-    // fixed position
-    reg [SWP-1:0] sreg;              // (padded to whole 32-bit words for SPRAM = 1)
+    // fixed position.
+    // SPRAM = 1: sreg holds one 32-bit state word (4 channels, the cell SPRAM's word): the
+    // channel loops load word by word and rotate within it (the write-back writes each word
+    // back after its 4 channel slots; a last word with fewer channels still takes 4 slots).
+    // SPRAM = 0: all CM channels, loaded at once from the wide state RAM.
+    localparam integer SRW = SPRAM == 1 ? 32 : SWP;
+    localparam integer CMB = CM * 8;
+    reg [SRW-1:0] sreg;
     reg [QWP-1:0] qreg;
     reg [QW-1:0]  qcur;              // (SPRAM = 0) the current activations, written as previous
-    wire [SWP-1:0] sreg_in = SWP'({c_rdata, sreg} >> 32);   // a state word shifted in
     wire [QWP-1:0] qreg_in = QWP'({c_rdata, qreg} >> 32);
     // ... and out: the same shift (one mux input less per bit): what enters at the top while a
     // register is written out is never used (the writes end after its last word, and the next
-    // use loads the register first or overwrites it; only padding bits above CM * 8 / QW may
-    // keep it and reach the SPRAM, where nothing reads them)
-    wire [SWP-1:0] sreg_out = sreg_in;
+    // use loads the register first or overwrites it; only padding bits above QW may keep it
+    // and reach the SPRAM, where nothing reads them)
     wire [QWP-1:0] qreg_out = qreg_in;
+    // (SPRAM = 1 slots: the write-back counts them in wj, the readout in sc, the STATE record
+    // counts the words in rd_i)
     // sreg rotated by one channel: the next channel at the bottom, `nb8` on top
     // x > k for a constant k as plain logic (a `>` takes a carry chain on the iCE40 even
     // against a constant): x[i:0] > k[i:0], from the LSB up
@@ -335,17 +355,23 @@ module xnca_core #(
         end
     endfunction
 
-    function [SWP-1:0] s_rot8;
-        input [SWP-1:0] s;
+    function [SRW-1:0] s_rot8;
+        input [SRW-1:0] s;
         input [7:0] nb8;
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [SWP-1:0] t;                 // (SPRAM = 0; with SPRAM = 1 only its low bits)
+        /* verilator lint_on UNUSEDSIGNAL */
         begin
-            s_rot8 = s;
-            s_rot8[CM*8-1:0] = {nb8, s[CM*8-1:8]};
+            t = SWP'(s);
+            t[CMB-1:0] = {nb8, t[CMB-1:8]};
+            s_rot8 = SPRAM == 1 ? {nb8, s[SRW-1:8]} : SRW'(t);
         end
     endfunction
     reg [4:0]  cw;                   // SPRAM = 1: word counter of a serial cell access
-    wire [4:0] pw_j = cw - 5'(CW_PREV);  // M_PIX_W: previous / current word pw_j / 2
-    wire [4:0] wa_j = cw - 5'(SWN);      // M_WB_A: current word wa_j / 2 (even: read, odd: written back)
+    reg        pad_wr;               // SPRAM = 1: M_PIX_W writes PAD_CELL after a load
+    wire [2:0] pw_j = cw[2:0];           // M_PIX_W: previous / current word pw_j / 2 (= cw - CW_PREV, CW_PREV = 8)
+    wire [2:0] wa_j = cw[2:0];           // M_WB_A: current word wa_j / 2 (even: read, odd: written back)
+    wire [1:0] wm1 = cw[1:0] - 2'd1;     // M_GATH: activation word cw - 1 (cw <= 4)
     reg        gsel;                 // SPRAM = 1 gather: the neighbour shows its previous word
     reg [4:0]  lvl;
     // readout
@@ -408,19 +434,30 @@ module xnca_core #(
 
     // Q_c(0) of every channel (the padding cell's activations, spec 1), captured while the input
     // records stream in (the pixel intake reads the channel-0 record from the record RAM).
-    reg  [QW-1:0] qpad;
+    reg  [QW-1:0] qpad;              // (SPRAM = 0)
     // ld_qzero: Q_c(0) of the record being loaded (shared quantizer, see the array section)
     wire [KM-1:0] ld_qzero;
     integer pj;
     // The loader sends the input records in channel order 0 .. C - 1, so each plane of qpad is a
     // shift register that takes Q_c(0) at its top (channel c ends at bit c: no per-bit address
     // decode; an aborted load is followed by a whole new record sequence before any use).
-    always @(posedge clk) begin
-        if (ld_inq_we) begin
-            for (pj = 0; pj < KM; pj = pj + 1)
-                qpad[pj*C +: C] <= {ld_qzero[pj], qpad[pj*C + 1 +: C - 1]};
+    // SPRAM = 1: no qpad register: the same shift runs in qreg during the load, and qreg is then
+    // written to the cell words of PAD_CELL, a cell address outside the grid (M_PIX_W, pad_wr):
+    // a padding neighbour and a pixel intake that does not keep its activations read them
+    // from there like a cell's (80 flip-flops less, a few cycles more per border cell)
+    generate
+        if (SPRAM == 0) begin : g_qpad
+            always @(posedge clk) begin
+                if (ld_inq_we) begin
+                    for (pj = 0; pj < KM; pj = pj + 1)
+                        qpad[pj*C +: C] <= {ld_qzero[pj], qpad[pj*C + 1 +: C - 1]};
+                end
+            end
+        end else begin : g_no_qpad
+            always @(*) qpad = {QW{1'b0}};
+            wire unused_qzero = &{1'b0, ld_qzero};
         end
-    end
+    endgenerate
 
     // ------------------------------------------------------------------ memories
     // weight slices: UNITS lanes of SYN_BITS
@@ -448,20 +485,21 @@ module xnca_core #(
             reg [4:0]           wl_n;
             // the next slice is staged into wst one word per cycle
             reg [UNITS*SYN_BITS-1:0] wst;
-            reg [WAW-1:0]       ws_addr;
             reg [WSW-1:0]       ws_n;
             reg                 ws_cap, ws_kick;
             reg [WSW-1:0]       ws_cap_n;
             wire [31:0]         wsp_rdata;
             // a new slice address (or a batch start) restarts the staging with word 0 of it
-            wire ws_restart = ws_addr != w_raddr || ws_kick;
+            // (w_raddr changed last cycle exactly when !w_fresh: no copy of the staged address
+            // and no comparator; the staging reads follow w_raddr)
+            wire ws_restart = !w_fresh || ws_kick;
             // (terms that are 0 whenever the address is used are left out: wl_unit with one
             // unit, wl_n with one word per lane (0 while wl_busy), ws_n with one word per slice
             // (0 whenever a staging read is captured): no 14-bit adders on the UP5K build)
             wire [WAW-1:0] wl_s = WPL == 1 && UNITS == 1 ? ld_w_addr : wl_slice;
             wire [13:0] wl_a = 14'(wl_s * WPS) + (UNITS > 1 ? 14'(wl_unit * WPL) : 14'd0)
                              + (WPL > 1 ? 14'(wl_n) : 14'd0);
-            wire [13:0] ws_a = 14'(ws_addr * WPS) + (WPS > 1 ? 14'(ws_n) : 14'd0);
+            wire [13:0] ws_a = 14'(w_raddr * WPS) + (WPS > 1 ? 14'(ws_n) : 14'd0);
             wire [13:0] wsp_addr = wl_busy ? wl_a : (ws_restart ? 14'(w_raddr * WPS) : ws_a);
             // one word per segment (WPL = 1, one unit): the loader holds its segment and address
             // while wl_busy (it waits on ld_w_ready), so they are written straight from it
@@ -496,7 +534,6 @@ module xnca_core #(
                         if (wl_n == 5'(WPL - 1)) wl_busy <= 1'b0;
                     end
                     if (ws_restart) begin
-                        ws_addr <= w_raddr;
                         ws_n <= {WSW{1'b0}};
                         if (!wl_busy) begin
                             ws_cap <= 1'b1;
@@ -511,11 +548,10 @@ module xnca_core #(
                 end
             end
             // one word per slice: the SPRAM's own output register holds the staged slice (its
-            // address stays on ws_addr between restarts, nothing writes during compute)
+            // address stays on w_raddr between restarts, nothing writes during compute)
             assign w_slice = WPS == 1 ? wsp_rdata : wst;
-            assign w_ok = ws_addr == w_raddr && ws_n == WSW'(WPS) && !ws_cap && !ws_kick;
+            assign w_ok = w_fresh && ws_n == WSW'(WPS) && !ws_cap && !ws_kick;
             assign ld_w_ready = !wl_busy && !ld_w_we;
-            wire unused_wfresh = &{1'b0, w_fresh};
         end
     endgenerate
     // quantizer records: UNITS lanes of RW per word; words 0 .. QDEPTH-1 hold the row groups,
@@ -529,15 +565,18 @@ module xnca_core #(
                                         : RAW'(ld_qrec_addr);
     wire [UNITS-1:0] qr_wlane = ld_inq_we ? UNITS'(1) << ({27'd0, ld_inq_addr} % UNITS)
                                           : ld_qrec_lane;
+    // (the drains: the record word of group q_raddr, the next one from the last drain cycle of
+    // a group, dr_end, so that a drain that follows at once finds its records)
     wire [RAW-1:0] qr_raddr = state == M_WB_S || state == M_WB_T
                             ? RAW'(QDEPTH) + RAW'({27'd0, iq_raddr} / UNITS)
-                            : (pix_state ? RAW'(QDEPTH) : RAW'(q_raddr));
+                            : (pix_state ? RAW'(QDEPTH) : RAW'(q_raddr + QAW'(dr_end)));
     // (pixel intake: the channel-0 input record, lane 0 of word QDEPTH, for the pixel's level)
     xnca_ram #(.DW(UNITS*RW), .AW(RAW), .DEPTH(QDEPTH + IQW), .LANES(UNITS)) u_qram (
         .clk(clk), .i_we(ld_qrec_we || ld_inq_we), .i_wlane(qr_wlane), .i_waddr(qr_waddr),
         .i_wdata({UNITS{ld_rec}}), .i_raddr(qr_raddr), .o_rdata(q_rdata)
     );
     // the input record of channel wjd + 1 (read one cycle earlier with iq_raddr = wj + 1)
+    assign dr_qrec = q_rdata;
     wire [RW-1:0] iq_rdata = q_rdata[(({27'd0, wjd} + 32'd1) % UNITS)*RW +: RW];
     // batch activation RAMs X (layer-0 windows, odd layers' outputs) and Y, the two halves
     // {0: X, 1: Y} of one RAM (a layer reads one half while its drains write the other): one
@@ -547,7 +586,13 @@ module xnca_core #(
     reg  [PAW-1:0] a_raddr;
     wire [SYN_BITS-1:0] a_plane;
     reg            x_we, y_we;
-    reg  [LPC-1:0] a_wlane;
+    // lane write enables: all lanes (a gathered chunk) or one (a drain's unit-lane): the
+    // registered choice is decoded after the register (no LPC-bit register, no decode per bit
+    // in front of it)
+    localparam integer LPB = LPC > 1 ? $clog2(LPC) : 1;
+    reg            a_wl_all;
+    reg  [LPB-1:0] a_wl_idx;
+    wire [LPC-1:0] a_wlane = a_wl_all ? {LPC{1'b1}} : LPC'({{(LPC-1){1'b0}}, 1'b1} << a_wl_idx);
     reg  [PAW-1:0] a_waddr;
     reg  [SYN_BITS-1:0] a_wdata;
     xnca_ram #(.DW(SYN_BITS), .AW(PAW + 1), .DEPTH((1 << PAW) + PDEPTH), .LANES(LPC)) u_xyram (
@@ -617,16 +662,18 @@ module xnca_core #(
     // the cell's current activations / state as the FSM sees them (SPRAM = 1: read into
     // qreg / sreg by the serial loops)
     wire [QW-1:0] qa_cur_v = SPRAM == 1 ? qreg[QW-1:0] : qa_cur;   // (M_PIX_R reads into qreg)
-    wire [CM*8-1:0] s_view = SPRAM == 1 ? sreg[CM*8-1:0] : s_rdata;
+    wire [CM*8-1:0] s_view = SPRAM == 1 ? {CMB{1'b0}} : s_rdata;   // (SPRAM = 0 readout)
     // noise draws of the batch (BATCH x NL words)
     xnca_ram #(.DW(32), .AW(NZW), .DEPTH(NDEPTH), .LANES(1)) u_nram (
         .clk(clk), .i_we(n_we), .i_wlane(1'b1), .i_waddr(n_waddr), .i_wdata(n_wdata),
         .i_raddr(n_raddr), .o_rdata(n_rdata)
     );
     // alive list
-    reg            al_we;
-    reg  [NAW-1:0] al_waddr, al_raddr;
-    reg  [CAW-1:0] al_wdata;
+    // (written in M_PIX2 straight from nalive / cur_cell: no registered copies)
+    wire           al_we;            // (= M_PIX2 with a live pixel, see pix_new_alive)
+    wire [NAW-1:0] al_waddr = nalive;
+    reg  [NAW-1:0] al_raddr;
+    wire [CAW-1:0] al_wdata = cur_cell;
     wire [CAW-1:0] al_rdata;
     xnca_ram #(.DW(CAW), .AW(NAW), .DEPTH(NCELLS), .LANES(1)) u_alram (
         .clk(clk), .i_we(al_we), .i_wlane(1'b1), .i_waddr(al_waddr), .i_wdata(al_wdata),
@@ -748,7 +795,6 @@ module xnca_core #(
             // (the scan waits while a batch draws its noise; results do not depend on order).
             reg  [1:0]     fs_st;
             reg  [NAW-1:0] fs_ptr;
-            reg  [CAW-1:0] fs_cell;
             reg            nz_wait;      // a noise draw is in flight
             reg  [BW-1:0]  nz_b;
             reg  [2:0]     nz_l;
@@ -773,7 +819,8 @@ module xnca_core #(
             end
             wire fs_fires = {1'b0, h_out[7:0]} < m_fire_t;
             assign fq_push = fs_run && fs_st == 2'd3 && fq_n != FCW'(FD);
-            assign fq_pdata = fs_cell;
+            // (the cell being pushed: the alive list still shows entry fs_ptr, no copy)
+            assign fq_pdata = al_rdata;
             assign fs_raddr = fs_ptr;
             always @(posedge clk) begin
                 if (rst) fs_run <= 1'b0;
@@ -784,7 +831,7 @@ module xnca_core #(
                 end else if (fs_run) begin
                     case (fs_st)
                     2'd0: if (fs_ptr == nalive) fs_run <= 1'b0; else fs_st <= 2'd1;  // read fs_ptr
-                    2'd1: if (fs_start) begin fs_cell <= al_rdata; fs_st <= 2'd2; end // hash started
+                    2'd1: if (fs_start) fs_st <= 2'd2;                                   // hash started
                     2'd2: if (h_done && !h_noise) begin
                         if (fs_fires) fs_st <= 2'd3;
                         else begin fs_ptr <= fs_ptr + 1'b1; fs_st <= 2'd0; end
@@ -795,8 +842,14 @@ module xnca_core #(
             end
             wire [23:0] unused_hf = h_out[31:8];
 
+            // a finished noise draw goes to the noise RAM at once from the hash's output (no
+            // registered copy of the 32-bit draw)
+            always @(*) begin
+                n_we = !rst && !nz_go && nz_run && nz_wait && h_done && h_noise;
+                n_waddr = NZW'(nz_b * NL) + NZW'(nz_l);
+                n_wdata = h_out;
+            end
             always @(posedge clk) begin
-                n_we <= 1'b0;
                 if (rst) nz_run <= 1'b0;
                 else if (nz_go) begin
                     nz_run <= 1'b1;
@@ -807,9 +860,6 @@ module xnca_core #(
                     if (nz_start) nz_wait <= 1'b1;
                     else if (nz_wait && h_done && h_noise) begin
                         nz_wait <= 1'b0;
-                        n_we <= 1'b1;
-                        n_waddr <= NZW'(nz_b * NL) + NZW'(nz_l);
-                        n_wdata <= h_out;
                         nz_l <= nz_l + 3'd1;
                         if (nz_l == 3'(NL - 1)) begin
                             nz_l <= 3'd0;
@@ -868,13 +918,14 @@ module xnca_core #(
     wire pix_old_alive = l_rdata[3:0] != 4'd0;
     wire pix_new_alive = pend_g != 4'd0;
     wire pix_kept = mutate && pix_old_alive && pix_new_alive;
+    assign al_we = state == M_PIX2 && pix_new_alive;
     reg  [QW-1:0] pix_qword;
     integer pc, pk;
     always @(*) begin
         for (pk = 0; pk < KM; pk = pk + 1) begin
             pix_qword[pk*C] = g_level[pk];
             for (pc = 1; pc < C; pc = pc + 1)
-                pix_qword[pk*C + pc] = pix_kept ? qa_cur_v[pk*C + pc] : qpad[pk*C + pc];
+                pix_qword[pk*C + pc] = pix_kept || SPRAM == 1 ? qa_cur_v[pk*C + pc] : qpad[pk*C + pc];
         end
     end
     wire pix_last = px == XB'(GRID_W - 1) && py == YB'(GRID_H - 1);
@@ -891,7 +942,7 @@ module xnca_core #(
     wire giny = !(gdy == 2'd0 && gy == {YB{1'b0}}) && !(gdy == 2'd2 && gy == YB'(GRID_H - 1));
     wire [XB-1:0] gnx = gx + {{(XB-1){gdx == 2'd0}}, gdx != 2'd1};
     wire [YB-1:0] gny = gy + {{(YB-1){gdy == 2'd0}}, gdy != 2'd1};
-    // SPRAM = 1: a padding neighbour loads qpad into qreg at its issue (no 80-bit mux here)
+    // SPRAM = 1: a padding neighbour is read from PAD_CELL like a cell (no 80-bit mux here)
     wire [QW-1:0] gword = SPRAM == 1 ? qreg[QW-1:0] : (gd_inb ? qa_now : qpad);
     reg  [KM*SYN_BITS-1:0] gasm_next;
     integer gk, gs;
@@ -916,6 +967,15 @@ module xnca_core #(
         for (gk2 = 0; gk2 < KM; gk2 = gk2 + 1)
             gasm_shift[gk2*SYN_BITS +: SYN_BITS] =
                 {gword[gk2*C +: C], gasm[gk2*SYN_BITS + C +: SYN_BITS - C]};
+    end
+    // plane xw_j of gword (NBPC = 1), a KM-way mux on the plane bits only (an indexed part-select
+    // gword[xw_j*C +: C] becomes a whole-vector shifter in yosys: ~250 LUT4 on the UP5K build)
+    reg  [C-1:0] gword_plane;
+    integer gp;
+    always @(*) begin
+        gword_plane = gword[0 +: C];
+        for (gp = 1; gp < KM; gp = gp + 1)
+            if (xw_j[KMB-1:0] == KMB'(gp)) gword_plane = gword[gp*C +: C];
     end
     wire g_tag_now = c_rdata[TW-1:0] == step;       // SPRAM = 1: tag word of the neighbour
     wire g_issue = gpos != 4'd9 && !xw_busy && !(gd_valid && gchunk_end);
@@ -957,15 +1017,23 @@ module xnca_core #(
     // drain write of a hidden layer: plane j of the UNITS levels into unit-lane grp mod LPC
     // (plane dj of cell db, one plane per cycle)
     reg [SYN_BITS-1:0] drain_wdata;
-    reg [LPC-1:0] drain_lane;
     integer du, dl;
     always @(*) begin
         for (dl = 0; dl < LPC; dl = dl + 1) begin
             for (du = 0; du < UNITS; du = du + 1)
                 drain_wdata[dl*UNITS + du] = levels[du*KM + {29'd0, dj}];
-            drain_lane[dl] = {23'd0, dr_grp} % LPC == dl;
         end
     end
+    // SPRAM = 1 (logic is scarce, the clock slow): the slice's valid synapse bits as a
+    // thermometer of anvalid (<= SYN_BITS) after its register (no SYN_BITS-bit mask register;
+    // SPRAM = 0 keeps the register, off the popcount's path)
+    generate
+        if (SPRAM == 1) begin : g_amask_comb
+            integer am;
+            always @(*)
+                for (am = 0; am < SYN_BITS; am = am + 1) amask[am] = gt_k(32'(anvalid), am);
+        end
+    endgenerate
     wire [15:0] cur_nvalid = {7'd0, chrem} < l_ebits ? {7'd0, chrem} : l_ebits;
     wire first_tuple = sb == {BW{1'b0}} && sj == 3'd0;
     wire can_issue = !first_tuple || w_ok;
@@ -974,6 +1042,7 @@ module xnca_core #(
     wire last_chunk = gcnt_ch == l_chunks - 4'd1;
     wire last_plane = wpl == m_wbits - 3'd1;
     wire last_group = grp == l_groups - 9'd1;
+    assign dr_end = dr_active && (dr_is_out || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1;
     wire array_quiet = !ge0 && !ge1 && !ge2 && !dr_active && !dr_wpend && !p1_valid;
 
     // ------------------------------------------------------------------ write-back
@@ -1000,6 +1069,7 @@ module xnca_core #(
     wire [7:0] wb_new = wb_sat ^ {7'd0, fault_here};
     // the write-back's level of the new state (shared quantizer, input record of channel wjd+1)
     wire [KM-1:0] wb_level = levels[KM-1:0];
+    wire q_rot = wv || (SPRAM == 1 && state == M_LOAD && ld_inq_we);
 
     // inputs of the shared quantizer outside the drain
     reg  [ACC_W-1:0] aux_y;
@@ -1025,7 +1095,7 @@ module xnca_core #(
     integer rc;
     always @(*) begin
         // SPRAM = 1: class rd_i sits at class 0's place (sreg rotates in M_RD_C)
-        rd_v = l_rdata[4] ? sreg[(CM-10)*8 +: 8] : 8'sd0;
+        rd_v = l_rdata[4] ? sreg[7:0] : 8'sd0;
         rd_cls_c = 4'd0;
         rd_best_c = l_rdata[4] ? s_view[(CM-10)*8 +: 8] : 8'sd0;
         for (rc = 1; rc < 10; rc = rc + 1) begin
@@ -1146,7 +1216,7 @@ module xnca_core #(
     always @(posedge clk) begin
         ld_start <= 1'b0;
         x_we <= 1'b0; y_we <= 1'b0; d_we <= 1'b0; s_we <= 1'b0; l_we <= 1'b0;
-        qa_we <= 1'b0; al_we <= 1'b0;
+        qa_we <= 1'b0;
         p1_valid <= 1'b0;
         o_step_done <= 1'b0;
         ge0 <= 1'b0;
@@ -1164,10 +1234,10 @@ module xnca_core #(
         // ---------------------------------------------------------- gathered chunk -> X
         if (xw_busy) begin
             x_we <= 1'b1;
-            a_wlane <= {LPC{1'b1}};
+            a_wl_all <= 1'b1;
             a_waddr <= {xw_slot, xw_j[KMB-1:0]};
             a_wdata <= SPRAM == 0 ? gasm[xw_j*SYN_BITS +: SYN_BITS]
-                       : (NBPC == 1 ? SYN_BITS'(gword[xw_j*C +: C])   // the neighbour itself
+                       : (NBPC == 1 ? SYN_BITS'(gword_plane)          // the neighbour itself
                        : (xw_part ? gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_PART
                                   : gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_FULL));
             xw_j <= xw_j + 3'd1;
@@ -1187,7 +1257,8 @@ module xnca_core #(
             end else begin
                 // hidden layer: plane dj of cell db (k planes per cell)
                 if (dr_lay[0]) x_we <= 1'b1; else y_we <= 1'b1;
-                a_wlane <= drain_lane;
+                a_wl_all <= 1'b0;
+                a_wl_idx <= LPB'({23'd0, dr_grp} % LPC);
                 a_waddr <= {AAW'(db * CHMAX) + AAW'({23'd0, dr_grp} / LPC), dj[KMB-1:0]};
                 a_wdata <= drain_wdata;
                 dj <= dj + 3'd1;
@@ -1196,8 +1267,9 @@ module xnca_core #(
                 dj <= 3'd0;
                 db <= db + 1'b1;
             end
-            if ((dr_is_out || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1) begin
+            if (dr_end) begin
                 dr_active <= 1'b0;
+                q_raddr <= q_raddr + 1'b1;
                 dr_grp <= dr_grp + 9'd1;
                 if (dr_grp == dr_groups - 9'd1) begin
                     dr_grp <= 9'd0;
@@ -1212,8 +1284,6 @@ module xnca_core #(
             dr_active <= 1'b1;
             db <= {BW{1'b0}};
             dj <= 3'd0;
-            dr_qrec <= q_rdata;
-            q_raddr <= q_raddr + 1'b1;
         end
         if (rst) begin
             state <= M_IDLE;
@@ -1223,7 +1293,14 @@ module xnca_core #(
             dr_active <= 1'b0;
             xw_busy <= 1'b0;
             ge0 <= 1'b0; ge1 <= 1'b0; ge2 <= 1'b0;
+            wv <= 1'b0;                     // (q_rot)
+            pad_wr <= 1'b0;
         end else begin
+            // the write-back's activation rotation (wv: M_WB_S / M_WB_T compute channel wjd,
+            // which sits at bit 1 of each plane), also the Q_c(0) intake of a load (SPRAM = 1)
+            if (q_rot)
+                for (pj = 0; pj < KM; pj = pj + 1)
+                    qreg[pj*C + 1 +: CM] <= {wb_level[pj], qreg[pj*C + 2 +: CM - 1]};
             case (state)
             M_IDLE: if (i_cmd_valid) begin
                 steps_left <= i_cmd_steps;
@@ -1255,15 +1332,29 @@ module xnca_core #(
                 3'd5: begin
                     rec_kind <= R_STATE; state <= M_OUT;
                     px <= {XB{1'b0}}; py <= {YB{1'b0}};
+                    sc <= 5'd0; rd_i <= 4'd0;       // (SPRAM = 1: channel, word)
                 end
                 default: begin res_status <= 4'd15; rec_kind <= R_LOAD; state <= M_OUT; end
                 endcase
             end
-            M_LOAD: if (ld_done) begin
-                model_ok <= ld_status == 4'd0;
-                res_status <= ld_status;
-                rec_kind <= R_LOAD;
-                state <= M_OUT;
+            M_LOAD: begin
+                // SPRAM = 1: the input records' Q_c(0) shift into qreg (as into qpad; q_rot
+                // shifts channels 1.. and takes the new one at the top, channel 0 here)
+                if (SPRAM == 1 && ld_inq_we)
+                    for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C] <= qreg[pj*C + 1];
+                if (ld_done) begin
+                    model_ok <= ld_status == 4'd0;
+                    res_status <= ld_status;
+                    rec_kind <= R_LOAD;
+                    state <= M_OUT;
+                    if (SPRAM == 1) begin
+                        // qreg (Q_c(0)) -> the words of PAD_CELL, then the record
+                        cur_cell <= CAW'(PAD_CELL);
+                        pad_wr <= 1'b1;
+                        cw <= 5'(CW_TAG);
+                        state <= M_PIX_W;
+                    end
+                end
             end
             // ---------------------------------------------------------- INIT / MUTATE
             M_PIX: if (in_take) begin
@@ -1273,7 +1364,7 @@ module xnca_core #(
             end
             M_PIX_R: begin
                 // SPRAM = 1: the current activation words of cur_cell -> qreg (M_PIX2 keeps
-                // them or replaces them by qpad: no qcur -> qreg path)
+                // them: M_PIX_R reads PAD_CELL's words instead when they are not kept)
                 if (cw != 5'd0) qreg <= qreg_in;
                 cw <= cw + 5'd1;
                 if (cw == 5'(QWN)) begin
@@ -1289,7 +1380,6 @@ module xnca_core #(
                 qa_wdata <= {step - 16'd1, pix_qword, pix_qword};   // tag: not this step
                 qreg[QW-1:0] <= pix_qword;      // (M_PIX_W writes it as previous and current)
                 if (pix_new_alive) begin
-                    al_we <= 1'b1; al_waddr <= nalive; al_wdata <= cur_cell;
                     nalive <= nalive + 1'b1;
                 end
                 if (SPRAM == 1) begin
@@ -1313,7 +1403,11 @@ module xnca_core #(
                 // of qreg goes to both (previous word i, then current word i; pw_j = cw - CW_PREV)
                 if (ge_k(32'(cw), CW_PREV) && pw_j[0]) qreg <= qreg_out;
                 cw <= cw + 5'd1;
-                if (cw == 5'(CW_END - 1)) begin
+                if (cw == 5'(CW_PIX_END - 1) && pad_wr) begin
+                    cw <= 5'd0;
+                    pad_wr <= 1'b0;
+                    state <= M_OUT;
+                end else if (cw == 5'(CW_PIX_END - 1)) begin
                     cw <= 5'd0;
                     px <= px + 1'b1;
                     if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
@@ -1370,18 +1464,13 @@ module xnca_core #(
                 end else begin
                     // SPRAM = 1, per neighbour: cw 0 reads the tag word, cw 1 picks previous
                     // or current (gsel) and reads its first word, cw 2..QWN+1 collect the
-                    // words in qreg; a padding neighbour takes one cycle and no read.
+                    // words in qreg; a padding neighbour reads PAD_CELL (Q_c(0) of every channel).
                     gd_valid <= 1'b0;
                     if (cw == 5'd0) begin
                         if (g_issue) begin
                             gd_pos <= gpos;
                             gd_inb <= ginx && giny;
-                            if (ginx && giny) cw <= 5'd1;
-                            else begin
-                                qreg[QW-1:0] <= qpad;
-                                gd_valid <= 1'b1;
-                                gpos <= gpos + 4'd1;
-                            end
+                            cw <= 5'd1;     // (a padding neighbour: PAD_CELL's words)
                         end
                     end else begin
                         if (cw == 5'd1) gsel <= g_tag_now;
@@ -1422,8 +1511,8 @@ module xnca_core #(
                 p1_shift <= wpl + sj;
                 if (first_tuple) begin
                     wreg <= w_slice;
-                    amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
                     anvalid <= cur_nvalid[CNTW-1:0];
+                    if (SPRAM == 0) amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
                     w_raddr <= w_raddr + 1'b1;      // prefetch the next slice
                     w_fresh <= 1'b0;
                 end
@@ -1467,22 +1556,22 @@ module xnca_core #(
             M_WB_A: begin                       // s_raddr / qa_raddr = bcell[wb]
                 if (SPRAM == 0) state <= M_WB_B;
                 else begin
-                    // SPRAM = 1: state words -> sreg; current activation word i is read at
-                    // cw = SWN + 2 i and, in the next cycle, shifted into qreg and written
-                    // straight back as previous word i (c_we, c_wdata = c_rdata): the words the
-                    // write-back keeps as previous need no register (M_WB_W skips them)
-                    if (cw != 5'd0 && cw <= 5'(SWN)) sreg <= sreg_in;
-                    if (gt_k(32'(cw), SWN) && wa_j[0]) qreg <= qreg_in;
+                    // SPRAM = 1: current activation word i is read at cw = 2 i and, in the next
+                    // cycle, shifted into qreg and written straight back as previous word i
+                    // (c_we, c_wdata = c_rdata): the words the write-back keeps as previous
+                    // need no register (M_WB_W skips them). (The state words: M_WB_S.)
+                    if (wa_j[0]) qreg <= qreg_in;
                     cw <= cw + 5'd1;
-                    if (cw == 5'(SWN + 2 * QWN - 1)) begin
+                    if (cw == 5'(2 * QWN - 1)) begin
                         cw <= 5'd0;
                         state <= M_WB_B;
                     end
                 end
             end
             M_WB_B: begin
+                // (SPRAM = 1: state word 0 is read, see c_word)
                 if (SPRAM == 0) begin
-                    sreg <= SWP'(s_rdata);
+                    sreg <= SRW'(s_rdata);
                     qreg <= QWP'(qa_cur);
                     qcur <= qa_cur;
                 end
@@ -1491,7 +1580,27 @@ module xnca_core #(
                 wv <= 1'b0;
                 state <= M_WB_S;
             end
-            M_WB_S, M_WB_T: begin
+            M_WB_S, M_WB_T: if (SPRAM == 1) begin
+                // SPRAM = 1, state word w = wj / 4 in 5 phases (cw): 0 loads it into sreg (read
+                // in the cycle before) and writes word w - 1 back (c_we), 0..3 issue slots
+                // 4 w .. 4 w + 3 (d_raddr, iq_raddr, n_raddr; wv only for channels < CM), 1..4
+                // compute them (sreg rotates in every slot, so after 4 the new word is in
+                // place), 4 reads word w + 1. A phase 0 with wj = 4 SWN only writes the last.
+                wv <= 1'b0;
+                if (cw != 5'd0) sreg <= s_rot8(sreg, wb_new);       // slot wjd
+                if (cw != 5'd4 && !(cw == 5'd0 && wj == 5'(4 * SWN))) begin
+                    wjd <= wj;
+                    wv <= !ge_k(32'(wj), CM);
+                    wj <= wj + 5'd1;
+                end
+                cw <= cw == 5'd4 ? 5'd0 : cw + 5'd1;
+                if (cw == 5'd0) begin
+                    if (wj == 5'(4 * SWN)) begin
+                        cw <= 5'(CW_TAG);
+                        state <= M_WB_W;
+                    end else sreg <= SRW'(c_rdata);
+                end
+            end else begin
                 // issue channel wj (d_raddr, iq_raddr, n_raddr); compute channel wjd
                 wv <= state == M_WB_S;
                 wjd <= wj;
@@ -1499,25 +1608,19 @@ module xnca_core #(
                     wj <= wj + 5'd1;
                     if (wj == 5'(CM - 1)) state <= M_WB_T;
                 end else state <= M_WB_W;
-                if (wv) begin
-                    // channel wjd is at the bottom of sreg and at bit 1 of each plane of qreg
-                    sreg <= s_rot8(sreg, wb_new);
-                    for (pj = 0; pj < KM; pj = pj + 1)
-                        qreg[pj*C + 1 +: CM] <= {wb_level[pj], qreg[pj*C + 2 +: CM - 1]};
-                end
+                // channel wjd is at the bottom of sreg and at bit 1 of each plane of qreg
+                // (qreg: q_rot, above the case)
+                if (wv) sreg <= s_rot8(sreg, wb_new);
             end
             M_WB_W: begin
-                // SPRAM = 1: the state words, the tag and the current words (qreg)
-                s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= sreg[CM*8-1:0];
+                // SPRAM = 1: the tag and the current words (qreg), from cw = CW_TAG
+                s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= CMB'(sreg);
                 l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
                 qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur, qreg[QW-1:0]};
-                if (SPRAM == 1) begin
-                    if (!ge_k(32'(cw), CW_TAG)) sreg <= sreg_out;
-                    else if (ge_k(32'(cw), CW_CUR)) qreg <= qreg_out;
-                end
+                if (SPRAM == 1 && ge_k(32'(cw), CW_CUR)) qreg <= qreg_out;
                 // (SPRAM = 1: the previous words were written in M_WB_A: tag, then current)
                 cw <= SPRAM == 1 && cw == 5'(CW_TAG) ? 5'(CW_CUR) : cw + 5'd1;
-                if (SPRAM == 0 || cw == 5'(CW_END - 1)) begin
+                if (SPRAM == 0 || cw == 5'(CW_CUR_END - 1)) begin
                     cw <= 5'd0;
                     wb <= wb + 1'b1;
                     if (wb == nb[BW-1:0] - 1'b1) begin
@@ -1530,6 +1633,7 @@ module xnca_core #(
             M_RD_A: begin
                 rd_i <= 4'd0;
                 rd_cls <= 4'd0;
+                sc <= 5'(((CM - 10) / 4) * 4);  // (SPRAM = 1: the slot of the first class's word)
                 if (ap == nalive) begin
                     pred <= SPRAM == 1 ? 4'd0 : pred_c;
                     pred_best <= SPRAM == 1 ? {NAW{1'b0}} : votes[0];
@@ -1559,10 +1663,10 @@ module xnca_core #(
             M_RD_B: begin                       // s_raddr = al_rdata
                 if (SPRAM == 0) state <= M_RD_C;
                 else begin
-                    // SPRAM = 1: the state words -> sreg
-                    if (cw != 5'd0) sreg <= sreg_in;
-                    cw <= cw + 5'd1;
-                    if (cw == 5'(SWN)) begin
+                    // SPRAM = 1: the state word of slot sc -> sreg (read at cw 0)
+                    cw <= 5'd1;
+                    if (cw != 5'd0) begin
+                        sreg <= SRW'(c_rdata);
                         cw <= 5'd0;
                         state <= M_RD_C;
                     end
@@ -1577,16 +1681,22 @@ module xnca_core #(
                     ap <= ap + 1'b1;
                     state <= M_RD_A;
                 end else begin
-                    // class rd_i + 1 next (the byte entering at the top is never read here: the
-                    // same rotation as the write-back's, one mux input less on sreg)
+                    // slot sc (class rd_i from slot CM - 10 on) at the bottom; the next slot
+                    // next (the byte entering at the top is never read here: the same rotation
+                    // as the write-back's, one mux input less on sreg); after a word's last
+                    // slot M_RD_B reads the next word
                     sreg <= s_rot8(sreg, wb_new);
-                    if (rd_i == 4'd0 || rd_v > rd_best) begin
-                        rd_best <= rd_v;
-                        rd_cls <= rd_i;
-                    end
-                    rd_i <= rd_i + 4'd1;
+                    sc <= sc + 5'd1;
                     v_ph <= 1'b0;
-                    if (rd_i == 4'd9) state <= M_RD_D;
+                    if (sc[1:0] == 2'd3) state <= M_RD_B;
+                    if (ge_k(32'(sc), CM - 10)) begin
+                        if (rd_i == 4'd0 || rd_v > rd_best) begin
+                            rd_best <= rd_v;
+                            rd_cls <= rd_i;
+                        end
+                        rd_i <= rd_i + 4'd1;
+                        if (rd_i == 4'd9) state <= M_RD_D;
+                    end
                 end
             end
             M_RD_D: begin                       // SPRAM = 1: vote for rd_cls (u_vram, v_we)
@@ -1611,16 +1721,19 @@ module xnca_core #(
             M_ST_A: begin                       // s_raddr = {py, px}
                 if (SPRAM == 0) state <= M_ST_B;
                 else begin
-                    if (cw != 5'd0) sreg <= sreg_in;
-                    cw <= cw + 5'd1;
-                    if (cw == 5'(SWN)) begin
+                    // SPRAM = 1: state word rd_i -> sreg (read at cw 0); the first of a cell
+                    // continues in M_ST_B (level byte), the others in M_ST_C
+                    cw <= 5'd1;
+                    if (cw != 5'd0) begin
+                        sreg <= SRW'(c_rdata);
+                        rd_i <= rd_i + 4'd1;
                         cw <= 5'd0;
-                        state <= M_ST_B;
+                        state <= sc == 5'd0 ? M_ST_B : M_ST_C;
                     end
                 end
             end
             M_ST_B: begin
-                if (SPRAM == 0) sreg <= SWP'(s_rdata);
+                if (SPRAM == 0) sreg <= SRW'(s_rdata);
                 lvl <= l_rdata;
                 sc <= 5'd0;
                 state <= M_ST_C;
@@ -1628,10 +1741,13 @@ module xnca_core #(
             M_ST_C: if (out_take) begin
                 sc <= sc + 5'd1;
                 if (sc != 5'd0) sreg <= s_rot8(sreg, wb_new);
+                // SPRAM = 1: after a word's last channel (sc - 1 = 3 mod 4) the next word
+                if (SPRAM == 1 && sc != 5'd0 && sc[1:0] == 2'd0) state <= M_ST_A;
                 if (sc == 5'(C - 1)) begin
                     px <= px + 1'b1;
                     if (px == XB'(GRID_W - 1)) begin px <= {XB{1'b0}}; py <= py + 1'b1; end
                     state <= pix_last ? M_IDLE : M_ST_A;
+                    sc <= 5'd0; rd_i <= 4'd0;
                 end
             end
             default: state <= M_IDLE;
@@ -1665,38 +1781,54 @@ module xnca_core #(
     end
 
     // SPRAM = 1: the cell SPRAM's port, by state and word counter cw
-    wire [4:0] c_act_base = gsel ? 5'(CW_PREV) : 5'(CW_CUR);
 
     always @(*) begin
         c_we = 1'b0;
         c_cell = cur_cell;
         c_word = 4'(cw);
         case (state)
-        M_PIX_R: c_word = 4'(5'(CW_CUR) + cw);
+        M_PIX_R: begin
+            // the pixel's cell's current words if kept, else Q_c(0) (PAD_CELL, see qpad)
+            if (!pix_kept) c_cell = CAW'(PAD_CELL);
+            c_word = {2'b11, cw[1:0]};          // (CW_CUR + cw)
+        end
         M_PIX_W: begin
             c_we = 1'b1;
-            if (ge_k(32'(cw), CW_PREV)) c_word = 4'((pw_j[0] ? 5'(CW_CUR) : 5'(CW_PREV)) + (pw_j >> 1));
+            if (ge_k(32'(cw), CW_PREV)) c_word = {1'b1, pw_j[0], pw_j[2:1]};  // (CW_PREV / CW_CUR + pw_j / 2)
         end
         M_GATH: begin
-            c_cell = {gny, gnx};
+            c_cell = ginx && giny ? {gny, gnx} : CAW'(PAD_CELL);
+            // cw 0: the tag; cw >= 1: activation word cw - 1, previous (the tag says this step,
+            // g_tag_now at cw 1, then gsel) or current
             if (cw == 5'd0) c_word = 4'(CW_TAG);
-            else if (cw == 5'd1) c_word = g_tag_now ? 4'(CW_PREV) : 4'(CW_CUR);
-            else c_word = 4'(c_act_base + cw - 5'd1);
+            else c_word = {1'b1, !(cw == 5'd1 ? g_tag_now : gsel), wm1[1:0]};
         end
         M_WB_A: begin
             // state words, then current word i read (wa_j = 2 i) and written back as previous
             // word i (wa_j = 2 i + 1)
             c_cell = bcell[wb];
-            c_we = ge_k(32'(cw), SWN) && wa_j[0];
-            c_word = !ge_k(32'(cw), SWN) ? 4'(cw)
-                   : 4'((wa_j[0] ? 5'(CW_PREV) : 5'(CW_CUR)) + (wa_j >> 1));
+            c_we = wa_j[0];
+            c_word = {1'b1, !wa_j[0], wa_j[2:1]};   // (CW_PREV / CW_CUR + wa_j / 2)
+        end
+        M_WB_B: c_cell = bcell[wb];         // state word 0 (cw = 0)
+        M_WB_S, M_WB_T: begin
+            // state word wj / 4 - 1 written back at phase 0, word wj / 4 read at phase 4
+            c_cell = bcell[wb];
+            c_we = cw == 5'd0 && wj != 5'd0;
+            c_word = 4'(wj[4:2]) - {3'd0, cw == 5'd0};
         end
         M_WB_W: begin
             c_we = 1'b1;
             c_cell = bcell[wb];
         end
-        M_RD_B: c_cell = al_rdata;
-        M_ST_A: c_cell = {py, px};
+        M_RD_B: begin
+            c_cell = al_rdata;
+            c_word = 4'(sc[4:2]);
+        end
+        M_ST_A: begin
+            c_cell = {py, px};
+            c_word = rd_i;
+        end
         default: ;
         endcase
         // write data: state words, tag, current (qreg; M_PIX_W: previous too), and in M_WB_A the
@@ -1709,7 +1841,7 @@ module xnca_core #(
     end
 
     wire unused_ok = &{1'b0, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
-                       pred_best,
+                       pred_best, cur_nvalid,
                        g_groups[63:16]};
 endmodule
 

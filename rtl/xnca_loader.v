@@ -49,10 +49,10 @@ module xnca_loader #(
     input  wire [63:0]         i_rowbytes,
     // parameter memory writes
     output reg                 o_inq_we,
-    output reg  [4:0]          o_inq_addr,
-    output reg  [36:0]         o_rec_data,      // {add[23:0], shift[4:0], mul[7:0]}
+    output wire [4:0]          o_inq_addr,
+    output wire [36:0]         o_rec_data,      // {add[23:0], shift[4:0], mul[7:0]} (with a we)
     output reg                 o_qrec_we,
-    output reg  [QAW-1:0]      o_qrec_addr,
+    output wire [QAW-1:0]      o_qrec_addr,
     output reg  [UNITS-1:0]    o_qrec_lane,
     output reg                 o_w_we,
     output reg  [WAW-1:0]      o_w_addr,
@@ -90,10 +90,12 @@ module xnca_loader #(
     wire [7:0]  d_layers = desc[63:56];
     wire [15:0] d_p = desc[79:64];
     wire [15:0] d_m = desc[95:80];
-    wire [7:0]  d_wbits = desc[103:96];
-    wire [7:0]  d_abits = desc[111:104];
-    wire [7:0]  d_sbits = desc[119:112];
-    wire [7:0]  d_ibits = desc[127:120];
+    // (without CHECKS the sender checked m, k <= 4, S <= 8, b <= 4: only their low bits are kept,
+    // see S_DESC)
+    wire [7:0]  d_wbits = CHECKS ? desc[103:96] : {5'd0, desc[98:96]};
+    wire [7:0]  d_abits = CHECKS ? desc[111:104] : {5'd0, desc[106:104]};
+    wire [7:0]  d_sbits = CHECKS ? desc[119:112] : {4'd0, desc[115:112]};
+    wire [7:0]  d_ibits = CHECKS ? desc[127:120] : {5'd0, desc[122:120]};
     wire [31:0] d_payload = desc[159:128];
 
     assign o_layers = d_layers[1:0];
@@ -170,6 +172,11 @@ module xnca_loader #(
     reg [47:0] recb;
     reg [2:0]  rec_n;
     reg [4:0]  inq_n;
+    reg        q_adv;           // the record being written ends a row group: qaddr moves on
+    // the record addresses are the walk counters themselves, which move on in the cycle of
+    // the write (o_inq_we / o_qrec_we) instead of with it (no registered copies)
+    assign o_inq_addr = inq_n;
+    assign o_qrec_addr = qaddr;
     reg        runp_bad;        // a run-parameter byte so far disagreed (status 12)
     reg [3:0]  runp_n;
 
@@ -188,6 +195,9 @@ module xnca_loader #(
 
     // a complete record from the 5 buffered bytes and the incoming one
     wire [47:0] rec_full = {i_data, recb[47:8]};
+    // the record written (o_inq_we / o_qrec_we): recb holds all 6 bytes then, until the next
+    // record byte arrives (no register copy)
+    assign o_rec_data = {recb[39:16], recb[12:8], recb[7:0]};
     wire [31:0] rec_add = rec_full[47:16];
     wire [2:0]  rec_shift_hi = rec_full[15:13];   // shift <= 31: only the top bits matter
     wire rec_bad = rec_shift_hi != 3'd0 ||
@@ -213,7 +223,7 @@ module xnca_loader #(
     wire seg_end = bit_in_row && ({{(16-SBW){1'b0}}, seg_n} + 16'd1 == l_ebits || nidx + 9'd1 == l_nin[8:0]);
     wire row_last = row + 9'd1 == l_nout[8:0];
 
-    integer wbi;
+    integer wbi, dbi;
     always @(posedge clk) begin
         o_done <= 1'b0;
         o_inq_we <= 1'b0;
@@ -224,6 +234,8 @@ module xnca_loader #(
             o_status <= 4'd0;
             o_count <= 32'd0;
         end else begin
+            if (o_inq_we) inq_n <= inq_n + 5'd1;
+            if (o_qrec_we && q_adv) qaddr <= qaddr + 1'b1;
             if (byte_take && state != S_DESC) begin
                 remaining <= remaining - 1'b1;
                 o_count <= o_count + 32'd1;
@@ -253,7 +265,12 @@ module xnca_loader #(
                 draining <= 1'b0;
             end
             S_DESC: if (byte_take) begin
-                desc <= {i_data, desc[159:8]};
+                // CHECKS: all 20 bytes (a shift register); else only the bytes the walk and
+                // the run-parameter check use, each written in place (no 104-bit shift chain)
+                if (CHECKS) desc <= {i_data, desc[159:8]};
+                else
+                    for (dbi = 7; dbi < 16; dbi = dbi + 1)
+                        if (desc_n == 5'(dbi)) desc[dbi*8 +: 8] <= i_data;
                 desc_n <= desc_n + 5'd1;
                 if (desc_n == 5'd19) state <= S_CHECK;
             end
@@ -296,11 +313,8 @@ module xnca_loader #(
                         rec_n <= rec_n + 3'd1;
                         if (rec_n == 3'd5) begin
                             rec_n <= 3'd0;
-                            o_rec_data <= {rec_full[39:16], rec_full[12:8], rec_full[7:0]};
                             o_inq_we <= 1'b1;
-                            o_inq_addr <= inq_n;
                             if (rec_bad) begin o_status <= 4'd13; draining <= 1'b1; end
-                            inq_n <= inq_n + 5'd1;
                             if (inq_n == CHANNELS[4:0] - 5'd1) begin
                                 state <= S_WBYTE;
                                 layer <= 2'd0;
@@ -308,7 +322,10 @@ module xnca_loader #(
                                 gbase <= {WAW{1'b0}}; qaddr <= {QAW{1'b0}};
                                 plane <= 3'd0; ibase <= {WAW{1'b0}};
                                 chunk <= 4'd0; rbyte <= 8'd0; nidx <= 9'd0;
-                                seg_n <= {SBW{1'b0}}; o_w_data <= {SYN_BITS{1'b0}};
+                                o_w_addr <= {WAW{1'b1}};    // (UNITS = 1: before slice 0)
+                                // (o_w_data is not cleared: bits above a partial segment
+                                // are stale and masked in the units, amask)
+                                seg_n <= {SBW{1'b0}};
                             end
                         end
                     end
@@ -326,7 +343,9 @@ module xnca_loader #(
                         if (seg_end) begin
                             // write the segment (with this bit) to lane `unit` of its slice
                             o_w_we <= 1'b1;
-                            o_w_addr <= ibase + WAW'(chunk);
+                            // (one unit: a row group is one row, so the walk visits the
+                            // slices in address order and o_w_addr just counts, from all-ones)
+                            o_w_addr <= UNITS == 1 ? o_w_addr + 1'b1 : ibase + WAW'(chunk);
                             o_w_lane <= UNITS'(1) << unit;
                             chunk <= chunk + 4'd1;
                             seg_n <= {SBW{1'b0}};
@@ -368,17 +387,13 @@ module xnca_loader #(
                         rec_n <= rec_n + 3'd1;
                         if (rec_n == 3'd5) begin
                             rec_n <= 3'd0;
-                            o_rec_data <= {rec_full[39:16], rec_full[12:8], rec_full[7:0]};
                             o_qrec_we <= 1'b1;
-                            o_qrec_addr <= qaddr;
                             o_qrec_lane <= UNITS'(1) << unit;
                             if (rec_bad) begin o_status <= 4'd13; draining <= 1'b1; end
                             row <= row + 9'd1;
                             unit <= unit + 1'b1;
-                            if (unit == UB'(UNITS - 1) || row_last) begin
-                                unit <= {UB{1'b0}};
-                                qaddr <= qaddr + 1'b1;
-                            end
+                            q_adv <= unit == UB'(UNITS - 1) || row_last;
+                            if (unit == UB'(UNITS - 1) || row_last) unit <= {UB{1'b0}};
                             if (row_last) begin
                                 if ({14'd0, layer} == l_last) begin
                                     state <= S_RUNP;
