@@ -7,7 +7,9 @@
 // cell state / activations and weight slices in SPRAM; the core's statistics counters (STATS)
 // and its second descriptor check (LOAD_CHECKS) are left out: the adapter counts cycles and
 // checks the descriptor itself, and the core takes pixel levels from the adapter (PIX_LEVELS)
-// instead of pixels (logic is scarce: docs/architecture.md section 8). The build
+// instead of pixels, and the adapter puts its 32-bit counter / holders / length arithmetic into
+// four of the UP5K's eight DSP blocks (DSP_ICE40; logic is scarce: docs/architecture.md
+// section 8). The build
 // id comes from make (`XNCA_BUILD_ID, mk/boards.mk).
 `default_nettype none
 
@@ -44,7 +46,7 @@ module xnca_board_icebreaker #(
     .BOARD("icebreaker"), .CLOCK_HZ(24_000_000), .CLKS_PER_BIT(CLKS_PER_BIT), .BUILD_ID(BUILD_ID),
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
     .BATCH(BATCH), .HASH_PIPE(0), .SPRAM(1), .STATS(1'b0),
-    .LOAD_CHECKS(1'b0), .PIX_LEVELS(1), .INFO_RECORD(0)
+    .LOAD_CHECKS(1'b0), .PIX_LEVELS(1), .INFO_RECORD(0), .DSP_ICE40(1)
   ) u_top (
     .clk_i(clk), .rst_i(rst), .uart_rx_i(RX), .uart_tx_o(TX),
     .busy_o(busy), .model_ok_o(model_ok), .step_done_o(unused_step), .framing_error_o(unused_ferr),

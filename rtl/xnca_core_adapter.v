@@ -18,7 +18,9 @@
 //   READ_STATE  a core STATE record, the requested cells forwarded, the rest drained;
 //   RESET       resets the core and drops the model and the last state.
 // Everything is sequential and small: the payload is re-read from the engine's payload RAM
-// (one byte per 3 cycles) instead of being copied; report results wait in one block RAM.
+// (one byte per 3 cycles, at most 8 bytes held at a time) instead of being copied; report
+// results wait in one block RAM; with DSP_ICE40 = 1 (iCE40UP5K, yosys) the cycle counter,
+// the CLASSIFY seed / image and the CLASSIFY length arithmetic live in SB_MAC16 blocks.
 // Deviation from the CPU model: a packed level no pixel produces (level 1 at b = 4) reaches the
 // core as the smallest alive pixel (26), i.e. as level 2; hosts packing real pixels never send it.
 `default_nettype none
@@ -36,7 +38,10 @@ module xnca_core_adapter #(
   // 1: the core takes pixel levels (xnca_core PIX_LEVELS): the unpacked level goes out as it is
   // (level 1 at b = 4 as 2, the level of the pixel 26 that 0 sends otherwise); 0: the smallest
   // pixel of the level
-  parameter integer PIX_LEVELS = 0
+  parameter integer PIX_LEVELS = 0,
+  // 1 (iCE40UP5K, yosys builds only): the image cycle counter and the image index adder in two
+  // SB_MAC16 DSP blocks (the part has 8, the core uses 1) instead of ~70 logic cells
+  parameter integer DSP_ICE40 = 0
 ) (
   input  wire        clk_i,
   input  wire        rst_i,
@@ -87,7 +92,7 @@ module xnca_core_adapter #(
   // total, the weight_bytes sum; one spare bit), STATE stream offsets, a cell + count of
   // READ_STATE (count <= 1024), reply bytes of one CLASSIFY image (<= 6 + 22 * 16)
   localparam integer WBW = $clog2(MAX_WEIGHT_BYTES + 1) + 1;
-  localparam integer SBW = $clog2(1 + NCELLS * CHANNELS + 1);
+  localparam integer CHW = $clog2(CHANNELS);
   localparam integer NCW = $clog2(NCELLS + 1024 + 1);
   localparam integer LW = WBW > 16 ? WBW : 16;
 
@@ -155,7 +160,8 @@ module xnca_core_adapter #(
     S_CL_REP_HI = 6'd24, S_CL_DECIDE = 6'd25, S_CL_CMD = 6'd26, S_CL_PIX = 6'd27,
     S_CL_PIX_GOT = 6'd28, S_CL_PIX_OUT = 6'd29, S_CL_WAIT = 6'd30, S_CL_OUT_A = 6'd31,
     S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd33, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd35,
-    S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39;
+    S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39,
+    S_LB_CHECK_B = 6'd40, S_CL_HEAD0 = 6'd41;
 
   reg [5:0]  st;
   reg [5:0]  ret;              // return state of the payload-read subroutine
@@ -166,8 +172,8 @@ module xnca_core_adapter #(
   // the byte of a one-byte read: the payload RAM's output, which holds it while addr_q holds
   // (every user reads it before addr_q moves on)
   wire [7:0] fb = pl_data_i;
-  reg [175:48] sh;             // the last 16 bytes read by S_READ, newest at the top (bits
-                               // numbered as in a 22-byte register: fields keep their offsets)
+  reg [175:112] sh;            // the last 8 bytes read by S_READ, newest at the top (an n-byte
+                               // read leaves byte j at sh[176 - 8n + 8j +: 8])
   reg [15:0] rw;               // the report step read by S_CL_REP / S_CL_REP_LO (sh keeps the
                                // CLASSIFY head meanwhile)
   wire       rd_rep = ret == S_CL_REP_GOT || ret == S_CL_REP_HI;
@@ -189,7 +195,7 @@ module xnca_core_adapter #(
   reg        model_ok, loading, have_state;
   // byte counts are as wide as the build needs (CLASSIFY lengths: 24 bits); protocol fields
   // are compared in full
-  reg [WBW-1:0] received, total;
+  reg [WBW-1:0] received, left;   // weight bytes received, and still to come (total - received)
   reg [31:0] crc;
   // the payload length is measured by the core: its loader walks exactly spec 9's weight_bytes
   // for the descriptor's dimensions. len_err: a LOAD_DATA byte arrived after the core's LOAD
@@ -202,40 +208,50 @@ module xnca_core_adapter #(
   reg [7:0]  ld_rec_status;
   reg [3:0]  in_bits;          // b of the active / loading model
 
-  // descriptor fields, read in two parts (sh holds 16 bytes): bytes 0..5 (a 6-byte read: byte j
-  // at sh[128 + 8j +: 8], checked in S_LB_HEAD), then bytes 6..21 (byte j at sh[8j +: 8])
+  // descriptor fields, read in three parts (sh holds 8 bytes): bytes 0..5 (a 6-byte read: byte
+  // j at sh[128 + 8j +: 8], checked in S_LB_HEAD), bytes 6..13 (part A, byte j at
+  // sh[64 + 8j +: 8], S_LB_CHECK), bytes 14..21 (part B, byte j at sh[8j], S_LB_CHECK_B)
   wire [7:0]  d_variant = sh[128 +: 8];
   wire [7:0]  d_layers = sh[136 +: 8];
   wire [15:0] d_gw = sh[144 +: 16];
   wire [15:0] d_gh = sh[160 +: 16];
   reg  [1:0]  lb_layers;       // L, kept from the first part (<= 2 once it passed)
-  wire [7:0]  d_c = sh[48 +: 8];
-  wire [7:0]  d_m = sh[56 +: 8];
-  wire [15:0] d_p = sh[64 +: 16];
-  wire [15:0] d_mw = sh[80 +: 16];
-  wire [7:0]  d_k = sh[96 +: 8];
-  wire [7:0]  d_s = sh[104 +: 8];
-  wire [7:0]  d_b = sh[112 +: 8];
+  wire [7:0]  d_c = sh[112 +: 8];      // part A
+  wire [7:0]  d_m = sh[120 +: 8];
+  wire [15:0] d_p = sh[128 +: 16];
+  wire [15:0] d_mw = sh[144 +: 16];
+  wire [7:0]  d_k = sh[160 +: 8];
+  wire [7:0]  d_s = sh[168 +: 8];
+  wire [7:0]  d_b = sh[112 +: 8];      // part B (kept in sh until the load has started)
   wire        d_noise_hi = sh[127];   // noise <= 127: only the top bit matters
   wire [15:0] d_fire = sh[128 +: 16];
   wire [31:0] d_wb = sh[144 +: 32];
 
-  // LOAD_BEGIN checks in the CPU model's order (host/xnca_devmodel.c check_desc)
-  reg [15:0] bad_field;
-  reg        bad;
+  // LOAD_BEGIN checks in the CPU model's order (host/xnca_devmodel.c check_desc): part A's
+  // fields (C, P, M, m, k, S) all come before part B's (b, noise, fire, weight_bytes)
+  reg [4:0]  bad_field_a, bad_field_b;
+  reg        bad_a, bad_b;
   always @(*) begin
-    bad = 1'b1;
-    bad_field = 16'd0;
-    if (d_c != CHANNELS[7:0]) bad_field = 16'd6;   // (variant, L, grid: S_LB_HEAD)
-    else if (lt_k(32'(d_p), 8) || gt_k(32'(d_p), MAX_P)) bad_field = 16'd8;
-    else if (lb_layers != 2'd0 ? (lt_k(32'(d_mw), 8) || gt_k(32'(d_mw), MAX_M)) : d_mw != 16'd0) bad_field = 16'd10;
-    else if (d_m == 8'd0 || gt_k(32'(d_m), MAX_WBITS)) bad_field = 16'd7;
-    else if (d_k == 8'd0 || gt_k(32'(d_k), MAX_ABITS)) bad_field = 16'd12;
-    else if (lt_k(32'(d_s), 2) || gt_k(32'(d_s), 8)) bad_field = 16'd13;
-    else if (d_b == 8'd0 || gt_k(32'(d_b), 4)) bad_field = 16'd14;
-    else if (d_noise_hi) bad_field = 16'd15;
-    else if (gt_k(32'(d_fire), 256)) bad_field = 16'd16;
-    else bad = 1'b0;
+    bad_a = 1'b1;
+    bad_field_a = 5'd0;
+    if (d_c != CHANNELS[7:0]) bad_field_a = 5'd6;   // (variant, L, grid: S_LB_HEAD)
+    else if (lt_k(32'(d_p), 8) || gt_k(32'(d_p), MAX_P)) bad_field_a = 5'd8;
+    else if (lb_layers != 2'd0 ? (lt_k(32'(d_mw), 8) || gt_k(32'(d_mw), MAX_M)) : d_mw != 16'd0) bad_field_a = 5'd10;
+    else if (d_m == 8'd0 || gt_k(32'(d_m), MAX_WBITS)) bad_field_a = 5'd7;
+    else if (d_k == 8'd0 || gt_k(32'(d_k), MAX_ABITS)) bad_field_a = 5'd12;
+    else if (lt_k(32'(d_s), 2) || gt_k(32'(d_s), 8)) bad_field_a = 5'd13;
+    else bad_a = 1'b0;
+  end
+  // weight_bytes only within 1 .. the build's largest (the counters' width); whether it is spec
+  // 9's value for these dimensions is measured by the core (len_err, LOAD_END)
+  always @(*) begin
+    bad_b = 1'b1;
+    bad_field_b = 5'd0;
+    if (d_b == 8'd0 || gt_k(32'(d_b), 4)) bad_field_b = 5'd14;
+    else if (d_noise_hi) bad_field_b = 5'd15;
+    else if (gt_k(32'(d_fire), 256)) bad_field_b = 5'd16;
+    else if (d_wb == 32'd0 || gt_k(d_wb, MAX_WEIGHT_BYTES)) bad_field_b = 5'd18;
+    else bad_b = 1'b0;
   end
 
   // core descriptor byte i (docs/core.md 3): protocol descriptor fields re-ordered. Each is
@@ -266,9 +282,10 @@ module xnca_core_adapter #(
   wire [7:0] core_desc = ridx == 5'd4 ? 8'(CHANNELS) : ridx == 5'd5 ? 8'(CHANNELS - 11)
                        : ridx == 5'd6 ? 8'd10 : fb;
 
-  // CLASSIFY head (after a 16-byte read: byte j at sh[48 + 8j +: 8]), kept in sh until the
+  // CLASSIFY head: bytes 0..7 (image, seed) go to the image / seed holders (S_CL_HEAD0), then
+  // bytes 8..15 (an 8-byte read: byte j at sh[48 + 8j +: 8]) stay in sh until the
   // command ends (its other reads go to rw or fb)
-  wire [31:0] cl_image = sh[48 +: 32], cl_seed = sh[80 +: 32];
+  wire        head_load = st == S_CL_HEAD0;     // image and seed (sh[112 +: 64]) to the holders
   wire [15:0] cl_steps = sh[112 +: 16], cl_mut = sh[128 +: 16];
   wire [7:0]  cl_n = sh[144 +: 8];
   wire [7:0]  cl_nrep = sh[152 +: 8], cl_fmt = sh[160 +: 8];
@@ -287,14 +304,20 @@ module xnca_core_adapter #(
   // CLASSIFY lengths: want = 16 + 2 nr + n G (1 + mutating) <= 48 + 510 G4, reply <= 255 * 358
   localparam integer WLW0 = $clog2(48 + 510 * G4I + 1);
   localparam integer WLW = WLW0 > 17 ? WLW0 : 17;     // (compared with the 16-bit length)
+  // the expected payload length (want_v, checked first), then (len_pass2) the reply length
+  // (reply_v): summed image by image in want_len / reply_len, or (USE_DSP) one SB_MAC16
+  // multiply-add that gives the reply length once len_pass2 is set
   reg [WLW-1:0] want_len;
   reg [16:0] reply_len;
-  reg [16:0] img_bytes;        // G (1 + mutating): grid bytes of one image
+  reg        len_pass2;
+  wire [WLW-1:0] want_v, reply_v;
+  wire [16:0] img_bytes = cl_mut_en ? {grid_bytes, 1'b0} : {1'b0, grid_bytes};  // G (1 + mutating)
   reg [7:0]  cnt8;             // images counted / processed
-  reg [15:0] prev_rep;
-  reg [15:0] img_base;         // payload offset of the current image's grid
+  // payload offset of the next grid to take in: the image's grid, after its intake the
+  // mutation grid (the intake leaves addr_q there), after that the next image's grid
+  reg [PW:0] img_base;
   wire [15:0] rep_v = rw;      // the report step being run to (S_CL_REP_LO .. S_CL_WAIT)
-  reg [15:0] done_steps;
+  reg [15:0] done_steps;       // (also the previous report step while the list is checked)
   reg [4:0]  rep_i;
   reg        started, mutated, is_report;
   // S_CL_DECIDE: the mutation falls before report rep_v: run to mutate_at first (INIT / RUN;
@@ -305,10 +328,9 @@ module xnca_core_adapter #(
   wire [15:0] dec_target = dec_to_mut ? cl_mut : rep_v;
   reg [2:0]  c_op;
   reg [15:0] c_steps;
-  reg        c_grid_b;
   reg [8:0]  rram_wp;          // next result byte (report r at 22 r: votes, pred, agree)
   reg [7:0]  pred_b, agree_b;  // the record's pred and agree, written after the votes
-  reg [31:0] cyc;              // clocks of the image (holds its final count once cyc_run drops)
+  wire [31:0] cyc;             // clocks of the image (holds its final count once cyc_run drops)
   reg        cyc_run;
   // pixel expansion
   // pixel expansion, one bit per cycle (no variable shifters): pb holds the packed byte being
@@ -359,17 +381,117 @@ module xnca_core_adapter #(
   end
   // reply byte counter
   reg [8:0]  ok;               // (replies: LOAD_DATA 8, LOAD_END 4, CLASSIFY <= 358 per image)
-  // READ_STATE window
-  // READ_STATE window: rs_skip record bytes to drop, then rs_left to forward, the rest drained
-  // up to the record's last byte (o_out_last)
-  reg [SBW-1:0] rs_skip, rs_left;
+  // READ_STATE window in cells, not bytes (no x * CHANNELS for the window): the record's
+  // header byte (rs_hdr) and rs_skip cells dropped, then rs_left cells forwarded, the rest
+  // drained up to the record's last byte (o_out_last); rs_ch counts a cell's channel bytes
+  reg           rs_hdr;
+  reg [CHW-1:0] rs_ch;
+  reg [NCW-1:0] rs_skip, rs_left;
+  wire          rs_cell_end_byte = rs_ch == CHW'(CHANNELS - 1);
   // READ_STATE: cell u32 at sh[128], count u16 at sh[160]; the cell is checked in NCW bits
   wire [15:0] rs_count = sh[160 +: 16];
   wire [NCW-1:0] rs_cell = sh[128 +: NCW];
   wire [NCW-1:0] rs_cell_end = rs_cell + NCW'(rs_count[10:0]);
   wire       rs_bad = rs_count == 16'd0 || gt_k(32'(rs_count), 1024) || sh[128 + NCW +: 32 - NCW] != 0 ||
                       gt_k(32'(rs_cell), NCELLS - 1) || gt_k(32'(rs_cell_end), NCELLS);
-  wire       rs_fwd = st == S_RS_STREAM && rs_skip == {SBW{1'b0}} && rs_left != {SBW{1'b0}};
+  wire       rs_fwd = st == S_RS_STREAM && !rs_hdr && rs_skip == {NCW{1'b0}} && rs_left != {NCW{1'b0}};
+
+  // ---------------------------------------------------------------- 32-bit arithmetic
+  // the image cycle counter (all ones at S_CL_IMG, +1 per clock while cyc_run), the CLASSIFY
+  // seed and the index of the current image (image + n), the CLASSIFY lengths: fabric
+  // registers and adders, or SB_MAC16 blocks where DSP_ICE40 = 1 in a yosys build (simulators
+  // take the fabric version, unless XNCA_SIM_ICE40_DSP is defined and a SB_MAC16 model given)
+  wire        cyc_load = st == S_CL_IMG;
+  wire [31:0] image_idx, cl_seed;
+`ifdef SYNTHESIS
+`define XNCA_ADAPTER_DSP
+`elsif XNCA_SIM_ICE40_DSP
+`define XNCA_ADAPTER_DSP
+`endif
+`ifdef XNCA_ADAPTER_DSP
+  localparam integer USE_DSP = DSP_ICE40;
+`else
+  localparam integer USE_DSP = 0 * DSP_ICE40;   // (simulators: the fabric version)
+`endif
+  generate
+    if (USE_DSP != 0) begin : g_dsp
+`ifdef XNCA_ADAPTER_DSP
+      // accumulator: O = Q, Q <= load ? {C, D} : Q + 1 (the bottom adder's carry-in is 1, the
+      // top half takes its carry), clocked while CE
+      SB_MAC16 #(
+        .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_LOWERINPUT(2'b00), .TOPADDSUB_UPPERINPUT(1'b0),
+        .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_LOWERINPUT(2'b00),
+        .BOTADDSUB_UPPERINPUT(1'b0), .BOTADDSUB_CARRYSELECT(2'b01)
+      ) u_cyc (
+        .CLK(clk_i), .CE(cyc_load || cyc_run), .C(16'hffff), .A(16'd0), .B(16'd0), .D(16'hffff),
+        .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0),
+        .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(cyc_load), .OLOADBOT(cyc_load),
+        .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0),
+        .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(cyc), .CO(), .ACCUMCO(), .SIGNEXTOUT()
+      );
+      // the image index: an accumulator in the output registers, O = Q, loaded with the head's
+      // image at head_load, + 1 as each further image starts (cnt8 != 0 at S_CL_IMG)
+      SB_MAC16 #(
+        .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_LOWERINPUT(2'b00), .TOPADDSUB_UPPERINPUT(1'b0),
+        .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_LOWERINPUT(2'b00),
+        .BOTADDSUB_UPPERINPUT(1'b0), .BOTADDSUB_CARRYSELECT(2'b01)
+      ) u_image (
+        .CLK(clk_i), .CE(head_load || (cyc_load && cnt8 != 8'd0)), .C(sh[128 +: 16]), .A(16'd0),
+        .B(16'd0), .D(sh[112 +: 16]), .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0),
+        .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(head_load),
+        .OLOADBOT(head_load), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0),
+        .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(image_idx), .CO(), .ACCUMCO(),
+        .SIGNEXTOUT()
+      );
+      // the seed: held in the output registers, O = Q, Q <= {C, D} (load) while CE
+      SB_MAC16 #(
+        .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_LOWERINPUT(2'b00), .TOPADDSUB_UPPERINPUT(1'b1),
+        .TOPADDSUB_CARRYSELECT(2'b00), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_LOWERINPUT(2'b00),
+        .BOTADDSUB_UPPERINPUT(1'b1), .BOTADDSUB_CARRYSELECT(2'b00)
+      ) u_seed (
+        .CLK(clk_i), .CE(head_load), .C(sh[160 +: 16]), .A(16'd0), .B(16'd0), .D(sh[144 +: 16]),
+        .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0),
+        .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(1'b1), .OLOADBOT(1'b1), .ADDSUBTOP(1'b0),
+        .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0),
+        .SIGNEXTIN(1'b0), .O(cl_seed), .CO(), .ACCUMCO(), .SIGNEXTOUT()
+      );
+      // CLASSIFY lengths, combinational: O = A * B + {C, D}: n * G (1 + mutating) + 16 + 2 nr
+      // (pass 1), n * (6 + 22 nr) (pass 2)
+      wire [31:0] len_o;
+      SB_MAC16 #(
+        .TOPOUTPUT_SELECT(2'b00), .TOPADDSUB_LOWERINPUT(2'b10), .TOPADDSUB_UPPERINPUT(1'b1),
+        .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b00), .BOTADDSUB_LOWERINPUT(2'b10),
+        .BOTADDSUB_UPPERINPUT(1'b1), .BOTADDSUB_CARRYSELECT(2'b00)
+      ) u_len (
+        .CLK(clk_i), .CE(1'b0), .C(16'd0), .A({8'd0, cl_n}),
+        .B(len_pass2 ? {7'd0, rbytes} : img_bytes[15:0]),
+        .D(len_pass2 ? 16'd0 : 16'd16 + {7'd0, cl_nrep, 1'b0}), .AHOLD(1'b0), .BHOLD(1'b0),
+        .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0),
+        .ORSTBOT(1'b0), .OLOADTOP(1'b0), .OLOADBOT(1'b0), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0),
+        .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0),
+        .O(len_o), .CO(), .ACCUMCO(), .SIGNEXTOUT()
+      );
+      assign want_v = len_o[WLW-1:0];
+      assign reply_v = len_o[WLW-1:0];
+`endif
+    end else begin : g_fabric
+      assign want_v = want_len;
+      assign reply_v = WLW'(reply_len);
+      reg [31:0] cyc_q;
+      always @(posedge clk_i)
+        if (cyc_load) cyc_q <= 32'hffffffff;
+        else if (cyc_run) cyc_q <= cyc_q + 32'd1;
+      assign cyc = cyc_q;
+      reg [31:0] image_q, seed_q;
+      always @(posedge clk_i)
+        if (head_load) begin
+          image_q <= sh[112 +: 32];
+          seed_q <= sh[144 +: 32];
+        end
+      assign image_idx = image_q + {24'd0, cnt8};
+      assign cl_seed = seed_q;
+    end
+  endgenerate
 
   // ---------------------------------------------------------------- core ports
   reg core_rst_q;
@@ -378,7 +500,7 @@ module xnca_core_adapter #(
   assign core_cmd_op_o = st == S_LB_CMD ? C_LOAD : st == S_RS_CMD ? C_STATE : c_op;
   assign core_cmd_steps_o = c_steps;
   assign core_cmd_seed_o = cl_seed;
-  assign core_cmd_image_o = cl_image + {24'd0, cnt8};
+  assign core_cmd_image_o = image_idx;
   // (S_LE_WAIT: zero bytes while the core's loader still asks for payload, see len_err)
   assign core_in_valid_o = st == S_LB_DESC || (st == S_LD_FEED && !ld_rec_done) || st == S_CL_PIX_OUT
                          || (st == S_LE_WAIT && !ld_rec_done);
@@ -440,7 +562,6 @@ module xnca_core_adapter #(
 
   always @(posedge clk_i) begin
     core_rst_q <= 1'b0;
-    if (cyc_run) cyc <= cyc + 32'd1;
     if (rst_i) begin
       st <= S_IDLE;
       ret <= S_IDLE;
@@ -489,11 +610,11 @@ module xnca_core_adapter #(
             OP_LOAD_END:
               if (cmd_len_i != 16'd4) respond(ST_BAD_LENGTH, 16'd4, 16'd0, S_IDLE);
               else if (!loading) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
-              else if (received != total) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              else if (left != {WBW{1'b0}}) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
               else read_bytes(0, 5'd4, S_LE_HEAD);
             OP_CLASSIFY:
               if (lt_k(32'(cmd_len_i), 16)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
-              else read_bytes(0, 5'd16, S_CL_HEAD);
+              else read_bytes(0, 5'd8, S_CL_HEAD0);
             OP_READ_STATE:
               if (cmd_len_i != 16'd6) respond(ST_BAD_LENGTH, 16'd6, 16'd0, S_IDLE);
               else if (!have_state) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
@@ -517,7 +638,7 @@ module xnca_core_adapter #(
         S_F2: begin
           if (nread != 5'd0) begin
             if (rd_rep) rw <= {pl_data_i, rw[15:8]};
-            else sh <= {pl_data_i, sh[175:56]};
+            else sh <= {pl_data_i, sh[175:120]};
             nread <= nread - 5'd1;
             addr_q <= addr_q + 1'b1;
             st <= nread == 5'd1 ? ret : S_READ;
@@ -544,14 +665,15 @@ module xnca_core_adapter #(
           else if (d_gh != GRID_H[15:0]) respond(ST_DIM, 16'd4, 16'd0, S_IDLE);
           else begin
             lb_layers <= d_layers[1:0];
-            read_bytes(6, 5'd16, S_LB_CHECK);
+            read_bytes(6, 5'd8, S_LB_CHECK);
           end
         end
-        S_LB_CHECK: begin
-          // weight_bytes only within 1 .. the build's largest (the counters' width); whether it
-          // is spec 9's value for these dimensions is measured by the core (len_err, LOAD_END)
-          if (bad) respond(ST_DIM, bad_field, 16'd0, S_IDLE);
-          else if (d_wb == 32'd0 || gt_k(d_wb, MAX_WEIGHT_BYTES)) respond(ST_DIM, 16'd18, 16'd0, S_IDLE);
+        S_LB_CHECK: begin             // part A: bytes 6..13
+          if (bad_a) respond(ST_DIM, {11'd0, bad_field_a}, 16'd0, S_IDLE);
+          else read_bytes(14, 5'd8, S_LB_CHECK_B);
+        end
+        S_LB_CHECK_B: begin           // part B: bytes 14..21
+          if (bad_b) respond(ST_DIM, {11'd0, bad_field_b}, 16'd0, S_IDLE);
           else begin
             core_rst_q <= 1'b1;         // drop any model and any half-finished load
             model_ok <= 1'b0;
@@ -580,7 +702,7 @@ module xnca_core_adapter #(
             loading <= 1'b1;
             len_err <= 1'b0;
             received <= {WBW{1'b0}};
-            total <= d_wb[WBW-1:0];
+            left <= d_wb[WBW-1:0];
             crc <= 32'hffffffff;
             in_bits <= d_b[3:0];
             respond(8'd0, 16'd0, 16'd0, S_IDLE);
@@ -590,7 +712,7 @@ module xnca_core_adapter #(
         // ---- LOAD_DATA: offset in sh[144 +: 32] (4 bytes read)
         S_LD_HEAD: begin
           if (sh[144 +: 32] != 32'(received)) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if (LW'(len_q - 16'd4) > LW'(total - received)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+          else if (LW'(len_q - 16'd4) > LW'(left)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
           else begin
             addr_q <= 4;               // (forwards payload bytes 4 .. len - 1: no byte counter)
             st <= S_LD_NEXT;
@@ -616,6 +738,7 @@ module xnca_core_adapter #(
           crc_n <= crc_n + 4'd1;
           if (crc_n == 4'd7) begin
             received <= received + 1'b1;
+            left <= left - 1'b1;
             addr_q <= addr_q + 1'b1;
             st <= S_LD_NEXT;
           end
@@ -636,7 +759,9 @@ module xnca_core_adapter #(
           end
         end else if (core_in_ready_i) len_err <= 1'b1;   // a zero byte padded the core's walk
 
-        // ---- CLASSIFY: head bytes j at sh[48 + 8j]
+        // ---- CLASSIFY: head bytes 0..7 to the image / seed holders (head_load), bytes 8..15
+        // (byte j at sh[48 + 8j]) read into sh
+        S_CL_HEAD0: read_bytes(8, 5'd8, S_CL_HEAD);
         S_CL_HEAD: begin
           if (sh[152 +: 8] == 8'd0 || gt_k(32'(sh[152 +: 8]), 16) || sh[144 +: 8] == 8'd0 || sh[112 +: 16] == 16'd0)
             respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
@@ -644,7 +769,7 @@ module xnca_core_adapter #(
             respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
           else begin
             rep_i <= 5'd0;
-            prev_rep <= 16'd0;
+            done_steps <= 16'd0;
             rbytes <= 9'd6;
             addr_q <= 16;
             st <= S_CL_REP;
@@ -655,10 +780,10 @@ module xnca_core_adapter #(
           else read_bytes(addr_q, 5'd2, S_CL_REP_GOT);
         end
         S_CL_REP_GOT: begin
-          if (rw < 16'd1 || rw > cl_steps || rw <= prev_rep)
+          if (rw < 16'd1 || rw > cl_steps || rw <= done_steps)
             respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else begin
-            prev_rep <= rw;
+            done_steps <= rw;
             rep_i <= rep_i + 5'd1;
             rbytes <= rbytes + 9'd22;
             st <= S_CL_REP;
@@ -672,25 +797,27 @@ module xnca_core_adapter #(
           else begin
             want_len <= WLW'(16) + WLW'({cl_nrep, 1'b0});
             reply_len <= 17'd0;
-            img_bytes <= cl_mut_en ? {grid_bytes, 1'b0} : {1'b0, grid_bytes};
+            len_pass2 <= 1'b0;
             cnt8 <= 8'd0;
             st <= S_CL_LEN;
           end
         end
         S_CL_LEN: begin                // want = head + n G (1 + mutating); reply = n rbytes
-          if (cnt8 != cl_n) begin
+          if (USE_DSP == 0 && cnt8 != cl_n) begin
             want_len <= want_len + WLW'(img_bytes);
             reply_len <= reply_len + 17'(rbytes);
             cnt8 <= cnt8 + 8'd1;
-          end else if (want_len != WLW'(len_q))
-            respond(ST_BAD_LENGTH, want_len[WLW-1:16] != 0 ? 16'hffff : want_len[15:0], 16'd0, S_IDLE);
-          else if (gt_k(32'(reply_len), 65532))       // (reply_len + 3 > 65535)
+          end else if (!len_pass2) begin
+            if (want_v != WLW'(len_q))
+              respond(ST_BAD_LENGTH, want_v[WLW-1:16] != 0 ? 16'hffff : want_v[15:0], 16'd0, S_IDLE);
+            else len_pass2 <= 1'b1;
+          end else if (gt_k(32'(reply_v), 65532))     // (reply_len + 3 > 65535)
             respond(ST_BAD_ARG, 16'd12, 16'd0, S_IDLE);
           else begin
             cnt8 <= 8'd0;
-            img_base <= 16'd16 + {7'd0, cl_nrep, 1'b0};
+            img_base <= (PW + 1)'(16'd16 + {7'd0, cl_nrep, 1'b0});
             have_state <= 1'b0;
-            respond(8'd0, 16'd0, reply_len[15:0], S_CL_IMG);
+            respond(8'd0, 16'd0, reply_v[15:0], S_CL_IMG);
           end
         end
         S_CL_IMG: begin                // start image cnt8
@@ -699,7 +826,7 @@ module xnca_core_adapter #(
           done_steps <= 16'd0;
           started <= 1'b0;
           mutated <= 1'b0;
-          cyc <= 32'hffffffff;     // 0 one clock later: cycles counted as before
+          // (cyc_load: cyc = 0xffffffff, 0 one clock later: cycles counted as before)
           cyc_run <= 1'b1;
           st <= S_CL_REP_LO;
         end
@@ -710,7 +837,6 @@ module xnca_core_adapter #(
           // MUTATE (the mutation grid, once done_steps reached mutate_at); one subtractor
           c_op <= !started ? C_INIT : dec_mutate ? C_MUTATE : C_RUN;
           c_steps <= dec_target - done_steps;
-          c_grid_b <= dec_mutate;
           is_report <= !dec_to_mut;
           started <= 1'b1;
           if (dec_mutate) mutated <= 1'b1;
@@ -724,7 +850,7 @@ module xnca_core_adapter #(
           pix_n <= {PXW{1'b0}};
           pbits <= 4'd0;
           lk <= 2'd0;
-          addr_q <= img_base[PW:0] + (c_grid_b ? grid_bytes[PW:0] : {(PW + 1){1'b0}});
+          addr_q <= img_base;
           st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;
         end
         S_CL_PIX: begin                // next bit of the level, or read a byte first
@@ -748,7 +874,10 @@ module xnca_core_adapter #(
         S_CL_PIX_OUT: if (core_in_ready_i) begin
           lk <= 2'd0;
           pix_n <= pix_n + 1'b1;
-          st <= pix_n == PXW'(NCELLS - 1) ? S_CL_WAIT : S_CL_PIX;
+          if (pix_n == PXW'(NCELLS - 1)) begin
+            img_base <= addr_q;        // the intake read exactly G bytes
+            st <= S_CL_WAIT;
+          end else st <= S_CL_PIX;
         end
         S_CL_WAIT: if (rec_done) begin
           rec_done <= 1'b0;
@@ -772,7 +901,8 @@ module xnca_core_adapter #(
           if (ok + 9'd1 != rbytes) st <= S_CL_OUT_A;
           else if (cnt8 + 8'd1 != cl_n) begin
             cnt8 <= cnt8 + 8'd1;
-            img_base <= img_base + img_bytes[15:0];
+            // an unused mutation grid (mutate_at after the last report) is skipped
+            if (cl_mut_en && !mutated) img_base <= img_base + grid_bytes[PW:0];
             st <= S_CL_IMG;
           end else begin
             have_state <= 1'b1;
@@ -784,16 +914,23 @@ module xnca_core_adapter #(
         S_RS_HEAD: begin
           if (rs_bad) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
           else begin
-            // (the checks above keep cell and cell + count within NCELLS: SBW bits are exact)
-            rs_skip <= SBW'(24'd1 + times_channels(24'(rs_cell)));
-            rs_left <= SBW'(times_channels(24'(rs_count[10:0])));
+            rs_hdr <= 1'b1;
+            rs_ch <= {CHW{1'b0}};
+            rs_skip <= rs_cell;
+            rs_left <= NCW'(rs_count[10:0]);
             respond(8'd0, 16'd0, 16'(times_channels(24'(rs_count[10:0]))), S_RS_CMD);
           end
         end
         S_RS_CMD: if (core_cmd_ready_i) st <= S_RS_STREAM;
         S_RS_STREAM: if (out_take) begin
-          if (rs_skip != {SBW{1'b0}}) rs_skip <= rs_skip - 1'b1;
-          else if (rs_left != {SBW{1'b0}}) rs_left <= rs_left - 1'b1;
+          if (rs_hdr) rs_hdr <= 1'b0;
+          else begin
+            rs_ch <= rs_cell_end_byte ? {CHW{1'b0}} : rs_ch + 1'b1;
+            if (rs_cell_end_byte) begin
+              if (rs_skip != {NCW{1'b0}}) rs_skip <= rs_skip - 1'b1;
+              else if (rs_left != {NCW{1'b0}}) rs_left <= rs_left - 1'b1;
+            end
+          end
           if (core_out_last_i) st <= S_IDLE;    // the STATE record's last byte
         end
 
@@ -809,4 +946,5 @@ module xnca_core_adapter #(
   end
 
 endmodule
+`undef XNCA_ADAPTER_DSP
 `resetall

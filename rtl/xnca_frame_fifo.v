@@ -20,49 +20,38 @@ module xnca_frame_fifo #(
 
   localparam integer DEPTH = 1 << DEPTH_LOG2;
 
-  localparam [DEPTH_LOG2:0] FULL_M1 = {1'b0, {DEPTH_LOG2{1'b1}}};   // DEPTH - 1
-  localparam [DEPTH_LOG2:0] ONE = {{DEPTH_LOG2{1'b0}}, 1'b1};
-
   reg [7:0]            mem [0:DEPTH-1];
-  reg [DEPTH_LOG2-1:0] wr_ptr_q, rd_ptr_q;
-  reg [DEPTH_LOG2:0]   level_q;          // bytes in the RAM
-  reg                  full_q, empty_q;  // registered: short paths to the UART and the decoder
+  // pointers with a wrap bit above the RAM address: equal = empty, equal but for the wrap bit =
+  // full (no level counter: logic is scarce on the UP5K)
+  reg [DEPTH_LOG2:0]   wr_ptr_q, rd_ptr_q;
+  wire                 ptr_low_eq = wr_ptr_q[DEPTH_LOG2-1:0] == rd_ptr_q[DEPTH_LOG2-1:0];
+  wire                 wrapped = wr_ptr_q[DEPTH_LOG2] != rd_ptr_q[DEPTH_LOG2];
+  wire                 empty = ptr_low_eq && !wrapped;
+  wire                 full = ptr_low_eq && wrapped;
   reg [7:0]            out_q;
   reg                  out_valid_q;
 
-  wire push = wr_valid_i && !full_q;
+  wire push = wr_valid_i && !full;
   // Move a byte from the RAM into the output register when it is empty or being taken.
-  wire load = !empty_q && (!out_valid_q || rd_ready_i);
+  wire load = !empty && (!out_valid_q || rd_ready_i);
 
   assign rd_data_o = out_q;
   assign rd_valid_o = out_valid_q;
 
   always @(posedge clk_i) begin
-    if (push) mem[wr_ptr_q] <= wr_data_i;
-    if (load) out_q <= mem[rd_ptr_q];
+    if (push) mem[wr_ptr_q[DEPTH_LOG2-1:0]] <= wr_data_i;
+    if (load) out_q <= mem[rd_ptr_q[DEPTH_LOG2-1:0]];
   end
 
   always @(posedge clk_i) begin
     overflow_o <= 1'b0;
     if (rst_i) begin
-      wr_ptr_q <= {DEPTH_LOG2{1'b0}};
-      rd_ptr_q <= {DEPTH_LOG2{1'b0}};
-      level_q <= {(DEPTH_LOG2 + 1){1'b0}};
-      full_q <= 1'b0;
-      empty_q <= 1'b1;
+      wr_ptr_q <= {(DEPTH_LOG2 + 1){1'b0}};
+      rd_ptr_q <= {(DEPTH_LOG2 + 1){1'b0}};
       out_valid_q <= 1'b0;
     end else begin
-      if (wr_valid_i && full_q) overflow_o <= 1'b1;
+      if (wr_valid_i && full) overflow_o <= 1'b1;
       if (push) wr_ptr_q <= wr_ptr_q + 1'b1;
-      if (push && !load) begin
-        level_q <= level_q + 1'b1;
-        empty_q <= 1'b0;
-        full_q <= (level_q == FULL_M1);
-      end else if (load && !push) begin
-        level_q <= level_q - 1'b1;
-        full_q <= 1'b0;
-        empty_q <= (level_q == ONE);
-      end
       if (load) begin
         rd_ptr_q <= rd_ptr_q + 1'b1;
         out_valid_q <= 1'b1;

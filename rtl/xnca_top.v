@@ -30,6 +30,7 @@ module xnca_top #(
   parameter [0:0]   LOAD_CHECKS = 1'b1,         // 0: the core's loader trusts the adapter-checked descriptor
   parameter integer PIX_LEVELS = 0,              // 1: the adapter sends the core pixel levels, not pixels
   parameter integer INFO_RECORD = 1,             // 0: the core's INFO record is not built (the adapter never asks)
+  parameter integer DSP_ICE40 = 0,               // 1: the adapter's 32-bit counter / adder in iCE40 SB_MAC16s (yosys)
   parameter [0:0]   FAULT_INJECT = 1'b0
 ) (
   input  wire        clk_i,
@@ -90,7 +91,7 @@ module xnca_top #(
   xnca_core_adapter #(
     .MAX_PAYLOAD(MAX_PAYLOAD), .GRID_W(GRID_W), .GRID_H(GRID_H), .CHANNELS(CHANNELS),
     .MAX_P(MAX_P), .MAX_M(MAX_M), .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS),
-    .MAX_WEIGHT_BYTES(MAX_WEIGHT_BYTES), .PIX_LEVELS(PIX_LEVELS)
+    .MAX_WEIGHT_BYTES(MAX_WEIGHT_BYTES), .PIX_LEVELS(PIX_LEVELS), .DSP_ICE40(DSP_ICE40)
   ) u_adapter (
     .clk_i(clk_i), .rst_i(rst_i),
     .cmd_valid_i(e_cmd_valid), .cmd_ready_o(e_cmd_ready), .cmd_op_i(e_cmd_op),
