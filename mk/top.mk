@@ -29,13 +29,28 @@ TOP_RTL_SRCS = rtl/xnca_top.v rtl/xnca_core_adapter.v $(LINK_RTL_SRCS) $(RTL_COR
 # holds one unit with the iterative hash (the 08:22 core at 4 x 64 needed 29.8k LUT4 and 31
 # multipliers, the 25F has 24.3k and 28).
 TOP_CFG_icebreaker := MAX_WBITS=4 MAX_ABITS=4 UNITS=1 SYN_BITS=32 BATCH=2 HASH_PIPE=0 SPRAM=1 \
-	STATS=0 LOAD_CHECKS=0 PIX_LEVELS=1 INFO_RECORD=0 CLOCK_HZ=24000000 CLKS_PER_BIT=8
+	STATS=0 LOAD_CHECKS=0 PIX_LEVELS=1 INFO_RECORD=0 DSP_ICE40=1 CLOCK_HZ=24000000 CLKS_PER_BIT=8
 TOP_CFG_ulx3s-85f := MAX_WBITS=4 MAX_ABITS=4 UNITS=8 SYN_BITS=128 BATCH=8 HASH_PIPE=1 \
 	CLOCK_HZ=10000000 CLKS_PER_BIT=10
 TOP_CFG_ulx3s-25f := MAX_WBITS=4 MAX_ABITS=4 UNITS=1 SYN_BITS=32 BATCH=2 HASH_PIPE=0 \
 	CLOCK_HZ=10000000 CLKS_PER_BIT=10
 top_cfg_value = $(patsubst $(2)=%,%,$(filter $(2)=%,$(TOP_CFG_$(1))))
 top_gflags = $(foreach p,$(TOP_CFG_$(1)),-G$(p))
+
+# The iCEBreaker's adapter puts counters and adders into SB_MAC16 blocks (DSP_ICE40 = 1, used in
+# yosys builds). Its Verilated model simulates that same logic: XNCA_SIM_ICE40_DSP selects it and
+# yosys's own SB_MAC16 simulation model (cut from its ice40/cells_sim.v, lint waived: not our
+# code) stands in for the hard block. The other boards simulate the fabric version they build.
+# (ICE40_CELLS_SIM: mk/rtl.mk)
+SIM_EXTRA_icebreaker = -DXNCA_SIM_ICE40_DSP $(SIM_DIR)/SB_MAC16.v
+SIM_DEPS_icebreaker = $(SIM_DIR)/SB_MAC16.v
+$(SIM_DIR)/SB_MAC16.v: $(ICE40_CELLS_SIM)
+	@mkdir -p $(@D)
+	{ echo '// SB_MAC16 from $<, unmodified (yosys, ISC licence)'; echo '/* verilator lint_off WIDTH */'; echo '/* verilator lint_off UNUSED */'; \
+	  awk '/^module SB_MAC16/ {p = 1} p {print} p && /^endmodule/ {exit}' $<; \
+	  echo '/* verilator lint_on WIDTH */'; echo '/* verilator lint_on UNUSED */'; } > $@.tmp
+	@grep -q '^endmodule' $@.tmp || { echo "no SB_MAC16 in $<" >&2; exit 1; }
+	mv $@.tmp $@
 
 VERILATOR_ROOT_DIR := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
 SIM_CXXFLAGS := -O2 -fPIC
@@ -55,12 +70,12 @@ $(SIM_DIR)/$(1)/build_id: $$(TOP_RTL_SRCS) scripts/bitstream-build-id mk/top.mk
 	@mkdir -p $$(@D)
 	scripts/bitstream-build-id sim-$(1) "$$(sort $$(TOP_CFG_$(1)))" $$(TOP_RTL_SRCS) > $$@.tmp && mv $$@.tmp $$@
 
-$(SIM_DIR)/$(1)/libxnca_simtop.so: $$(TOP_RTL_SRCS) $(RTL_VLT) sim/top_sim.cpp $(SIM_DIR)/$(1)/build_id
+$(SIM_DIR)/$(1)/libxnca_simtop.so: $$(TOP_RTL_SRCS) $(RTL_VLT) sim/top_sim.cpp $(SIM_DIR)/$(1)/build_id $$(SIM_DEPS_$(1))
 	@rm -rf $(SIM_DIR)/$(1)/obj
 	nice $(VERILATOR) --cc --build -j 1 -Wall $(RTL_VLT) --top-module xnca_top \
 	    $(call top_gflags,$(1)) -GBUILD_ID=32\'h$$$$(cat $(SIM_DIR)/$(1)/build_id) \
 	    -GBOARD=\"sim:$(1)\" -GFAULT_INJECT=1\'b1 -CFLAGS "$(SIM_CXXFLAGS)" \
-	    --Mdir $(SIM_DIR)/$(1)/obj $$(TOP_RTL_SRCS) >$(SIM_DIR)/$(1)/build.log 2>&1 \
+	    --Mdir $(SIM_DIR)/$(1)/obj $$(TOP_RTL_SRCS) $$(SIM_EXTRA_$(1)) >$(SIM_DIR)/$(1)/build.log 2>&1 \
 	    || { tail -30 $(SIM_DIR)/$(1)/build.log; exit 1; }
 	nice $(CXX) $(SIM_CXXFLAGS) -shared -DXNCA_SIM_CPB=$(call top_cfg_value,$(1),CLKS_PER_BIT) \
 	    -I$(SIM_DIR)/$(1)/obj -I$(VERILATOR_ROOT_DIR)/include -I$(VERILATOR_ROOT_DIR)/include/vltstd \

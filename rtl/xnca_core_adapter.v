@@ -416,6 +416,8 @@ module xnca_core_adapter #(
   generate
     if (USE_DSP != 0) begin : g_dsp
 `ifdef XNCA_ADAPTER_DSP
+      // the DSPs' cascade outputs are not used
+      wire [3:0] dsp_co, dsp_accumco, dsp_signextout;
       // accumulator: O = Q, Q <= load ? {C, D} : Q + 1 (the bottom adder's carry-in is 1, the
       // top half takes its carry), clocked while CE
       SB_MAC16 #(
@@ -427,7 +429,7 @@ module xnca_core_adapter #(
         .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0),
         .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(cyc_load), .OLOADBOT(cyc_load),
         .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0),
-        .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(cyc), .CO(), .ACCUMCO(), .SIGNEXTOUT()
+        .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(cyc), .CO(dsp_co[0]), .ACCUMCO(dsp_accumco[0]), .SIGNEXTOUT(dsp_signextout[0])
       );
       // the image index: an accumulator in the output registers, O = Q, loaded with the head's
       // image at head_load, + 1 as each further image starts (cnt8 != 0 at S_CL_IMG)
@@ -440,8 +442,8 @@ module xnca_core_adapter #(
         .B(16'd0), .D(sh[112 +: 16]), .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0),
         .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(head_load),
         .OLOADBOT(head_load), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0),
-        .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(image_idx), .CO(), .ACCUMCO(),
-        .SIGNEXTOUT()
+        .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(image_idx), .CO(dsp_co[1]), .ACCUMCO(dsp_accumco[1]),
+        .SIGNEXTOUT(dsp_signextout[1])
       );
       // the seed: held in the output registers, O = Q, Q <= {C, D} (load) while CE
       SB_MAC16 #(
@@ -453,7 +455,7 @@ module xnca_core_adapter #(
         .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0),
         .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(1'b1), .OLOADBOT(1'b1), .ADDSUBTOP(1'b0),
         .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0),
-        .SIGNEXTIN(1'b0), .O(cl_seed), .CO(), .ACCUMCO(), .SIGNEXTOUT()
+        .SIGNEXTIN(1'b0), .O(cl_seed), .CO(dsp_co[2]), .ACCUMCO(dsp_accumco[2]), .SIGNEXTOUT(dsp_signextout[2])
       );
       // CLASSIFY lengths, combinational: O = A * B + {C, D}: n * G (1 + mutating) + 16 + 2 nr
       // (pass 1), n * (6 + 22 nr) (pass 2)
@@ -469,10 +471,11 @@ module xnca_core_adapter #(
         .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0),
         .ORSTBOT(1'b0), .OLOADTOP(1'b0), .OLOADBOT(1'b0), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0),
         .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0),
-        .O(len_o), .CO(), .ACCUMCO(), .SIGNEXTOUT()
+        .O(len_o), .CO(dsp_co[3]), .ACCUMCO(dsp_accumco[3]), .SIGNEXTOUT(dsp_signextout[3])
       );
       assign want_v = len_o[WLW-1:0];
       assign reply_v = len_o[WLW-1:0];
+      wire unused_dsp = ^{dsp_co, dsp_accumco, dsp_signextout, len_o[31:WLW]};
 `endif
     end else begin : g_fabric
       assign want_v = want_len;
