@@ -1069,7 +1069,21 @@ module xnca_core #(
     wire [7:0] wb_new = wb_sat ^ {7'd0, fault_here};
     // the write-back's level of the new state (shared quantizer, input record of channel wjd+1)
     wire [KM-1:0] wb_level = levels[KM-1:0];
-    wire q_rot = wv || (SPRAM == 1 && state == M_LOAD && ld_inq_we);
+    // SPRAM = 0 (the ECP5, timing-bound): the new state byte and its input record are
+    // registered before the shared quantizer (wb_new_q, wb_rec_q), so the noise, sum and
+    // saturation and the quantizer's multiply-add are two cycles, not one; the activation
+    // rotation (q_rot) follows one cycle later (wv_q), and M_WB_T lasts two cycles (wb_t2) so
+    // the last channel's level is in qreg before M_WB_W writes it
+    reg  [7:0]    wb_new_q;
+    reg  [RW-1:0] wb_rec_q;
+    reg           wv_q, wb_t2;
+    always @(posedge clk) begin
+        wb_new_q <= wb_new;
+        wb_rec_q <= wb_rec;
+    end
+    wire [7:0]    wb_quant_y = SPRAM == 0 ? wb_new_q : wb_new;
+    wire [RW-1:0] wb_quant_rec = SPRAM == 0 ? wb_rec_q : wb_rec;
+    wire q_rot = SPRAM == 0 ? wv_q : (wv || (state == M_LOAD && ld_inq_we));
 
     // inputs of the shared quantizer outside the drain
     reg  [ACC_W-1:0] aux_y;
@@ -1078,7 +1092,7 @@ module xnca_core #(
         case (state)
         M_LOAD: begin aux_y = {ACC_W{1'b0}}; aux_rec = ld_rec; end
         M_PIX2: begin aux_y = {{(ACC_W-4){1'b0}}, pend_g}; aux_rec = q_rdata[RW-1:0]; end
-        default: begin aux_y = {{(ACC_W-8){wb_new[7]}}, wb_new}; aux_rec = wb_rec; end
+        default: begin aux_y = {{(ACC_W-8){wb_quant_y[7]}}, wb_quant_y}; aux_rec = wb_quant_rec; end
         endcase
     end
     assign ld_qzero = levels[KM-1:0];
@@ -1087,36 +1101,61 @@ module xnca_core #(
     // ------------------------------------------------------------------ readout
     // class of a cell: argmax of the 10 class channels, ties to the lowest (spec 5); the
     // prediction: argmax of the votes, ties to the lowest.
-    // SPRAM = 0: both combinational (rd_cls_c, pred_c), one cycle each.
+    // SPRAM = 0: balanced trees of pairwise maxima (4 comparator levels instead of a chain of 9:
+    // that chain was the ECP5 critical path). The cell's class takes two registered halves:
+    // M_RD_C keeps the 3 candidates of the first two levels (rd_q2), M_RD_D (v_ph 0) the class
+    // (rd_cls_c -> rd_cls), M_RD_D (v_ph 1) votes. The prediction (pred_c) is one tree on the
+    // vote registers.
+    // A pair keeps its lower-index side unless the higher one is strictly greater, and every
+    // tree node joins a lower-index group (left) with a higher one (right), so the tree picks
+    // the lowest index of the maximum, like the chain.
     // SPRAM = 1 (logic is scarce): one class per cycle, the cell's in M_RD_C (rd_i = 0..9, rd_v
     // is class rd_i of the cell), the votes' in M_PRED (pv_i = 0..9, two cycles each: u_vram).
+    function [11:0] amax_cls;        // {class, signed value}: the pair's argmax
+        input [11:0] lo, hi;
+        amax_cls = $signed(hi[7:0]) > $signed(lo[7:0]) ? hi : lo;
+    endfunction
+    function [NAW+3:0] amax_vote;    // {class, vote}: the pair's argmax
+        input [NAW+3:0] lo, hi;
+        amax_vote = hi[NAW-1:0] > lo[NAW-1:0] ? hi : lo;
+    endfunction
     reg [3:0] rd_cls, rd_i, rd_cls_c;
-    reg signed [7:0] rd_best, rd_v, rd_best_c, rd_v_c;
-    integer rc;
+    reg signed [7:0] rd_best, rd_v;
+    reg [11:0] rd_l0 [0:9];
+    reg [11:0] rd_l1 [0:4];
+    reg [11:0] rd_l2 [0:2];
+    reg [11:0] rd_q2 [0:2];          // rd_l2, registered in M_RD_C (SPRAM = 0)
+    reg [11:0] rd_l3, rd_l4;
+    integer rc, rq;
     always @(*) begin
         // SPRAM = 1: class rd_i sits at class 0's place (sreg rotates in M_RD_C)
         rd_v = l_rdata[4] ? sreg[7:0] : 8'sd0;
-        rd_cls_c = 4'd0;
-        rd_best_c = l_rdata[4] ? s_view[(CM-10)*8 +: 8] : 8'sd0;
-        for (rc = 1; rc < 10; rc = rc + 1) begin
-            rd_v_c = l_rdata[4] ? s_view[(CM-10+rc)*8 +: 8] : 8'sd0;
-            if (rd_v_c > rd_best_c) begin
-                rd_best_c = rd_v_c;
-                rd_cls_c = rc[3:0];
-            end
-        end
+        for (rc = 0; rc < 10; rc = rc + 1)
+            rd_l0[rc] = {rc[3:0], l_rdata[4] ? s_view[(CM-10+rc)*8 +: 8] : 8'd0};
+        for (rc = 0; rc < 5; rc = rc + 1) rd_l1[rc] = amax_cls(rd_l0[2*rc], rd_l0[2*rc+1]);
+        rd_l2[0] = amax_cls(rd_l1[0], rd_l1[1]);
+        rd_l2[1] = amax_cls(rd_l1[2], rd_l1[3]);
+        rd_l2[2] = rd_l1[4];
+        rd_l3 = amax_cls(rd_q2[0], rd_q2[1]);
+        rd_l4 = amax_cls(rd_l3, rd_q2[2]);
+        rd_cls_c = rd_l4[11:8];
     end
     reg [3:0] pred, pv_i, pred_c;
-    reg [NAW-1:0] pred_best, pred_best_c;
+    reg [NAW-1:0] pred_best;
+    reg [NAW+3:0] pv_l0 [0:9];
+    reg [NAW+3:0] pv_l1 [0:4];
+    reg [NAW+3:0] pv_l2 [0:2];
+    reg [NAW+3:0] pv_l3, pv_l4;
     integer pv;
     always @(*) begin
-        pred_c = 4'd0;
-        pred_best_c = votes[0];
-        for (pv = 1; pv < 10; pv = pv + 1)
-            if (votes[pv] > pred_best_c) begin
-                pred_best_c = votes[pv];
-                pred_c = pv[3:0];
-            end
+        for (pv = 0; pv < 10; pv = pv + 1) pv_l0[pv] = {pv[3:0], votes[pv]};
+        for (pv = 0; pv < 5; pv = pv + 1) pv_l1[pv] = amax_vote(pv_l0[2*pv], pv_l0[2*pv+1]);
+        pv_l2[0] = amax_vote(pv_l1[0], pv_l1[1]);
+        pv_l2[1] = amax_vote(pv_l1[2], pv_l1[3]);
+        pv_l2[2] = pv_l1[4];
+        pv_l3 = amax_vote(pv_l2[0], pv_l2[1]);
+        pv_l4 = amax_vote(pv_l3, pv_l2[2]);
+        pred_c = pv_l4[NAW+3:NAW];
     end
 
     // SPRAM = 1 (logic is scarce): one read port on the votes, shared by the vote (M_RD_D:
@@ -1294,10 +1333,13 @@ module xnca_core #(
             xw_busy <= 1'b0;
             ge0 <= 1'b0; ge1 <= 1'b0; ge2 <= 1'b0;
             wv <= 1'b0;                     // (q_rot)
+            wv_q <= 1'b0;
+            wb_t2 <= 1'b0;
             pad_wr <= 1'b0;
         end else begin
             // the write-back's activation rotation (wv: M_WB_S / M_WB_T compute channel wjd,
             // which sits at bit 1 of each plane), also the Q_c(0) intake of a load (SPRAM = 1)
+            wv_q <= wv;
             if (q_rot)
                 for (pj = 0; pj < KM; pj = pj + 1)
                     qreg[pj*C + 1 +: CM] <= {wb_level[pj], qreg[pj*C + 2 +: CM - 1]};
@@ -1607,7 +1649,11 @@ module xnca_core #(
                 if (state == M_WB_S) begin
                     wj <= wj + 5'd1;
                     if (wj == 5'(CM - 1)) state <= M_WB_T;
-                end else state <= M_WB_W;
+                end else begin
+                    // (two cycles: the last channel's level reaches qreg in the second)
+                    wb_t2 <= !wb_t2;
+                    if (wb_t2) state <= M_WB_W;
+                end
                 // channel wjd is at the bottom of sreg and at bit 1 of each plane of qreg
                 // (qreg: q_rot, above the case)
                 if (wv) sreg <= s_rot8(sreg, wb_new);
@@ -1674,12 +1720,10 @@ module xnca_core #(
             end
             M_RD_C: begin                       // s_raddr = al_rdata (class rd_i in rd_v)
                 if (SPRAM == 0) begin
-                    // the cell's class at once (rd_cls_c): vote
-                    votes[rd_cls_c] <= votes[rd_cls_c] + 1'b1;
-                    if (ap == {NAW{1'b0}}) first_cls <= rd_cls_c;
-                    else if (rd_cls_c != first_cls) agree <= 1'b0;
-                    ap <= ap + 1'b1;
-                    state <= M_RD_A;
+                    // the first half of the cell's class (M_RD_D: the second half, the vote)
+                    for (rq = 0; rq < 3; rq = rq + 1) rd_q2[rq] <= rd_l2[rq];
+                    v_ph <= 1'b0;
+                    state <= M_RD_D;
                 end else begin
                     // slot sc (class rd_i from slot CM - 10 on) at the bottom; the next slot
                     // next (the byte entering at the top is never read here: the same rotation
@@ -1699,8 +1743,11 @@ module xnca_core #(
                     end
                 end
             end
-            M_RD_D: begin                       // SPRAM = 1: vote for rd_cls (u_vram, v_we)
+            M_RD_D: begin                       // vote for rd_cls (SPRAM = 1: u_vram, v_we)
                 v_ph <= 1'b1;                       // (v_ph 1: v_sel = votes[rd_cls])
+                // SPRAM = 0: v_ph 0 registers the class, v_ph 1 votes
+                if (SPRAM == 0 && !v_ph) rd_cls <= rd_cls_c;
+                if (SPRAM == 0 && v_ph) votes[rd_cls] <= votes[rd_cls] + 1'b1;
                 if (v_ph) begin
                     v_ok[rd_cls] <= 1'b1;
                     if (ap == {NAW{1'b0}}) first_cls <= rd_cls;
@@ -1841,7 +1888,7 @@ module xnca_core #(
     end
 
     wire unused_ok = &{1'b0, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
-                       pred_best, cur_nvalid,
+                       pred_best, cur_nvalid, rd_l4[7:0], pv_l4[NAW-1:0],
                        g_groups[63:16]};
 endmodule
 
