@@ -49,14 +49,14 @@ BOARD_PROG_icebreaker = -b ice40_generic -f
 BOARD_FAMILY_ulx3s-85f := ecp5
 BOARD_NEXTPNR_ulx3s-85f := --85k --package CABGA381 --speed 6
 BOARD_CONSTRAINTS_ulx3s-85f := constraints/ulx3s.lpf
-BOARD_FREQ_ulx3s-85f := 75
+BOARD_FREQ_ulx3s-85f := 25
 BITSTREAM_TOP_ulx3s-85f ?= xnca_board_ulx3s_85f
 BOARD_PROG_ulx3s-85f = -b ulx3s$(if $(filter 1,$(FLASH)), -f)
 
 BOARD_FAMILY_ulx3s-25f := ecp5
 BOARD_NEXTPNR_ulx3s-25f := --25k --package CABGA381 --speed 6
 BOARD_CONSTRAINTS_ulx3s-25f := constraints/ulx3s.lpf
-BOARD_FREQ_ulx3s-25f := 75
+BOARD_FREQ_ulx3s-25f := 25
 BITSTREAM_TOP_ulx3s-25f ?= xnca_board_ulx3s_25f
 BOARD_PROG_ulx3s-25f = -b ulx3s$(if $(filter 1,$(FLASH)), -f)
 

@@ -1,6 +1,6 @@
 // xnca_board_ulx3s: the xnca device on the ULX3S (constraints/ulx3s.lpf names).
-// 25 MHz -> EHXPLLL -> core clock (default 10 MHz); host link on the FT231X UART (default 1 Mbaud,
-// 10 clocks per bit; host: --device tty:/dev/ttyUSB0@1000000). led[0]: model loaded, led[1]: core busy, led[7:2] off. FIRE1 (btn[1]) held resets
+// 25 MHz -> EHXPLLL -> core clock (default 25 MHz); host link on the FT231X UART (default 1 Mbaud,
+// 25 clocks per bit; host: --device tty:/dev/ttyUSB0@1000000). led[0]: model loaded, led[1]: core busy, led[7:2] off. FIRE1 (btn[1]) held resets
 // the device; wifi_gpio0 is held high (docs/boards.md). The defaults are the ULX3S-85F array
 // chosen by scripts/board-sweep (docs/board-sweep.md; = mk/top.mk TOP_CFG_ulx3s-85f): 16 units x
 // 128 synapse bits, caps W4A4; xnca_board_ulx3s_25f instantiates this with the 25F array.
@@ -16,14 +16,15 @@ module xnca_board_ulx3s #(
   parameter integer HASH_PIPE = 1,
   // core clock: 25 MHz x CLKFB_DIV / CLKI_DIV (EHXPLLL, VCO = clock x CLKOP_DIV, 400..800 MHz;
   // values from ecppll), and the UART: CLKS_PER_BIT clocks per bit (>= 4) at CLOCK_HZ
-  // (default 10 MHz, 1 Mbaud: today's core closes timing at 11.8-14.6 MHz on ECP5, see
-  // docs/boards.md; 75 MHz / 3 Mbaud = 75_000_000, 25, 1, 3, 8, 4)
-  parameter integer CLOCK_HZ = 10_000_000,
-  parameter integer CLKS_PER_BIT = 10,
-  parameter integer PLL_CLKI_DIV = 5,
-  parameter integer PLL_CLKFB_DIV = 2,
-  parameter integer PLL_CLKOP_DIV = 60,
-  parameter integer PLL_CLKOP_CPHASE = 30
+  // (default 25 MHz, 1 Mbaud: the core closes timing at ~30-35 MHz on ECP5 since the readout
+  // argmax is a registered tree, see docs/boards.md; 10 MHz = 10_000_000, 10, 5, 2, 60, 30;
+  // 75 MHz / 3 Mbaud = 75_000_000, 25, 1, 3, 8, 4)
+  parameter integer CLOCK_HZ = 25_000_000,
+  parameter integer CLKS_PER_BIT = 25,
+  parameter integer PLL_CLKI_DIV = 1,
+  parameter integer PLL_CLKFB_DIV = 1,
+  parameter integer PLL_CLKOP_DIV = 24,
+  parameter integer PLL_CLKOP_CPHASE = 11
 ) (
   input  wire       clk_25mhz,   // G2
   input  wire [1:0] btn,         // btn[0] BTN_PWRn (active low), btn[1] FIRE1 (active high)
@@ -39,7 +40,7 @@ module xnca_board_ulx3s #(
 `endif
 
   wire clk, lock, rst;
-  // default: 25 MHz / 5 * 2 = 10 MHz (VCO 600 MHz, ecppll -i 25 -o 10)
+  // default: 25 MHz / 1 * 1 = 25 MHz (VCO 600 MHz, ecppll -i 25 -o 25)
   xnca_pll_ecp5 #(.CLKI_DIV(PLL_CLKI_DIV), .CLKFB_DIV(PLL_CLKFB_DIV), .CLKOP_DIV(PLL_CLKOP_DIV),
     .CLKOP_CPHASE(PLL_CLKOP_CPHASE)) u_pll (
     .clk_i(clk_25mhz), .clk_o(clk), .lock_o(lock)

@@ -3,7 +3,7 @@
 // not route here: 16 x 128 (32.5k of 83.6k TRELLIS_COMB) placed at 14.45 MHz, but nextpnr-ecp5's
 // router1 was still at ~61,500 overused wires after 20 min and router2 stalled at ~1,000, then
 // climbed to 6,000 (docs/board-sweep.md). 8 x 128 is the largest point that routes.
-// Clock 10 MHz, UART 1 Mbaud (xnca_board_ulx3s defaults). Same pins as xnca_board_ulx3s.
+// Clock 25 MHz, UART 1 Mbaud (xnca_board_ulx3s defaults). Same pins as xnca_board_ulx3s.
 `default_nettype none
 
 module xnca_board_ulx3s_85f (
