@@ -64,6 +64,11 @@ TRAIN_ARGS_fashion-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data fa
 TRAIN_ARGS_mnist-float := --variant float --data mnist
 TRAIN_ARGS_mnist-bwn := --variant bwn --data mnist
 TRAIN_ARGS_mnist-ban := --variant ban --data mnist
+# The seed's BWN and BAN from scratch (session 5; from distill-float both diverged, train/README.md).
+# Their checkpoints hold a float pool (~10 MB, over the 5 MiB file limit) and are not committed:
+# a later session continues from the exported model with --init instead of --resume.
+TRAIN_EVERY_mnist-bwn := 1000
+TRAIN_EVERY_mnist-ban := 1000
 # Fine-tunes from a documented starting point (session 2): quantization-aware training that starts
 # from Distill's weights quantized without training (models/ptq-*.xnca, `make ptq-models`), with the
 # plain clipped estimator (--ste clip: the recovering estimator made fine-tunes diverge, measured in
