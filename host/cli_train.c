@@ -88,6 +88,18 @@ enum {
     O_PROGRESS, O_DECAY, O_TRAIN_N, O_WINIT, O_OINIT, O_INRANGE, O_STE, O_DATAINIT, O_WCODES, O_ACODES
 };
 
+/* An option with two spellings: *out = 0 for `a`, 1 for `b`; anything else is a usage error
+ * (printed; returns nonzero). */
+static int two_way(const char *opt, const char *arg, const char *a, const char *b, int *out)
+{
+    if (strcmp(arg, a) && strcmp(arg, b)) {
+        cli_usage_error("train", "%s must be %s or %s, not '%s'", opt, a, b, arg);
+        return -1;
+    }
+    *out = !strcmp(arg, b);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -167,19 +179,13 @@ int cmd_train(int argc, char **argv)
             break;
         case O_DATAINIT: INT_OPT(data_init, 0, 1, "--data-init"); break;
         case O_WCODES:
-            if (strcmp(optarg, "odd") && strcmp(optarg, "ternary"))
-                return cli_usage_error("train", "--weight-codes must be odd or ternary, not '%s'", optarg);
-            cfg.ternary_weights = !strcmp(optarg, "ternary");
+            if (two_way("--weight-codes", optarg, "odd", "ternary", &cfg.ternary_weights)) return XNCA_EXIT_USAGE;
             break;
         case O_ACODES:
-            if (strcmp(optarg, "odd") && strcmp(optarg, "ternary"))
-                return cli_usage_error("train", "--act-codes must be odd or ternary, not '%s'", optarg);
-            cfg.ternary_acts = !strcmp(optarg, "ternary");
+            if (two_way("--act-codes", optarg, "odd", "ternary", &cfg.ternary_acts)) return XNCA_EXIT_USAGE;
             break;
         case O_STE:
-            if (strcmp(optarg, "clip") && strcmp(optarg, "recover"))
-                return cli_usage_error("train", "--ste must be clip or recover, not '%s'", optarg);
-            cfg.ste_recover = !strcmp(optarg, "recover");
+            if (two_way("--ste", optarg, "clip", "recover", &cfg.ste_recover)) return XNCA_EXIT_USAGE;
             break;
         case O_INRANGE:
             if (cli_parse_float(optarg, &x) || x <= 0 || x > 100)
