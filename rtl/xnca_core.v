@@ -36,7 +36,9 @@ module xnca_core #(
     // 1: pipelined fire/noise hashes (one draw per cycle, ~4x the hash logic); 0: iterative
     parameter integer HASH_PIPE = 0,
     // 1: iCE40UP5K memory map: cell state + activations and the weight slices live in SPRAM
-    //    (two xnca_spram32, 32-bit words, serial access); 0: wide block RAMs
+    //    (two xnca_spram32, 32-bit words, serial access; with one word per slice the units read
+    //    it straight from the SPRAM, W_DIRECT), and the iterative hash keeps its adders and half
+    //    its state in two SB_MAC16 blocks (xnca_hash DSP_ICE40); 0: wide block RAMs
     parameter integer SPRAM = 0,
     // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
     parameter [31:0] BUILD_ID = 32'h0,
@@ -199,6 +201,11 @@ module xnca_core #(
     localparam integer WPL = SYN_BITS / 32;
     localparam integer WPS = UNITS * WPL;
     localparam integer WSW = $clog2(WPS + 1);
+    // SPRAM = 1 with one word per slice: the units take the slice straight from the weight
+    // SPRAM's output register (no wreg): w_raddr is the slice of the tuple being issued, so the
+    // word read in the issue cycle is there in the units' input cycle; it moves on with the
+    // slice's last tuple (no staging, no wait: a slice takes nb k cycles)
+    localparam integer W_DIRECT = SPRAM == 1 && WPS == 1 ? 1 : 0;
     // SPRAM = 1: a cell address outside the grid whose activation words hold Q_c(0) of every
     // channel (the padding cell, spec 1): x = 2^XB - 1 if GRID_W < 2^XB, else y = 2^YB - 1
     localparam integer PAD_CELL = GRID_W < (1 << XB) ? (1 << XB) - 1 : ((1 << YB) - 1) << XB;
@@ -268,7 +275,6 @@ module xnca_core #(
     reg [2:0]  wpl;                  // weight plane i
     reg [BW-1:0] sb;
     reg [2:0]  sj;
-    reg [8:0]  chrem;                // inputs of the layer from this chunk on (N_in <= 288)
     reg        w_fresh;              // w_rdata holds the slice at w_raddr
     reg        lw_out;               // the layer that just ended was the output layer
     reg [UNITS*SYN_BITS-1:0] wreg;
@@ -550,7 +556,7 @@ module xnca_core #(
             // one word per slice: the SPRAM's own output register holds the staged slice (its
             // address stays on w_raddr between restarts, nothing writes during compute)
             assign w_slice = WPS == 1 ? wsp_rdata : wst;
-            assign w_ok = w_fresh && ws_n == WSW'(WPS) && !ws_cap && !ws_kick;
+            assign w_ok = W_DIRECT != 0 || (w_fresh && ws_n == WSW'(WPS) && !ws_cap && !ws_kick);
             assign ld_w_ready = !wl_busy && !ld_w_we;
         end
     endgenerate
@@ -804,7 +810,9 @@ module xnca_core #(
             wire nz_start = nz_run && !nz_wait && !h_busy;
             wire fs_start = fs_run && fs_st == 2'd1 && !h_busy && !nz_run;
             wire [CAW-1:0] h_cell = nz_start ? bcell[nz_b] : al_rdata;
-            xnca_hash u_hash (
+            // (SPRAM = 1 is the iCE40UP5K map: there the hash's adders and half its state sit in
+            // two of the part's SB_MAC16 blocks, DSP_ICE40)
+            xnca_hash #(.DSP_ICE40(SPRAM)) u_hash (
                 .clk(clk), .rst(rst), .i_start(nz_start || fs_start), .i_seed(seed),
                 .i_image(image), .i_step(step), .i_lane(nz_start ? 16'd1 + {13'd0, nz_l} : 16'd0),
                 .i_x({{(8-XB){1'b0}}, h_cell[XB-1:0]}), .i_y({{(8-YB){1'b0}}, h_cell[CAW-1:XB]}),
@@ -990,7 +998,9 @@ module xnca_core #(
         for (gu = 0; gu < UNITS; gu = gu + 1) begin : g_unit
             xnca_unit #(.SYN_BITS(SYN_BITS), .BATCH(BATCH), .ACC_W(ACC_W)) u_unit (
                 .clk(clk), .i_valid(p1_valid), .i_first(p1_first), .i_b(p1_b),
-                .i_shift(p1_shift), .i_w(wreg[gu*SYN_BITS +: SYN_BITS]), .i_a(a_plane),
+                .i_shift(p1_shift),
+                .i_w(W_DIRECT != 0 ? w_slice[gu*SYN_BITS +: SYN_BITS] : wreg[gu*SYN_BITS +: SYN_BITS]),
+                .i_a(a_plane),
                 .i_mask(amask), .i_nvalid(anvalid), .i_snap(ge2), .i_rd_b(db),
                 .o_acc(accs[gu*ACC_W +: ACC_W])
             );
@@ -1034,12 +1044,18 @@ module xnca_core #(
                 for (am = 0; am < SYN_BITS; am = am + 1) amask[am] = gt_k(32'(anvalid), am);
         end
     endgenerate
-    wire [15:0] cur_nvalid = {7'd0, chrem} < l_ebits ? {7'd0, chrem} : l_ebits;
     wire first_tuple = sb == {BW{1'b0}} && sj == 3'd0;
     wire can_issue = !first_tuple || w_ok;
     wire last_b = sb == nb[BW-1:0] - 1'b1;
     wire last_tuple = last_b && sj == m_abits - 3'd1;
     wire last_chunk = gcnt_ch == l_chunks - 4'd1;
+    // valid inputs of the chunk being issued: E of the layer, or on its last chunk what is left
+    // of N_in: a build constant for layer 0 (NBPC whole neighbours per chunk), N_in mod
+    // SYN_BITS (SYN_BITS if 0) for the later layers (no remaining-inputs counter, no comparator)
+    localparam integer LAST0 = 9 * C - (CH0 - 1) * NBPC * C;
+    wire [15:0] nin_rem = {7'd0, l_nin} & 16'(SYN_BITS - 1);
+    wire [15:0] last_nvalid = lay == 2'd0 ? 16'(LAST0) : (nin_rem == 16'd0 ? 16'(SYN_BITS) : nin_rem);
+    wire [15:0] cur_nvalid = last_chunk ? last_nvalid : l_ebits;
     wire last_plane = wpl == m_wbits - 3'd1;
     wire last_group = grp == l_groups - 9'd1;
     assign dr_end = dr_active && (dr_is_out || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1;
@@ -1481,7 +1497,6 @@ module xnca_core #(
                     w_raddr <= {WAW{1'b0}}; w_fresh <= 1'b0;
                     q_raddr <= {QAW{1'b0}};
                     dr_lay <= 2'd0; dr_grp <= 9'd0;
-                    chrem <= g_nin[8:0];
                     state <= M_STREAM;
                 end else if (fq_pop) begin
                     bcell[nb[BW-1:0]] <= fq_head;
@@ -1552,12 +1567,16 @@ module xnca_core #(
                 p1_b <= sb;
                 p1_shift <= wpl + sj;
                 if (first_tuple) begin
-                    wreg <= w_slice;
+                    if (W_DIRECT == 0) begin
+                        wreg <= w_slice;
+                        w_raddr <= w_raddr + 1'b1;  // prefetch the next slice
+                        w_fresh <= 1'b0;
+                    end
                     anvalid <= cur_nvalid[CNTW-1:0];
                     if (SPRAM == 0) amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
-                    w_raddr <= w_raddr + 1'b1;      // prefetch the next slice
-                    w_fresh <= 1'b0;
                 end
+                // (W_DIRECT: the next slice's word is read in its first tuple's issue cycle)
+                if (W_DIRECT != 0 && last_tuple) w_raddr <= w_raddr + 1'b1;
                 sj <= sj + 3'd1;
                 if (sj == m_abits - 3'd1) begin
                     sj <= 3'd0;
@@ -1566,10 +1585,8 @@ module xnca_core #(
                 if (last_tuple) begin
                     sb <= {BW{1'b0}};
                     gcnt_ch <= gcnt_ch + 4'd1;
-                    chrem <= chrem - l_ebits[8:0];   // (a chunk before the last has E < 512)
                     if (last_chunk) begin
                         gcnt_ch <= 4'd0;
-                        chrem <= l_nin;
                         wpl <= wpl + 3'd1;
                         if (last_plane) begin
                             wpl <= 3'd0;
@@ -1579,7 +1596,6 @@ module xnca_core #(
                                 grp <= 9'd0;
                                 lw_out <= l_is_out;
                                 lay <= next_lay;
-                                chrem <= g_nin[{next_lay, 4'd0} +: 9];
                                 state <= M_LWAIT;
                             end
                         end

@@ -169,7 +169,7 @@ module xnca_loader #(
     reg [7:0]  wbyte;
     reg [8:0]  nidx;            // input index n (N_in <= 288)
     reg [SBW-1:0] seg_n;        // bits in the current segment
-    reg [47:0] recb;
+    reg [39:0] recb;            // record bytes 0..4 (byte 5 is checked as it arrives)
     reg [2:0]  rec_n;
     reg [4:0]  inq_n;
     reg        q_adv;           // the record being written ends a row group: qaddr moves on
@@ -193,13 +193,14 @@ module xnca_loader #(
     assign o_ready = state == S_DESC || (state == S_INQ || state == S_WBYTE || state == S_REC
                                          || state == S_RUNP);
 
-    // a complete record from the 5 buffered bytes and the incoming one
-    wire [47:0] rec_full = {i_data, recb[47:8]};
-    // the record written (o_inq_we / o_qrec_we): recb holds all 6 bytes then, until the next
+    // record bytes 0..4 shift in at the top of recb; the sixth (add[31:24]) is only checked,
+    // as it arrives, and not stored (recb does not shift then)
+    wire [39:0] rec_shift = {i_data, recb[39:8]};
+    // the record written (o_inq_we / o_qrec_we): recb holds bytes 0..4 then, until the next
     // record byte arrives (no register copy)
     assign o_rec_data = {recb[39:16], recb[12:8], recb[7:0]};
-    wire [31:0] rec_add = rec_full[47:16];
-    wire [2:0]  rec_shift_hi = rec_full[15:13];   // shift <= 31: only the top bits matter
+    wire [31:0] rec_add = {i_data, recb[39:16]};
+    wire [2:0]  rec_shift_hi = recb[15:13];       // shift <= 31: only the top bits matter
     wire rec_bad = rec_shift_hi != 3'd0 ||
                    !(rec_add[31:23] == 9'd0 || (rec_add[31:23] == 9'h1ff && rec_add[22:0] != 23'd0));
 
@@ -309,7 +310,7 @@ module xnca_loader #(
                 end else begin
                     case (state)
                     S_INQ: if (byte_take) begin
-                        recb <= rec_full;
+                        if (rec_n != 3'd5) recb <= rec_shift;
                         rec_n <= rec_n + 3'd1;
                         if (rec_n == 3'd5) begin
                             rec_n <= 3'd0;
@@ -383,7 +384,7 @@ module xnca_loader #(
                         end
                     end
                     S_REC: if (byte_take) begin
-                        recb <= rec_full;
+                        if (rec_n != 3'd5) recb <= rec_shift;
                         rec_n <= rec_n + 3'd1;
                         if (rec_n == 3'd5) begin
                             rec_n <= 3'd0;
@@ -432,7 +433,7 @@ module xnca_loader #(
 
     wire unused_ok = &{1'b0, l_chunks[15:WAW > 15 ? 15 : WAW], group_slices[7:WAW > 7 ? 7 : WAW], recb[7:0], seg_n[SBW-1], d_p[15:9], d_m[15:9], d_layers[7:2], d_wbits[7:3],
                        d_abits[7:3], d_sbits[7:4], d_ibits[7:3], desc[31:0], o_abits,
-                       o_sbits, o_ibits, rec_full[15:13], rec_full[47:40],
+                       o_sbits, o_ibits,
                        l_nin[15:9], l_nout[15:9]};
 endmodule
 
