@@ -19,8 +19,14 @@
 //   RESET       resets the core and drops the model and the last state.
 // Everything is sequential and small: the payload is re-read from the engine's payload RAM
 // (one byte per 3 cycles, at most 8 bytes held at a time) instead of being copied; report
-// results wait in one block RAM; with DSP_ICE40 = 1 (iCE40UP5K, yosys) the cycle counter,
-// the CLASSIFY seed / image and the CLASSIFY length arithmetic live in SB_MAC16 blocks.
+// results wait in one block RAM (in record order, read out in reply order); the reply header
+// is a 3-bit status and a one-byte detail (length and next state follow from the op); the
+// report-list checks and the mutation's place among the reports go through the run's step
+// subtraction (its carry), not comparators of their own; READ_STATE's cell index is the cycle
+// counter and the LOAD byte counters share the image-index accumulator (both idle then).
+// With DSP_ICE40 = 1 (iCE40UP5K, yosys) all eight SB_MAC16 blocks hold registers and
+// arithmetic: the cycle counter, the CLASSIFY seed, the image index / LOAD counters, the CLASSIFY
+// lengths, the 8 bytes held (two blocks) and the step subtraction with the report step read.
 // Deviation from the CPU model: a packed level no pixel produces (level 1 at b = 4) reaches the
 // core as the smallest alive pixel (26), i.e. as level 2; hosts packing real pixels never send it.
 `default_nettype none
@@ -81,8 +87,8 @@ module xnca_core_adapter #(
   localparam integer NCELLS = GRID_W * GRID_H;
   localparam [7:0] OP_LOAD_BEGIN = 8'h03, OP_LOAD_DATA = 8'h04, OP_LOAD_END = 8'h05,
                    OP_CLASSIFY = 8'h06, OP_READ_STATE = 8'h07, OP_RESET = 8'h08;
-  localparam [7:0] ST_BAD_CRC = 8'd1, ST_BAD_LENGTH = 8'd2, ST_UNKNOWN = 8'd3, ST_DIM = 8'd4,
-                   ST_BAD_ARG = 8'd6, ST_NO_MODEL = 8'd7;
+  localparam [2:0] ST_BAD_CRC = 3'd1, ST_BAD_LENGTH = 3'd2, ST_UNKNOWN = 3'd3, ST_DIM = 3'd4,
+                   ST_BAD_ARG = 3'd6, ST_NO_MODEL = 3'd7;     // (status codes, all below 8)
   localparam [2:0] C_LOAD = 3'd1, C_INIT = 3'd2, C_RUN = 3'd3, C_MUTATE = 3'd4, C_STATE = 3'd5;
   // packed grid bytes per input-bits value b (docs/protocol.md 3.4, format 0)
   localparam integer G1I = (NCELLS * 1 + 7) / 8, G2I = (NCELLS * 2 + 7) / 8,
@@ -161,7 +167,7 @@ module xnca_core_adapter #(
     S_CL_PIX_GOT = 6'd28, S_CL_PIX_OUT = 6'd29, S_CL_WAIT = 6'd30, S_CL_OUT_A = 6'd31,
     S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd33, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd35,
     S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39,
-    S_LB_CHECK_B = 6'd40, S_CL_HEAD0 = 6'd41;
+    S_LB_CHECK_B = 6'd40, S_CL_HEAD0 = 6'd41, S_LB_CNT = 6'd42, S_CL_REP_OK = 6'd43, S_CRC_ROT = 6'd44, S_CL_NEXT = 6'd45;
 
   reg [5:0]  st;
   reg [5:0]  ret;              // return state of the payload-read subroutine
@@ -172,30 +178,52 @@ module xnca_core_adapter #(
   // the byte of a one-byte read: the payload RAM's output, which holds it while addr_q holds
   // (every user reads it before addr_q moves on)
   wire [7:0] fb = pl_data_i;
-  reg [175:112] sh;            // the last 8 bytes read by S_READ, newest at the top (an n-byte
+  wire [175:112] sh;           // the last 8 bytes read by S_READ, newest at the top (an n-byte
                                // read leaves byte j at sh[176 - 8n + 8j +: 8])
-  reg [15:0] rw;               // the report step read by S_CL_REP / S_CL_REP_LO (sh keeps the
+  wire [15:0] rw;              // the report step read by S_CL_REP / S_CL_REP_LO (sh keeps the
                                // CLASSIFY head meanwhile)
   wire       rd_rep = ret == S_CL_REP_GOT || ret == S_CL_REP_HI;
+  // sh, rw and c_steps are registers (fabric) or SB_MAC16 registers (DSP_ICE40), see below
+  wire       rd_shift = st == S_F2 && nread != 5'd0;
+  wire       sh_shift = rd_shift && !rd_rep;     // sh <= {pl_data_i, sh[175:120]}
+  wire       rw_shift = rd_shift && rd_rep;      // rw <= {pl_data_i, rw[15:8]}
+  // c_steps <= dec_target - done_steps, and steps_le (done_steps <= dec_target, the
+  // subtraction's carry) into steps_le_q: the run's step count at S_CL_DECIDE, the report
+  // list checks at S_CL_REP_GOT (no comparators of their own)
+  wire       steps_load = st == S_CL_DECIDE || st == S_CL_REP_GOT;
+  wire       steps_le;
   reg [4:0]  nread;            // bytes left for S_READ
   reg [4:0]  ridx;
 
   // response
-  reg [7:0]  rsp_status_q;
-  reg [15:0] rsp_detail_q, rsp_len_q;
-  reg [5:0]  after_rsp;
+  // response: the status (all codes fit in 3 bits) and a one-byte detail, or (rsp_want) the
+  // CLASSIFY length the payload should have had; the body length and the state after the
+  // header follow from the op (only replies with status 0 have a body)
+  reg [2:0]  rsp_st;
+  reg [7:0]  rsp_det;
+  reg        rsp_want;
   assign rsp_valid_o = st == S_RSP;
-  assign rsp_status_o = rsp_status_q;
-  assign rsp_detail_o = rsp_detail_q;
-  assign rsp_len_o = rsp_len_q;
+  assign rsp_status_o = {5'd0, rsp_st};
+  wire       op_ld = op_q[3:0] == 4'(OP_LOAD_DATA), op_le = op_q[3:0] == 4'(OP_LOAD_END);
+  wire       op_cl = op_q[3:0] == 4'(OP_CLASSIFY), op_rs = op_q[3:0] == 4'(OP_READ_STATE);
+  wire       unused_op_hi = ^op_q[7:4];   // (replies with status 0 come from known ops only)
   assign cmd_ready_o = st == S_IDLE;
-  assign pl_addr_o = addr_q[PW-1:0];
+  // report steps (rd_rep: the list check and the run) are read at 16 + 2 rep_i (steps, offset 8,
+  // after the last), byte nread == 1 second: addr_q keeps the next grid's offset meanwhile
+  wire [4:0] rep_row = rep_i == cl_nrep[4:0] ? 5'd4 : rep_i + 5'd8;
+  assign pl_addr_o = rd_rep ? PW'({rep_row, nread == 5'd1}) : addr_q[PW-1:0];
 
   // model / load bookkeeping
   reg        model_ok, loading, have_state;
   // byte counts are as wide as the build needs (CLASSIFY lengths: 24 bits); protocol fields
   // are compared in full
-  reg [WBW-1:0] received, left;   // weight bytes received, and still to come (total - received)
+  // weight bytes received, and still to come (total - received): registers, or (DSP_ICE40) the
+  // two halves of the image-index SB_MAC16, which is idle while a model loads. Both are loaded
+  // at S_LB_CNT from an 8-byte read at descriptor offset 18 (sh[112 +: 16]: weight_bytes' low
+  // half, sh[128 +: 16]: its high half, 0 once checked), stepped once per LOAD_DATA byte
+  wire [WBW-1:0] received, left;   // (WBW <= 16 where DSP_ICE40 = 1)
+  wire        ld_cnt_load = st == S_LB_CNT;
+  wire        ld_cnt_step;        // (S_LD_CRC's last bit)
   reg [31:0] crc;
   // the payload length is measured by the core: its loader walks exactly spec 9's weight_bytes
   // for the descriptor's dimensions. len_err: a LOAD_DATA byte arrived after the core's LOAD
@@ -204,6 +232,8 @@ module xnca_core_adapter #(
   wire [31:0] received32 = 32'(received);
   reg [3:0]  crc_n;
   reg [7:0]  crc_byte;
+  assign ld_cnt_step = st == S_LD_CRC && crc_n == 4'd7;
+  wire       crc_rot = st == S_CRC_ROT;
   reg        ld_rec_done;
   reg [7:0]  ld_rec_status;
   reg [3:0]  in_bits;          // b of the active / loading model
@@ -276,6 +306,7 @@ module xnca_core_adapter #(
       5'd16: desc_off = 5'd18;   // weight_bytes
       5'd17: desc_off = 5'd19;
       5'd18: desc_off = 5'd20;
+      5'd20: desc_off = 5'd18;   // (then weight_bytes again, 8 bytes for the LOAD counters)
       default: desc_off = 5'd21;
     endcase
   end
@@ -313,23 +344,29 @@ module xnca_core_adapter #(
   wire [WLW-1:0] want_v, reply_v;
   wire [16:0] img_bytes = cl_mut_en ? {grid_bytes, 1'b0} : {1'b0, grid_bytes};  // G (1 + mutating)
   reg [7:0]  cnt8;             // images counted / processed
-  // payload offset of the next grid to take in: the image's grid, after its intake the
-  // mutation grid (the intake leaves addr_q there), after that the next image's grid
-  reg [PW:0] img_base;
   wire [15:0] rep_v = rw;      // the report step being run to (S_CL_REP_LO .. S_CL_WAIT)
   reg [15:0] done_steps;       // (also the previous report step while the list is checked)
   reg [4:0]  rep_i;
   reg        started, mutated, is_report;
-  // S_CL_DECIDE: the mutation falls before report rep_v: run to mutate_at first (INIT / RUN;
-  // done_steps <= mutate_at holds until it mutates), or mutate if done_steps is there
-  wire       dec_mut = cl_mut_en && !mutated && cl_mut < rep_v;
-  wire       dec_to_mut = dec_mut && (!started || done_steps != cl_mut);
-  wire       dec_mutate = dec_mut && !dec_to_mut;
-  wire [15:0] dec_target = dec_to_mut ? cl_mut : rep_v;
+  // S_CL_DECIDE: the mutation falls before report rep_i (mut_rep: the first report after
+  // mutate_at, found by the report list check; 16 when none): run to mutate_at first (INIT /
+  // RUN), or mutate once the steps done are mutate_at (at_mut; from the image's start when the
+  // report before mut_rep is mutate_at: at_mut_init)
+  reg  [4:0] mut_rep;
+  reg        at_mut, at_mut_init, prev_eq;
+  wire       dec_mut = cl_mut_en && !mutated && rep_i == mut_rep;
+  wire       dec_to_mut = dec_mut && !at_mut;
+  wire       dec_mutate = dec_mut && at_mut;
+  // (while the report list is checked: the report step or steps just read, or (chk_mut)
+  // mutate_at)
+  reg        checking, chk_mut, steps_le_q;
+  wire [15:0] dec_target = (checking ? chk_mut : dec_to_mut) ? cl_mut : rep_v;
   reg [2:0]  c_op;
-  reg [15:0] c_steps;
-  reg [8:0]  rram_wp;          // next result byte (report r at 22 r: votes, pred, agree)
-  reg [7:0]  pred_b, agree_b;  // the record's pred and agree, written after the votes
+  wire [15:0] c_steps;
+  // result RAM read order: report or_r's record bytes or_j = 8..27 (votes), 6, 7 (pred, agree)
+  reg [3:0]  or_r;
+  reg [4:0]  or_j;
+  wire       res_byte;         // reply byte ok >= 6
   wire [31:0] cyc;             // clocks of the image (holds its final count once cyc_run drops)
   reg        cyc_run;
   // pixel expansion
@@ -341,13 +378,14 @@ module xnca_core_adapter #(
   reg [3:0]  pbits;
   reg [3:0]  lvl;
   reg [1:0]  lk;
+  reg        dry;              // an unused mutation grid: unpacked and dropped (no adder to skip it)
   // the level-to-pixel table is a block RAM ROM read every cycle at the level's next value, so
   // lvl_pixel is lvl's pixel whenever lvl holds (S_CL_PIX_OUT)
   reg  [3:0] lvl_d;
   always @(*) begin
     lvl_d = lvl;
     if (st == S_CL_PIX && pbits != 4'd0) lvl_d[lk] = pb[0];
-    if ((st == S_CL_PIX_OUT && core_in_ready_i) || (st == S_CL_CMD && core_cmd_ready_i)) lvl_d = 4'd0;
+    if ((st == S_CL_PIX_OUT && (core_in_ready_i || dry)) || rst_i) lvl_d = 4'd0;
   end
   (* ram_style = "block" *) reg [7:0] lp_mem [0:63];
   integer lpi;
@@ -361,32 +399,37 @@ module xnca_core_adapter #(
   reg [5:0]  rec_k;
   reg        rec_done;
   reg        capture;
-  // report results: 22 bytes per report step
-  reg [7:0]  rram [0:511];
-  reg [8:0]  rram_raddr;
+  // report results: 22 record bytes per report step, at 32 r
+  // (no_rw_check: the replies read it only once the image's records are all written; without it
+  // yosys adds an 8-bit bypass register and mux)
+  (* no_rw_check *) reg [7:0] rram [0:511];
+  wire [8:0] rram_raddr;        // (stable while S_CL_OUT_A .. S_CL_OUT_C wait for a byte)
   reg [7:0]  rram_q;
-  // write port straight from the record sink (no pipeline registers): the record's alive count
-  // (bytes 4, 5; the image's last record wins) at bytes 506, 507, where S_CL_OUT reads reply
-  // bytes 0, 1 (ok - 6); report votes (record bytes 8..27), pred and agree (written at record
-  // bytes 28, 29) at rram_wp
+  // write port straight from the record sink (no pipeline registers): a RESULT record's bytes
+  // 6..27 (pred, agree, votes) of report r at 32 r + byte, the record's alive count (bytes 4, 5;
+  // the image's last record wins) at 4, 5; read in reply order by or_r / or_j
   wire       sink_take;       // a core output byte taken by the record sink
   wire       rram_alive = rec_k == 6'd4 || rec_k == 6'd5;
-  wire       rram_rep = capture && gt_k(32'(rec_k), 7) && !gt_k(32'(rec_k), 29);
+  wire       rram_rep = capture && gt_k(32'(rec_k), 5) && !gt_k(32'(rec_k), 27);
   wire       rram_we = sink_take && (rram_alive || rram_rep);
-  wire [8:0] rram_waddr = rram_alive ? {8'hfd, rec_k[0]} : rram_wp;
-  wire [7:0] rram_wdata = rec_k == 6'd28 ? pred_b : rec_k == 6'd29 ? agree_b : core_out_data_i;
+  wire [8:0] rram_waddr = {rram_alive ? 4'd0 : rep_i[3:0], rec_k[4:0]};
+  wire [7:0] rram_wdata = core_out_data_i;
   always @(posedge clk_i) begin
     if (rram_we) rram[rram_waddr] <= rram_wdata;
     rram_q <= rram[rram_raddr];
   end
   // reply byte counter
   reg [8:0]  ok;               // (replies: LOAD_DATA 8, LOAD_END 4, CLASSIFY <= 358 per image)
-  // READ_STATE window in cells, not bytes (no x * CHANNELS for the window): the record's
-  // header byte (rs_hdr) and rs_skip cells dropped, then rs_left cells forwarded, the rest
-  // drained up to the record's last byte (o_out_last); rs_ch counts a cell's channel bytes
-  reg           rs_hdr;
+  assign res_byte = ok[8:3] != 6'd0 || (ok[2] && ok[1]);
+  // reply bytes 0, 1: the alive count (record bytes 4, 5 at 4, 5); from 6 on: or_r, or_j
+  assign rram_raddr = res_byte ? {or_r, or_j} : {8'd2, ok[0]};
+  // READ_STATE window in cells, not bytes (no x * CHANNELS for the window): after the record's
+  // header byte (rs_hdr) the cells rs_cell .. rs_cell_end - 1 are forwarded, the rest drained up
+  // to the record's last byte (core_out_last_i). The cell index rs_pos is the image cycle counter
+  // (idle outside CLASSIFY): all ones at S_RS_HEAD, + 1 at the header byte and at each cell's
+  // last byte; rs_on: a cell before this one was forwarded; rs_ch counts a cell's channel bytes
+  reg           rs_hdr, rs_on;
   reg [CHW-1:0] rs_ch;
-  reg [NCW-1:0] rs_skip, rs_left;
   wire          rs_cell_end_byte = rs_ch == CHW'(CHANNELS - 1);
   // READ_STATE: cell u32 at sh[128], count u16 at sh[160]; the cell is checked in NCW bits
   wire [15:0] rs_count = sh[160 +: 16];
@@ -394,14 +437,19 @@ module xnca_core_adapter #(
   wire [NCW-1:0] rs_cell_end = rs_cell + NCW'(rs_count[10:0]);
   wire       rs_bad = rs_count == 16'd0 || gt_k(32'(rs_count), 1024) || sh[128 + NCW +: 32 - NCW] != 0 ||
                       gt_k(32'(rs_cell), NCELLS - 1) || gt_k(32'(rs_cell_end), NCELLS);
-  wire       rs_fwd = st == S_RS_STREAM && !rs_hdr && rs_skip == {NCW{1'b0}} && rs_left != {NCW{1'b0}};
+  wire [NCW-1:0] rs_pos;
+  wire       rs_in = (rs_on || rs_pos == rs_cell) && rs_pos != rs_cell_end;
+  wire       rs_fwd = st == S_RS_STREAM && !rs_hdr && rs_in;
 
   // ---------------------------------------------------------------- 32-bit arithmetic
   // the image cycle counter (all ones at S_CL_IMG, +1 per clock while cyc_run), the CLASSIFY
   // seed and the index of the current image (image + n), the CLASSIFY lengths: fabric
   // registers and adders, or SB_MAC16 blocks where DSP_ICE40 = 1 in a yosys build (simulators
   // take the fabric version, unless XNCA_SIM_ICE40_DSP is defined and a SB_MAC16 model given)
-  wire        cyc_load = st == S_CL_IMG;
+  wire        cyc_load = st == S_CL_IMG || st == S_RS_HEAD;
+  wire        cyc_step = cyc_run || (st == S_RS_STREAM && out_take && (rs_hdr || rs_cell_end_byte));
+  assign      rs_pos = cyc[NCW-1:0];
+  wire        img_next = st == S_CL_IMG && cnt8 != 8'd0;   // the next image: image index + 1
   wire [31:0] image_idx, cl_seed;
 `ifdef SYNTHESIS
 `define XNCA_ADAPTER_DSP
@@ -417,7 +465,8 @@ module xnca_core_adapter #(
     if (USE_DSP != 0) begin : g_dsp
 `ifdef XNCA_ADAPTER_DSP
       // the DSPs' cascade outputs are not used
-      wire [3:0] dsp_co, dsp_accumco, dsp_signextout;
+      wire [5:0] dsp_co;
+      wire [6:0] dsp_accumco, dsp_signextout;
       // accumulator: O = Q, Q <= load ? {C, D} : Q + 1 (the bottom adder's carry-in is 1, the
       // top half takes its carry), clocked while CE
       SB_MAC16 #(
@@ -425,23 +474,26 @@ module xnca_core_adapter #(
         .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_LOWERINPUT(2'b00),
         .BOTADDSUB_UPPERINPUT(1'b0), .BOTADDSUB_CARRYSELECT(2'b01)
       ) u_cyc (
-        .CLK(clk_i), .CE(cyc_load || cyc_run), .C(16'hffff), .A(16'd0), .B(16'd0), .D(16'hffff),
+        .CLK(clk_i), .CE(cyc_load || cyc_step), .C(16'hffff), .A(16'd0), .B(16'd0), .D(16'hffff),
         .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0),
         .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(cyc_load), .OLOADBOT(cyc_load),
         .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0),
         .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(cyc), .CO(dsp_co[0]), .ACCUMCO(dsp_accumco[0]), .SIGNEXTOUT(dsp_signextout[0])
       );
       // the image index: an accumulator in the output registers, O = Q, loaded with the head's
-      // image at head_load, + 1 as each further image starts (cnt8 != 0 at S_CL_IMG)
+      // image at head_load, + 1 as each further image starts (img_next). While a model loads
+      // (no CLASSIFY runs then) the LOAD byte counters: top received (+ A = 1), bottom left
+      // (- 1: ADDSUBBOT, never below 0, so the top half takes no carry)
       SB_MAC16 #(
         .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_LOWERINPUT(2'b00), .TOPADDSUB_UPPERINPUT(1'b0),
         .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_LOWERINPUT(2'b00),
         .BOTADDSUB_UPPERINPUT(1'b0), .BOTADDSUB_CARRYSELECT(2'b01)
       ) u_image (
-        .CLK(clk_i), .CE(head_load || (cyc_load && cnt8 != 8'd0)), .C(sh[128 +: 16]), .A(16'd0),
-        .B(16'd0), .D(sh[112 +: 16]), .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0),
-        .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(head_load),
-        .OLOADBOT(head_load), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0),
+        .CLK(clk_i), .CE((head_load && !loading) || img_next || ld_cnt_load || ld_cnt_step),
+        .C(sh[128 +: 16]), .A({15'd0, loading}), .B(16'd0), .D(sh[112 +: 16]), .AHOLD(1'b0),
+        .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0),
+        .ORSTBOT(1'b0), .OLOADTOP(head_load || ld_cnt_load), .OLOADBOT(head_load || ld_cnt_load),
+        .ADDSUBTOP(1'b0), .ADDSUBBOT(loading), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0),
         .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(image_idx), .CO(dsp_co[1]), .ACCUMCO(dsp_accumco[1]),
         .SIGNEXTOUT(dsp_signextout[1])
       );
@@ -473,6 +525,51 @@ module xnca_core_adapter #(
         .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0),
         .O(len_o), .CO(dsp_co[3]), .ACCUMCO(dsp_accumco[3]), .SIGNEXTOUT(dsp_signextout[3])
       );
+      // the payload bytes held (sh, 64 bits): two SB_MAC16s as a shift register of their output
+      // registers, O = Q, Q <= {C, D} while CE
+      SB_MAC16 #(
+        .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_UPPERINPUT(1'b1), .BOTOUTPUT_SELECT(2'b01),
+        .BOTADDSUB_UPPERINPUT(1'b1)
+      ) u_sh_hi (
+        .CLK(clk_i), .CE(sh_shift), .C({pl_data_i, sh[175:168]}), .A(16'd0), .B(16'd0),
+        .D(sh[167:152]), .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0),
+        .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(1'b1), .OLOADBOT(1'b1),
+        .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0),
+        .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(sh[175:144]), .CO(dsp_co[4]),
+        .ACCUMCO(dsp_accumco[4]), .SIGNEXTOUT(dsp_signextout[4])
+      );
+      SB_MAC16 #(
+        .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_UPPERINPUT(1'b1), .BOTOUTPUT_SELECT(2'b01),
+        .BOTADDSUB_UPPERINPUT(1'b1)
+      ) u_sh_lo (
+        .CLK(clk_i), .CE(sh_shift), .C(sh[151:136]), .A(16'd0), .B(16'd0), .D(sh[135:120]),
+        .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0),
+        .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(1'b1), .OLOADBOT(1'b1), .ADDSUBTOP(1'b0),
+        .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0),
+        .SIGNEXTIN(1'b0), .O(sh[143:112]), .CO(dsp_co[5]), .ACCUMCO(dsp_accumco[5]),
+        .SIGNEXTOUT(dsp_signextout[5])
+      );
+      // the run's step count (top: Q <= C - A = dec_target - done_steps at S_CL_DECIDE) and the
+      // report step read (bottom: a shift register, Q <= D while rw_shift); each half held by
+      // its OHOLD
+      wire [31:0] steps_o;
+      wire        steps_co;     // CO = ACCUMCO ^ ADDSUBTOP, ACCUMCO: A + ~C carries when A > C
+      SB_MAC16 #(
+        .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_LOWERINPUT(2'b00), .TOPADDSUB_UPPERINPUT(1'b1),
+        .TOPADDSUB_CARRYSELECT(2'b00), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_UPPERINPUT(1'b1)
+      ) u_steps (
+        .CLK(clk_i), .CE(1'b1), .C(dec_target), .A(done_steps), .B(16'd0),
+        .D({pl_data_i, rw[15:8]}), .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0),
+        .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(1'b0),
+        .OLOADBOT(1'b1), .ADDSUBTOP(1'b1), .ADDSUBBOT(1'b0), .OHOLDTOP(!steps_load),
+        .OHOLDBOT(!rw_shift), .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(steps_o),
+        .CO(steps_co), .ACCUMCO(dsp_accumco[6]), .SIGNEXTOUT(dsp_signextout[6])
+      );
+      assign c_steps = steps_o[31:16];
+      assign steps_le = steps_co;
+      assign rw = steps_o[15:0];
+      assign received = image_idx[16 +: WBW];
+      assign left = image_idx[0 +: WBW];
       assign want_v = len_o[WLW-1:0];
       assign reply_v = len_o[WLW-1:0];
       wire unused_dsp = ^{dsp_co, dsp_accumco, dsp_signextout, len_o[31:WLW]};
@@ -483,7 +580,7 @@ module xnca_core_adapter #(
       reg [31:0] cyc_q;
       always @(posedge clk_i)
         if (cyc_load) cyc_q <= 32'hffffffff;
-        else if (cyc_run) cyc_q <= cyc_q + 32'd1;
+        else if (cyc_step) cyc_q <= cyc_q + 32'd1;
       assign cyc = cyc_q;
       reg [31:0] image_q, seed_q;
       always @(posedge clk_i)
@@ -492,9 +589,39 @@ module xnca_core_adapter #(
           seed_q <= sh[144 +: 32];
         end
       assign image_idx = image_q + {24'd0, cnt8};
+      wire unused_fabric = img_next;       // (the fabric index adds cnt8 instead)
       assign cl_seed = seed_q;
+      reg [WBW-1:0] received_q, left_q;
+      always @(posedge clk_i)
+        if (ld_cnt_load) begin
+          received_q <= {WBW{1'b0}};
+          left_q <= sh[112 +: WBW];
+        end else if (ld_cnt_step) begin
+          received_q <= received_q + 1'b1;
+          left_q <= left_q - 1'b1;
+        end
+      assign received = received_q;
+      assign left = left_q;
+      reg [175:112] sh_q;
+      reg [15:0] rw_q, c_steps_q;
+      wire [16:0] steps_diff = {1'b0, dec_target} - {1'b0, done_steps};
+      assign steps_le = !steps_diff[16];
+      always @(posedge clk_i) begin
+        if (sh_shift) sh_q <= {pl_data_i, sh_q[175:120]};
+        if (rw_shift) rw_q <= {pl_data_i, rw_q[15:8]};
+        if (steps_load) c_steps_q <= steps_diff[15:0];
+      end
+      assign sh = sh_q;
+      assign rw = rw_q;
+      assign c_steps = c_steps_q;
     end
   endgenerate
+
+  // the reply header's detail and body length (read by the engine in S_RSP, while they hold):
+  // LOAD_DATA 8 (received, crc32), LOAD_END 4 (crc32), CLASSIFY reply_v, READ_STATE C count
+  assign rsp_detail_o = rsp_want ? (want_v[WLW-1:16] != 0 ? 16'hffff : want_v[15:0]) : {8'd0, rsp_det};
+  assign rsp_len_o = op_ld ? 16'd8 : op_le ? 16'd4 : op_cl ? reply_v[15:0]
+                   : op_rs ? 16'(times_channels(24'(rs_count[10:0]))) : 16'd0;
 
   // ---------------------------------------------------------------- core ports
   reg core_rst_q;
@@ -505,7 +632,7 @@ module xnca_core_adapter #(
   assign core_cmd_seed_o = cl_seed;
   assign core_cmd_image_o = image_idx;
   // (S_LE_WAIT: zero bytes while the core's loader still asks for payload, see len_err)
-  assign core_in_valid_o = st == S_LB_DESC || (st == S_LD_FEED && !ld_rec_done) || st == S_CL_PIX_OUT
+  assign core_in_valid_o = st == S_LB_DESC || (st == S_LD_FEED && !ld_rec_done) || (st == S_CL_PIX_OUT && !dry)
                          || (st == S_LE_WAIT && !ld_rec_done);
   wire [7:0] lvl_out = PIX_LEVELS != 0 ? {4'd0, (in_bits == 4'd4 && lvl == 4'd1) ? 4'd2 : lvl} : lvl_pixel;
   assign core_in_data_o = st == S_LB_DESC ? core_desc : st == S_LD_FEED ? fb : st == S_LE_WAIT ? 8'd0 : lvl_out;
@@ -513,23 +640,21 @@ module xnca_core_adapter #(
   wire   out_take = core_out_valid_i && core_out_ready_o;
   assign sink_take = out_take && st != S_RS_STREAM;
 
+  wire local_rx = op_ld && !ok[2];    // LOAD_DATA reply bytes 0..3: received (< 2^16)
   always @(*) begin
     rsp_data_valid_o = 1'b0;
     rsp_data_o = 8'd0;
     if (st == S_LOCAL) begin
       // LOAD_DATA: received u32, crc32 u32; LOAD_END: crc32 u32
       rsp_data_valid_o = 1'b1;
-      if (op_q == OP_LOAD_DATA && ok < 9'd4) rsp_data_o = received32[{ok[1:0], 3'b000} +: 8];
-      else rsp_data_o = ~crc[{ok[1:0], 3'b000} +: 8];
+      // (the crc rotates by a byte as each of its bytes goes out)
+      if (local_rx) rsp_data_o = ok[1] ? 8'd0 : ok[0] ? received32[15:8] : received32[7:0];
+      else rsp_data_o = ~crc[7:0];
     end else if (st == S_CL_OUT_C) begin
       rsp_data_valid_o = 1'b1;
-      case (ok)
-        9'd2: rsp_data_o = cyc[7:0];
-        9'd3: rsp_data_o = cyc[15:8];
-        9'd4: rsp_data_o = cyc[23:16];
-        9'd5: rsp_data_o = cyc[31:24];
-        default: rsp_data_o = rram_q;
-      endcase
+      // ok 2..5 (ok[2] != ok[1] below 8): cycles byte {ok[2], ok[0]}, else the result RAM
+      if (ok[8:3] == 6'd0 && ok[2] != ok[1]) rsp_data_o = cyc[{ok[2], ok[0], 3'b000} +: 8];
+      else rsp_data_o = rram_q;
     end else if (rs_fwd) begin
       rsp_data_valid_o = core_out_valid_i;
       rsp_data_o = core_out_data_i;
@@ -538,15 +663,13 @@ module xnca_core_adapter #(
 
   // ---------------------------------------------------------------- sequencer
   task respond;
-    input [7:0] status;
-    input [15:0] detail;
-    input [15:0] len;
-    input [5:0] next;
+    input [2:0] status;
+    input [7:0] detail;
+    input want;          // detail: the CLASSIFY length wanted (want_v)
     begin
-      rsp_status_q <= status;
-      rsp_detail_q <= detail;
-      rsp_len_q <= len;
-      after_rsp <= next;
+      rsp_st <= status;
+      rsp_det <= detail;
+      rsp_want <= want;
       st <= S_RSP;
     end
   endtask
@@ -563,12 +686,30 @@ module xnca_core_adapter #(
     end
   endtask
 
+  task read_more;   // read n more payload bytes (from addr_q) into sh, then continue at r
+    input [4:0] n;
+    input [5:0] r;
+    begin
+      nread <= n;
+      ret <= r;
+      st <= S_READ;
+    end
+  endtask
+
+  task read_rep;    // read report rep_i (steps once rep_i = n_report) into rw, then continue at r
+    input [5:0] r;
+    begin
+      nread <= 5'd2;
+      ret <= r;
+      st <= S_READ;
+    end
+  endtask
+
   always @(posedge clk_i) begin
     core_rst_q <= 1'b0;
     if (rst_i) begin
       st <= S_IDLE;
       ret <= S_IDLE;
-      after_rsp <= S_IDLE;
       model_ok <= 1'b0;
       loading <= 1'b0;
       have_state <= 1'b0;
@@ -578,12 +719,16 @@ module xnca_core_adapter #(
       ld_rec_status <= 8'd0;
       capture <= 1'b0;
       cyc_run <= 1'b0;
+      pix_n <= {PXW{1'b0}};
+      pbits <= 4'd0;
+      lk <= 2'd0;
+      dry <= 1'b0;
       addr_q <= {(PW + 1){1'b0}};
       in_bits <= 4'd1;
       core_rst_q <= 1'b1;
-      rsp_status_q <= 8'd0;
-      rsp_detail_q <= 16'd0;
-      rsp_len_q <= 16'd0;
+      rsp_st <= 3'd0;
+      rsp_det <= 8'd0;
+      rsp_want <= 1'b0;
     end else begin
       // ---- record sink: LOAD and RESULT records of the core
       if (sink_take) begin
@@ -591,9 +736,6 @@ module xnca_core_adapter #(
         if (rec_k == 6'd1) ld_rec_status <= core_out_data_i;
         // record: pred at 6, agree at 7, votes at 8..27 (40 bytes) -> result: votes 0..19 (record
         // bytes 8..27), pred 20 and agree 21 (written at record bytes 28, 29), one pointer
-        if (rec_k == 6'd6) pred_b <= core_out_data_i;
-        if (rec_k == 6'd7) agree_b <= core_out_data_i;
-        if (rram_rep) rram_wp <= rram_wp + 9'd1;   // (rram_we: the result RAM's write)
         if (core_out_last_i) begin
           if (rec_k == 6'd7) ld_rec_done <= 1'b1;   // the 8-byte LOAD record
           else rec_done <= 1'b1;
@@ -604,26 +746,26 @@ module xnca_core_adapter #(
         S_IDLE: if (cmd_valid_i) begin
           case (cmd_op_i)
             OP_LOAD_BEGIN:
-              if (cmd_len_i != 16'd28) respond(ST_BAD_LENGTH, 16'd28, 16'd0, S_IDLE);
+              if (cmd_len_i != 16'd28) respond(ST_BAD_LENGTH, 8'd28, 1'b0);
               else read_bytes(0, 5'd6, S_LB_HEAD);
             OP_LOAD_DATA:
-              if (lt_k(32'(cmd_len_i), 5)) respond(ST_BAD_LENGTH, 16'd5, 16'd0, S_IDLE);
-              else if (!loading) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
+              if (lt_k(32'(cmd_len_i), 5)) respond(ST_BAD_LENGTH, 8'd5, 1'b0);
+              else if (!loading) respond(ST_NO_MODEL, 8'd0, 1'b0);
               else read_bytes(0, 5'd4, S_LD_HEAD);
             OP_LOAD_END:
-              if (cmd_len_i != 16'd4) respond(ST_BAD_LENGTH, 16'd4, 16'd0, S_IDLE);
-              else if (!loading) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
-              else if (left != {WBW{1'b0}}) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              if (cmd_len_i != 16'd4) respond(ST_BAD_LENGTH, 8'd4, 1'b0);
+              else if (!loading) respond(ST_NO_MODEL, 8'd0, 1'b0);
+              else if (left != {WBW{1'b0}}) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
               else read_bytes(0, 5'd4, S_LE_HEAD);
             OP_CLASSIFY:
-              if (lt_k(32'(cmd_len_i), 16)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              if (lt_k(32'(cmd_len_i), 16)) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
               else read_bytes(0, 5'd8, S_CL_HEAD0);
             OP_READ_STATE:
-              if (cmd_len_i != 16'd6) respond(ST_BAD_LENGTH, 16'd6, 16'd0, S_IDLE);
-              else if (!have_state) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
+              if (cmd_len_i != 16'd6) respond(ST_BAD_LENGTH, 8'd6, 1'b0);
+              else if (!have_state) respond(ST_NO_MODEL, 8'd0, 1'b0);
               else read_bytes(0, 5'd6, S_RS_HEAD);
             OP_RESET:
-              if (cmd_len_i != 16'd0) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+              if (cmd_len_i != 16'd0) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
               else begin
                 core_rst_q <= 1'b1;
                 model_ok <= 1'b0;
@@ -631,7 +773,7 @@ module xnca_core_adapter #(
                 have_state <= 1'b0;
                 st <= S_RESET;
               end
-            default: respond(ST_UNKNOWN, 16'd0, 16'd0, S_IDLE);
+            default: respond(ST_UNKNOWN, 8'd0, 1'b0);
           endcase
         end
 
@@ -640,10 +782,8 @@ module xnca_core_adapter #(
         S_F1: st <= S_F2;             // pl_data_i valid next
         S_F2: begin
           if (nread != 5'd0) begin
-            if (rd_rep) rw <= {pl_data_i, rw[15:8]};
-            else sh <= {pl_data_i, sh[175:120]};
             nread <= nread - 5'd1;
-            addr_q <= addr_q + 1'b1;
+            if (!rd_rep) addr_q <= addr_q + 1'b1;
             st <= nread == 5'd1 ? ret : S_READ;
           end else begin
             st <= ret;
@@ -653,30 +793,34 @@ module xnca_core_adapter #(
         // ---- response header, then the body source
         S_RSP: if (rsp_ready_i) begin
           ok <= 9'd0;
-          st <= rsp_status_q != 8'd0 ? S_IDLE : after_rsp;
+          st <= rsp_st != 3'd0 ? S_IDLE : (op_ld || op_le) ? S_LOCAL : op_cl ? S_CL_IMG
+              : op_rs ? S_RS_CMD : S_IDLE;
         end
         S_LOCAL: if (rsp_data_ready_i) begin
           ok <= ok + 9'd1;
-          if (ok + 9'd1 == rsp_len_q[8:0]) st <= S_IDLE;
+          if (!local_rx) begin          // a CRC byte: rotate the next one into crc[7:0]
+            crc_n <= 4'd0;
+            st <= S_CRC_ROT;
+          end
         end
 
         // ---- LOAD_BEGIN
         S_LB_HEAD: begin              // bytes 0..5, in the CPU model's order
-          if (d_variant != 8'd3) respond(ST_DIM, 16'd0, 16'd0, S_IDLE);
-          else if (gt_k(32'(d_layers), 2)) respond(ST_DIM, 16'd1, 16'd0, S_IDLE);
-          else if (d_gw != GRID_W[15:0]) respond(ST_DIM, 16'd2, 16'd0, S_IDLE);
-          else if (d_gh != GRID_H[15:0]) respond(ST_DIM, 16'd4, 16'd0, S_IDLE);
+          if (d_variant != 8'd3) respond(ST_DIM, 8'd0, 1'b0);
+          else if (gt_k(32'(d_layers), 2)) respond(ST_DIM, 8'd1, 1'b0);
+          else if (d_gw != GRID_W[15:0]) respond(ST_DIM, 8'd2, 1'b0);
+          else if (d_gh != GRID_H[15:0]) respond(ST_DIM, 8'd4, 1'b0);
           else begin
             lb_layers <= d_layers[1:0];
-            read_bytes(6, 5'd8, S_LB_CHECK);
+            read_more(5'd8, S_LB_CHECK);      // bytes 6..13
           end
         end
         S_LB_CHECK: begin             // part A: bytes 6..13
-          if (bad_a) respond(ST_DIM, {11'd0, bad_field_a}, 16'd0, S_IDLE);
-          else read_bytes(14, 5'd8, S_LB_CHECK_B);
+          if (bad_a) respond(ST_DIM, 8'(bad_field_a), 1'b0);
+          else read_more(5'd8, S_LB_CHECK_B);  // bytes 14..21
         end
         S_LB_CHECK_B: begin           // part B: bytes 14..21
-          if (bad_b) respond(ST_DIM, {11'd0, bad_field_b}, 16'd0, S_IDLE);
+          if (bad_b) respond(ST_DIM, 8'(bad_field_b), 1'b0);
           else begin
             core_rst_q <= 1'b1;         // drop any model and any half-finished load
             model_ok <= 1'b0;
@@ -692,10 +836,10 @@ module xnca_core_adapter #(
           rec_k <= 6'd0;
           st <= S_LB_FETCH;
         end
-        S_LB_FETCH: begin              // payload byte desc_off -> fb
-          addr_q <= (PW + 1)'(desc_off);
-          nread <= 5'd0;
-          ret <= S_LB_DESC;
+        S_LB_FETCH: begin              // payload byte desc_off -> fb (after the last: 8 bytes
+          addr_q <= (PW + 1)'(desc_off);   // from offset 18, weight_bytes into sh[112 +: 32]
+          nread <= ridx == 5'd20 ? 5'd8 : 5'd0;
+          ret <= ridx == 5'd20 ? S_LB_CNT : S_LB_DESC;
           st <= S_READ;
         end
         S_LB_DESC: if (core_in_ready_i) begin
@@ -704,25 +848,22 @@ module xnca_core_adapter #(
           if (ridx == 5'd19) begin
             loading <= 1'b1;
             len_err <= 1'b0;
-            received <= {WBW{1'b0}};
-            left <= d_wb[WBW-1:0];
             crc <= 32'hffffffff;
             in_bits <= d_b[3:0];
-            respond(8'd0, 16'd0, 16'd0, S_IDLE);
           end
         end
+        S_LB_CNT: respond(3'd0, 8'd0, 1'b0);   // (ld_cnt_load)
 
         // ---- LOAD_DATA: offset in sh[144 +: 32] (4 bytes read)
         S_LD_HEAD: begin
-          if (sh[144 +: 32] != 32'(received)) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if (LW'(len_q - 16'd4) > LW'(left)) respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+          if (sh[144 +: 32] != received32) respond(ST_BAD_ARG, 8'd0, 1'b0);
+          else if (LW'(len_q - 16'd4) > LW'(left)) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
           else begin
-            addr_q <= 4;               // (forwards payload bytes 4 .. len - 1: no byte counter)
-            st <= S_LD_NEXT;
+            st <= S_LD_NEXT;           // (payload bytes addr_q = 4 .. len - 1: no byte counter)
           end
         end
         S_LD_NEXT: begin
-          if (16'(addr_q) == len_q) respond(8'd0, 16'd0, 16'd8, S_LOCAL);
+          if (16'(addr_q) == len_q) respond(3'd0, 8'd0, 1'b0);
           else begin
             nread <= 5'd0;             // fetch one byte into fb
             ret <= S_LD_FEED;
@@ -735,68 +876,102 @@ module xnca_core_adapter #(
           crc_n <= 4'd0;
           st <= S_LD_CRC;
         end
-        S_LD_CRC: begin               // CRC-32 (reflected, 0xedb88320), one bit per cycle
-          crc <= (crc >> 1) ^ ((crc[0] ^ crc_byte[0]) ? 32'hedb88320 : 32'd0);
+        // CRC-32 (reflected, 0xedb88320), one bit per cycle; S_CRC_ROT: a plain rotate by 8
+        // after each CRC byte of a reply (4 of them: the CRC as it was)
+        S_LD_CRC, S_CRC_ROT: begin
+          crc <= {crc_rot && crc[0], crc[31:1]}
+               ^ ((!crc_rot && (crc[0] ^ crc_byte[0])) ? 32'hedb88320 : 32'd0);
           crc_byte <= crc_byte >> 1;
           crc_n <= crc_n + 4'd1;
           if (crc_n == 4'd7) begin
-            received <= received + 1'b1;
-            left <= left - 1'b1;
-            addr_q <= addr_q + 1'b1;
-            st <= S_LD_NEXT;
+            if (crc_rot) st <= (op_ld ? ok[3] : ok[2]) ? S_IDLE : S_LOCAL;
+            else begin
+              addr_q <= addr_q + 1'b1;
+              st <= S_LD_NEXT;
+            end
           end
         end
 
         // ---- LOAD_END: host CRC in sh[144 +: 32]
         S_LE_HEAD: begin
-          if (sh[144 +: 32] != ~crc) respond(ST_BAD_CRC, 16'd0, 16'd0, S_IDLE);
+          if (sh[144 +: 32] != ~crc) respond(ST_BAD_CRC, 8'd0, 1'b0);
           else st <= S_LE_WAIT;
         end
         S_LE_WAIT: if (ld_rec_done) begin
           loading <= 1'b0;
-          if (ld_rec_status != 8'd0) respond(ST_BAD_ARG, {8'd0, ld_rec_status}, 16'd0, S_IDLE);
-          else if (len_err) respond(ST_BAD_ARG, 16'd11, 16'd0, S_IDLE);  // (core status 11)
+          if (ld_rec_status != 8'd0) respond(ST_BAD_ARG, ld_rec_status, 1'b0);
+          else if (len_err) respond(ST_BAD_ARG, 8'd11, 1'b0);  // (core status 11)
           else begin
             model_ok <= 1'b1;
-            respond(8'd0, 16'd0, 16'd4, S_LOCAL);
+            respond(3'd0, 8'd0, 1'b0);
           end
         end else if (core_in_ready_i) len_err <= 1'b1;   // a zero byte padded the core's walk
 
         // ---- CLASSIFY: head bytes 0..7 to the image / seed holders (head_load), bytes 8..15
         // (byte j at sh[48 + 8j]) read into sh
-        S_CL_HEAD0: read_bytes(8, 5'd8, S_CL_HEAD);
+        S_CL_HEAD0: read_more(5'd8, S_CL_HEAD);   // bytes 8..15
         S_CL_HEAD: begin
-          if (sh[152 +: 8] == 8'd0 || gt_k(32'(sh[152 +: 8]), 16) || sh[144 +: 8] == 8'd0 || sh[112 +: 16] == 16'd0)
-            respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if (len_q < 16'd16 + {7'd0, sh[152 +: 8], 1'b0})
-            respond(ST_BAD_LENGTH, 16'd0, 16'd0, S_IDLE);
+          if (sh[152 +: 8] == 8'd0 || gt_k(32'(sh[152 +: 8]), 16) || sh[144 +: 8] == 8'd0 || cl_steps == 16'd0)
+            respond(ST_BAD_ARG, 8'd0, 1'b0);
+          else if (len_q[15:6] == 10'd0 && len_q[5:0] < 6'd16 + {sh[152 +: 5], 1'b0})  // (nr <= 16)
+            respond(ST_BAD_LENGTH, 8'd0, 1'b0);
           else begin
             rep_i <= 5'd0;
             done_steps <= 16'd0;
             rbytes <= 9'd6;
-            addr_q <= 16;
+            checking <= 1'b1;
+            chk_mut <= 1'b0;
+            mut_rep <= 5'h10;
+            prev_eq <= 1'b0;
             st <= S_CL_REP;
           end
         end
-        S_CL_REP: begin                // read report[rep_i] (2 bytes)
-          if (rep_i == cl_nrep[4:0]) st <= S_CL_REP_CHECK;
-          else read_bytes(addr_q, 5'd2, S_CL_REP_GOT);
+        // report list checks (all BAD_ARGUMENT detail 0, so their order is free), through the
+        // c_steps subtraction: each report r > the previous (done_steps, 0 at first), then
+        // (rep_i == nr) steps >= the last report, then (chk_mut) mutate_at < steps
+        S_CL_REP: begin                // read report[rep_i] (2 bytes), or steps after the last
+          read_rep(S_CL_REP_GOT);
         end
-        S_CL_REP_GOT: begin
-          if (rw < 16'd1 || rw > cl_steps || rw <= done_steps)
-            respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else begin
-            done_steps <= rw;
+        S_CL_REP_GOT: begin            // (steps_load: c_steps = dec_target - done_steps)
+          steps_le_q <= steps_le;
+          done_steps <= rw;
+          st <= S_CL_REP_OK;
+        end
+        S_CL_REP_OK: begin
+          if (chk_mut && rep_i == cl_nrep[4:0]) begin   // steps <= mutate_at
+            if (steps_le_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
+            else st <= S_CL_REP_CHECK;
+          end else if (chk_mut) begin  // report rep_i against mutate_at: the first one above it
+            chk_mut <= 1'b0;
+            if (!steps_le_q && mut_rep[4]) begin
+              mut_rep <= rep_i;
+              at_mut_init <= prev_eq;
+            end
+            prev_eq <= steps_le_q && c_steps == 16'd0;
+            rep_i <= rep_i + 5'd1;
+            rbytes <= rbytes + 9'd22;
+            st <= S_CL_REP;
+          end else if (rep_i == cl_nrep[4:0]) begin  // the last report <= steps
+            if (!steps_le_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
+            else if (cl_mut_en) begin
+              chk_mut <= 1'b1;
+              st <= S_CL_REP_GOT;
+            end else st <= S_CL_REP_CHECK;
+          end else if (!steps_le_q || c_steps == 16'd0) respond(ST_BAD_ARG, 8'd0, 1'b0);
+          else if (cl_mut_en) begin    // report > the previous one; then against mutate_at
+            chk_mut <= 1'b1;
+            st <= S_CL_REP_GOT;
+          end else begin
             rep_i <= rep_i + 5'd1;
             rbytes <= rbytes + 9'd22;
             st <= S_CL_REP;
           end
         end
         S_CL_REP_CHECK: begin
-          if (cl_mut_en && cl_mut >= cl_steps) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if (cl_fmt[7:1] != 7'd0) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
-          else if (!model_ok) respond(ST_NO_MODEL, 16'd0, 16'd0, S_IDLE);
-          else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 16'd14, 16'd0, S_IDLE);
+          checking <= 1'b0;
+          if (cl_fmt[7:1] != 7'd0) respond(ST_BAD_ARG, 8'd0, 1'b0);
+          else if (!model_ok) respond(ST_NO_MODEL, 8'd0, 1'b0);
+          else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 8'd14, 1'b0);
           else begin
             want_len <= WLW'(16) + WLW'({cl_nrep, 1'b0});
             reply_len <= 17'd0;
@@ -812,37 +987,41 @@ module xnca_core_adapter #(
             cnt8 <= cnt8 + 8'd1;
           end else if (!len_pass2) begin
             if (want_v != WLW'(len_q))
-              respond(ST_BAD_LENGTH, want_v[WLW-1:16] != 0 ? 16'hffff : want_v[15:0], 16'd0, S_IDLE);
+              respond(ST_BAD_LENGTH, 8'd0, 1'b1);
             else len_pass2 <= 1'b1;
           end else if (gt_k(32'(reply_v), 65532))     // (reply_len + 3 > 65535)
-            respond(ST_BAD_ARG, 16'd12, 16'd0, S_IDLE);
+            respond(ST_BAD_ARG, 8'd12, 1'b0);
           else begin
             cnt8 <= 8'd0;
-            img_base <= (PW + 1)'(16'd16 + {7'd0, cl_nrep, 1'b0});
+            // the first grid; then each grid's intake leaves addr_q at the next one
+            addr_q <= (PW + 1)'({cl_nrep[4:0] + 5'd8, 1'b0});
             have_state <= 1'b0;
-            respond(8'd0, 16'd0, reply_v[15:0], S_CL_IMG);
+            respond(3'd0, 8'd0, 1'b0);
           end
         end
         S_CL_IMG: begin                // start image cnt8
           rep_i <= 5'd0;
-          rram_wp <= 9'd0;
+          or_r <= 4'd0;
+          or_j <= 5'd8;
           done_steps <= 16'd0;
           started <= 1'b0;
           mutated <= 1'b0;
+          dry <= 1'b0;
+          at_mut <= at_mut_init;
           // (cyc_load: cyc = 0xffffffff, 0 one clock later: cycles counted as before)
           cyc_run <= 1'b1;
           st <= S_CL_REP_LO;
         end
-        S_CL_REP_LO: read_bytes({{(PW - 5){1'b0}}, rep_i, 1'b0} + 16, 5'd2, S_CL_REP_HI);
+        S_CL_REP_LO: read_rep(S_CL_REP_HI);
         S_CL_REP_HI: st <= S_CL_DECIDE;
         S_CL_DECIDE: begin
           // the next command runs from done_steps to dec_target: INIT (first), RUN, or
           // MUTATE (the mutation grid, once done_steps reached mutate_at); one subtractor
           c_op <= !started ? C_INIT : dec_mutate ? C_MUTATE : C_RUN;
-          c_steps <= dec_target - done_steps;
           is_report <= !dec_to_mut;
           started <= 1'b1;
           if (dec_mutate) mutated <= 1'b1;
+          if (dec_to_mut) at_mut <= 1'b1;
           done_steps <= dec_target;
           st <= S_CL_CMD;
         end
@@ -850,11 +1029,7 @@ module xnca_core_adapter #(
           rec_done <= 1'b0;
           rec_k <= 6'd0;
           capture <= is_report;
-          pix_n <= {PXW{1'b0}};
-          pbits <= 4'd0;
-          lk <= 2'd0;
-          addr_q <= img_base;
-          st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;
+          st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;   // (pix_n, pbits, lk are 0)
         end
         S_CL_PIX: begin                // next bit of the level, or read a byte first
           if (pbits == 4'd0) begin
@@ -874,12 +1049,13 @@ module xnca_core_adapter #(
           addr_q <= addr_q + 1'b1;
           st <= S_CL_PIX;
         end
-        S_CL_PIX_OUT: if (core_in_ready_i) begin
+        S_CL_PIX_OUT: if (core_in_ready_i || dry) begin
           lk <= 2'd0;
           pix_n <= pix_n + 1'b1;
-          if (pix_n == PXW'(NCELLS - 1)) begin
-            img_base <= addr_q;        // the intake read exactly G bytes
-            st <= S_CL_WAIT;
+          if (pix_n == PXW'(NCELLS - 1)) begin   // the grid's last pixel: the next grid starts
+            pix_n <= {PXW{1'b0}};                // at a new byte (G bytes read)
+            pbits <= 4'd0;
+            st <= dry ? S_CL_IMG : S_CL_WAIT;
           end else st <= S_CL_PIX;
         end
         S_CL_WAIT: if (rec_done) begin
@@ -894,34 +1070,42 @@ module xnca_core_adapter #(
             st <= S_CL_REP_LO;
           end
         end
-        S_CL_OUT_A: begin
-          rram_raddr <= ok[8:0] - 9'd6;
-          st <= S_CL_OUT_B;
-        end
-        S_CL_OUT_B: st <= S_CL_OUT_C;
-        S_CL_OUT_C: if (rsp_data_ready_i) begin
-          ok <= ok + 9'd1;
-          if (ok + 9'd1 != rbytes) st <= S_CL_OUT_A;
-          else if (cnt8 + 8'd1 != cl_n) begin
+        S_CL_OUT_A: begin              // (the result RAM reads rram_raddr)
+          if (ok == rbytes) begin      // the image's reply is out
             cnt8 <= cnt8 + 8'd1;
-            // an unused mutation grid (mutate_at after the last report) is skipped
-            if (cl_mut_en && !mutated) img_base <= img_base + grid_bytes[PW:0];
-            st <= S_CL_IMG;
+            st <= S_CL_NEXT;
+          end else st <= S_CL_OUT_B;
+        end
+        S_CL_NEXT: begin
+          if (cnt8 != cl_n) begin
+            // an unused mutation grid (mutate_at after the last report) is read and dropped
+            if (cl_mut_en && !mutated) begin
+              dry <= 1'b1;
+              st <= S_CL_PIX;
+            end else st <= S_CL_IMG;
           end else begin
             have_state <= 1'b1;
             st <= S_IDLE;
           end
         end
+        S_CL_OUT_B: st <= S_CL_OUT_C;
+        S_CL_OUT_C: if (rsp_data_ready_i) begin
+          ok <= ok + 9'd1;
+          if (res_byte) begin
+            or_j <= or_j == 5'd27 ? 5'd6 : or_j == 5'd7 ? 5'd8 : or_j + 5'd1;
+            if (or_j == 5'd7) or_r <= or_r + 4'd1;
+          end
+          st <= S_CL_OUT_A;
+        end
 
         // ---- READ_STATE: cell u32 at sh[128], count u16 at sh[160]
         S_RS_HEAD: begin
-          if (rs_bad) respond(ST_BAD_ARG, 16'd0, 16'd0, S_IDLE);
+          if (rs_bad) respond(ST_BAD_ARG, 8'd0, 1'b0);
           else begin
             rs_hdr <= 1'b1;
             rs_ch <= {CHW{1'b0}};
-            rs_skip <= rs_cell;
-            rs_left <= NCW'(rs_count[10:0]);
-            respond(8'd0, 16'd0, 16'(times_channels(24'(rs_count[10:0]))), S_RS_CMD);
+            rs_on <= 1'b0;
+            respond(3'd0, 8'd0, 1'b0);
           end
         end
         S_RS_CMD: if (core_cmd_ready_i) st <= S_RS_STREAM;
@@ -929,10 +1113,7 @@ module xnca_core_adapter #(
           if (rs_hdr) rs_hdr <= 1'b0;
           else begin
             rs_ch <= rs_cell_end_byte ? {CHW{1'b0}} : rs_ch + 1'b1;
-            if (rs_cell_end_byte) begin
-              if (rs_skip != {NCW{1'b0}}) rs_skip <= rs_skip - 1'b1;
-              else if (rs_left != {NCW{1'b0}}) rs_left <= rs_left - 1'b1;
-            end
+            if (rs_cell_end_byte) rs_on <= rs_in;
           end
           if (core_out_last_i) st <= S_IDLE;    // the STATE record's last byte
         end
@@ -940,7 +1121,7 @@ module xnca_core_adapter #(
         // ---- RESET: core reset held for one more cycle, then answer
         S_RESET: begin
           core_rst_q <= 1'b1;
-          respond(8'd0, 16'd0, 16'd0, S_IDLE);
+          respond(3'd0, 8'd0, 1'b0);
         end
 
         default: st <= S_IDLE;
