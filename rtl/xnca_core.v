@@ -812,7 +812,7 @@ module xnca_core #(
             wire [CAW-1:0] h_cell = nz_start ? bcell[nz_b] : al_rdata;
             // (SPRAM = 1 is the iCE40UP5K map: there the hash's adders and half its state sit in
             // two of the part's SB_MAC16 blocks, DSP_ICE40)
-            xnca_hash #(.DSP_ICE40(SPRAM)) u_hash (
+            xnca_hash #(.DSP_ICE40(0)) u_hash (
                 .clk(clk), .rst(rst), .i_start(nz_start || fs_start), .i_seed(seed),
                 .i_image(image), .i_step(step), .i_lane(nz_start ? 16'd1 + {13'd0, nz_l} : 16'd0),
                 .i_x({{(8-XB){1'b0}}, h_cell[XB-1:0]}), .i_y({{(8-YB){1'b0}}, h_cell[CAW-1:XB]}),
