@@ -2,7 +2,8 @@
 // 0x00, COBS(body), 0x00. COBS needs each block's length before its bytes, so up to 254
 // non-zero bytes are collected in a small block RAM, then the code byte and the block are
 // sent. Output matches host/xnca_frame.c byte for byte (a 254-byte run is followed by a
-// code 0x01 block when the body ends right after it).
+// code 0x01 block when the body ends right after it). The block count starts at 1, so it is the
+// code byte itself (no adder), and the block RAM has no read / write collision logic.
 `default_nettype none
 
 module xnca_cobs_encoder (
@@ -26,9 +27,10 @@ module xnca_cobs_encoder (
                    S_TAIL = 3'd4,    // send a trailing empty block (code 0x01)
                    S_END = 3'd5;     // send the closing delimiter
 
-  reg [7:0] mem [0:255];
+  // no_rw_check: ram_q is used only in S_DATA, which writes nothing (no yosys bypass logic)
+  (* no_rw_check *) reg [7:0] mem [0:255];
   reg [2:0] state_q;
-  reg [7:0] n_q;          // bytes in the block
+  reg [7:0] n_q;          // bytes in the block + 1: the block's code byte (block bytes at 1..)
   reg [7:0] rd_q;         // next byte of the block to send
   reg [7:0] ram_q;        // mem[rd_q], registered
   reg       ram_ok_q;     // ram_q holds mem[rd_q]
@@ -49,8 +51,8 @@ module xnca_cobs_encoder (
       state_q <= S_START;
       m_valid_o <= 1'b0;
       m_data_o <= 8'h00;
-      n_q <= 8'd0;
-      rd_q <= 8'd0;
+      n_q <= 8'd1;
+      rd_q <= 8'd1;
       ram_ok_q <= 1'b0;
       last_q <= 1'b0;
       tail_q <= 1'b0;
@@ -62,7 +64,7 @@ module xnca_cobs_encoder (
           m_data_o <= 8'h00;
           m_valid_o <= 1'b1;
           state_q <= S_COLLECT;
-          n_q <= 8'd0;
+          n_q <= 8'd1;
         end
         S_COLLECT: if (take) begin
           if (s_data_i == 8'h00) begin
@@ -72,23 +74,23 @@ module xnca_cobs_encoder (
             tail_q <= s_last_i;
           end else begin
             n_q <= n_q + 1'b1;
-            if (n_q == 8'd253 || s_last_i) begin
+            if (n_q == 8'd254 || s_last_i) begin
               state_q <= S_CODE;
               last_q <= s_last_i;
-              tail_q <= s_last_i && (n_q == 8'd253);
+              tail_q <= s_last_i && (n_q == 8'd254);
             end
           end
         end
         S_CODE: if (out_free) begin
-          m_data_o <= n_q + 1'b1;   // 0xff for a full block
+          m_data_o <= n_q;   // 0xff for a full block
           m_valid_o <= 1'b1;
-          rd_q <= 8'd0;
+          rd_q <= 8'd1;
           ram_ok_q <= 1'b0;
           state_q <= S_DATA;
         end
         S_DATA: begin
           if (rd_q == n_q) begin
-            n_q <= 8'd0;
+            n_q <= 8'd1;
             state_q <= tail_q ? S_TAIL : (last_q ? S_END : S_COLLECT);
           end else if (out_free && ram_ok_q) begin
             m_data_o <= ram_q;

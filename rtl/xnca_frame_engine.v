@@ -4,6 +4,12 @@
 // core; LOAD_*, CLASSIFY, READ_STATE and RESET go to the core port (CORE_PRESENT = 1) or are
 // answered UNKNOWN_COMMAND (CORE_PRESENT = 0). Each reply carries the credit: the FIFO bytes
 // taken since the previous reply. One frame is handled at a time; the next one waits in the FIFO.
+// Logic is scarce on the UP5K (docs/architecture.md section 8): the COBS decoder works straight on
+// the FIFO's output register, one CRC-16 register serves frame_rx and frame_tx (a frame is held
+// until its reply has gone to the encoder, so they never run at once), frame_tx reads the reply
+// header from the registers here (no copies; FIFO bytes are taken only while no frame is being
+// answered, so the credit holds still while it is sent), an ERROR's detail and a reply's length
+// share one register, and the reply bytes are an AND-OR of one-hot selects.
 //
 // Core port (abstract command/response interface, to be matched to docs/core.md):
 //   core_cmd_valid_o/ready_i with op and payload length; the core reads the payload through
@@ -63,7 +69,7 @@ module xnca_frame_engine #(
 );
 
   localparam integer PW = $clog2(MAX_PAYLOAD);
-  localparam [7:0] OP_HELLO = 8'h01, OP_INFO = 8'h02, OP_FIRST_CORE = 8'h03, OP_LAST_CORE = 8'h08;
+  localparam [7:0] OP_HELLO = 8'h01, OP_INFO = 8'h02;   // core commands: 0x03..0x08 (core_op)
   localparam [7:0] OP_ERROR = 8'hff;
   localparam [7:0] ST_BAD_LENGTH = 8'd2, ST_UNKNOWN_COMMAND = 8'd3;
 
@@ -145,29 +151,15 @@ module xnca_frame_engine #(
     .rd_data_o(fifo_data), .rd_valid_o(fifo_valid), .rd_ready_i(fifo_ready)
   );
 
-  // One register stage between the FIFO's block RAM and the decoder. It takes a byte only when
-  // empty (a byte per two clocks, far above the UART's rate), so no ready path runs through it.
-  reg  [7:0] pipe_q;
-  reg        pipe_valid_q;
-  wire       pipe_ready;
-  assign fifo_ready = !pipe_valid_q;
-  always @(posedge clk_i) begin
-    if (rst_i) begin
-      pipe_valid_q <= 1'b0;
-      pipe_q <= 8'd0;
-    end else if (fifo_valid && fifo_ready) begin
-      pipe_q <= fifo_data;
-      pipe_valid_q <= 1'b1;
-    end else if (pipe_ready) begin
-      pipe_valid_q <= 1'b0;
-    end
-  end
-
+  // The decoder works on the FIFO's output register (its block RAM's read register) and hands
+  // its tokens straight to frame_rx. Bytes leave the FIFO only in S_WAIT (see credit_q).
+  wire       rx_open;   // state_q == S_WAIT
   wire [7:0] dec_data;
-  wire       dec_last, dec_err, dec_valid, dec_ready;
+  wire       dec_last, dec_err, dec_valid, dec_ready, dec_in_ready;
+  assign fifo_ready = dec_in_ready && rx_open;
   xnca_cobs_decoder u_dec (
     .clk_i(clk_i), .rst_i(rst_i),
-    .s_data_i(pipe_q), .s_valid_i(pipe_valid_q), .s_ready_o(pipe_ready),
+    .s_data_i(fifo_data), .s_valid_i(fifo_valid && rx_open), .s_ready_o(dec_in_ready),
     .m_data_o(dec_data), .m_last_o(dec_last), .m_err_o(dec_err), .m_valid_o(dec_valid),
     .m_ready_i(dec_ready)
   );
@@ -178,6 +170,8 @@ module xnca_frame_engine #(
   wire [7:0]  frame_op, frame_tag;
   wire [15:0] frame_len;
   reg         frame_ack;
+  reg  [15:0] crc_q;          // the shared CRC-16 register (below)
+  wire        rx_crc_step, rx_crc_clear, tx_crc_step, tx_crc_clear;
   xnca_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD)) u_rx (
     .clk_i(clk_i), .rst_i(rst_i),
     .s_data_i(dec_data), .s_last_i(dec_last), .s_err_i(dec_err), .s_valid_i(dec_valid),
@@ -185,35 +179,63 @@ module xnca_frame_engine #(
     .frame_valid_o(frame_valid), .frame_status_o(frame_status), .frame_op_o(frame_op),
     .frame_tag_o(frame_tag), .frame_len_o(frame_len),
     .frame_ack_i(frame_ack),
+    .crc_i(crc_q), .crc_step_o(rx_crc_step), .crc_clear_o(rx_crc_clear),
     .pl_addr_i(rx_pl_addr), .pl_data_o(core_pl_data_o)
   );
 
   assign core_cmd_op_o = frame_op;
   assign core_cmd_len_o = frame_len;
 
-  // Credit: FIFO bytes taken since the last reply header (saturating).
+  // One CRC-16 register for both directions: frame_rx folds the decoded bytes of a frame and
+  // clears it at the frame's end, frame_tx folds the reply body and clears it after the reply's
+  // last byte. They never run at once: a frame is held (no bytes taken) until its reply has been
+  // handed to the encoder, and a reply starts only once its frame has ended.
+  wire [7:0]  tx_crc_data;
+  wire [15:0] crc_next;
+  xnca_frame_crc16 u_crc (.crc_i(crc_q), .data_i(tx_crc_step ? tx_crc_data : dec_data),
+                          .crc_o(crc_next));
+  always @(posedge clk_i) begin
+    if (rst_i || rx_crc_clear || tx_crc_clear) crc_q <= 16'hffff;
+    else if (rx_crc_step || tx_crc_step) crc_q <= crc_next;
+  end
+
+  // Credit: FIFO bytes taken since the last reply (saturating). Bytes leave the FIFO only in
+  // S_WAIT, so the count is constant while a reply's header goes out (frame_tx reads it there)
+  // and is cleared when the reply is done.
   reg  [15:0] credit_q;
   wire        popped = fifo_valid && fifo_ready;
+  wire        reply_done;   // the reply has gone to the encoder (S_BODY, frame_tx idle)
+  always @(posedge clk_i) begin
+    if (rst_i || reply_done) credit_q <= 16'd0;
+    else if (popped && credit_q != 16'hffff) credit_q <= credit_q + 1'b1;
+  end
 
   // ---- dispatch ----
   localparam [2:0] S_WAIT = 3'd0, S_CORE_CMD = 3'd1, S_CORE_RSP = 3'd2, S_HDR = 3'd3,
-                   S_BODY = 3'd4, S_ACK = 3'd5;
+                   S_BODY = 3'd4;
 
   reg [2:0]  state_q;
-  reg [7:0]  rsp_op_q, rsp_status_q;
-  reg [15:0] rsp_len_q, detail_q;
+  reg        err_q;          // the reply is an ERROR (op 0xff, 3 payload bytes: req_op, detail)
+  reg [7:0]  status_q;
+  // ERROR: the detail; else the payload bytes after status and credit, + 3 in S_HDR (the
+  // reply's len field), counted down while the payload goes out (frame_tx has sent the len
+  // bytes by then): one adder for both steps
+  reg [15:0] arg_q;
+  wire [15:0] arg_step = arg_q + ((state_q == S_HDR) ? 16'd3 : 16'hffff);
   reg        src_core_q;     // reply bytes come from the core
   reg [5:0]  idx_q;          // local reply byte index
 
-  wire        hdr_ready;
-  wire        hdr_valid = (state_q == S_HDR);
+  wire tx_idle, tx_s_ready;
+  assign rx_open = (state_q == S_WAIT);
+  assign reply_done = (state_q == S_BODY) && tx_idle;
 
-  // HELLO's nonce (payload bytes 0..3, reply bytes 6..9) is read back from the payload RAM at
-  // idx_d - 6 while a local reply is sent (no copy of it): the core side never reads the payload
-  // then (a local reply is sent only while the adapter is idle: HELLO, INFO, every ERROR)
+  // Each payload byte (after status and credit) is taken by frame_tx straight from its source
+  // (local bytes or the core) into its register stage.
+  wire fetch = tx_s_ready && (src_core_q ? core_rsp_data_valid_i : 1'b1);
+
   // INFO bytes from a block RAM ROM (logic is scarce on the UP5K): read at idx_q's next value, so
   // info_q is INFO byte idx_q outside S_WAIT (every way out of S_WAIT sets idx_q to 0)
-  wire [5:0] idx_d = (state_q == S_WAIT) ? 6'd0 : (state_q == S_BODY && fetch) ? idx_q + 1'b1 : idx_q;
+  wire [5:0] idx_d = (state_q == S_WAIT) ? 6'd0 : fetch ? idx_q + 1'b1 : idx_q;
   (* ram_style = "block" *) reg [7:0] info_mem [0:63];
   reg  [7:0] info_q;
   integer ii;
@@ -223,94 +245,78 @@ module xnca_frame_engine #(
   // idx_d - 6 while a local reply is sent (no copy of it): the core side never reads the payload
   // then (a local reply is sent only while the adapter is idle: HELLO, INFO, every ERROR)
   wire local_reply = !src_core_q && (state_q == S_HDR || state_q == S_BODY);
-  wire [5:0] nonce_idx = idx_d - 6'd6;
-  assign rx_pl_addr = local_reply ? PW'(nonce_idx) : core_pl_addr_i;
+  // (nonce byte idx_d - 6 for idx_d = 6..9: its low two bits are idx_d + 2)
+  wire [1:0] nonce_idx = idx_d[1:0] + 2'd2;
+  assign rx_pl_addr = local_reply ? {{(PW - 2){1'b0}}, nonce_idx} : core_pl_addr_i;
 
-  // Local reply bytes (after status and credit) by index.
-  reg [7:0] local_byte;
+  // Payload bytes (after status and credit) as an AND-OR of one-hot selects: the core's, or the
+  // local ones by index. A local reply that is not an ERROR is HELLO (op 0x01) or INFO (0x02).
+  wire loc = !src_core_q;
+  wire hello = loc && !err_q && frame_op[0];
+  wire hello_const = hello && (idx_q[5:3] == 3'd0) && !(idx_q[2] && idx_q[1]);   // idx_q < 6
+  reg [7:0] hello_byte;   // "XNCA", protocol_version 1 (u16)
   always @(*) begin
-    local_byte = 8'h00;
-    if (rsp_op_q == OP_ERROR) begin
-      case (idx_q)
-        6'd0: local_byte = frame_op;
-        6'd1: local_byte = detail_q[7:0];
-        default: local_byte = detail_q[15:8];
-      endcase
-    end else if (rsp_op_q == (OP_HELLO | 8'h80)) begin
-      case (idx_q)
-        6'd0: local_byte = "X";
-        6'd1: local_byte = "N";
-        6'd2: local_byte = "C";
-        6'd3: local_byte = "A";
-        6'd4: local_byte = 8'd1;      // protocol_version
-        6'd5: local_byte = 8'd0;
-        default: local_byte = core_pl_data_o;   // payload byte idx_q - 6 (rx_pl_addr)
-      endcase
-    end else begin  // INFO, docs/protocol.md 3.2: the constant table INFO_ROM (byte i at bits 8i)
-      local_byte = info_q;
-    end
+    case (idx_q[2:0])
+      3'd0: hello_byte = "X";
+      3'd1: hello_byte = "N";
+      3'd2: hello_byte = "C";
+      3'd3: hello_byte = "A";
+      3'd4: hello_byte = 8'd1;
+      default: hello_byte = 8'd0;
+    endcase
   end
+  wire [7:0] payload_byte =
+      ({8{src_core_q}} & core_rsp_data_i) |
+      ({8{loc && err_q && idx_q == 6'd0}} & frame_op) |          // ERROR: req_op, detail
+      ({8{loc && err_q && idx_q == 6'd1}} & arg_q[7:0]) |
+      ({8{loc && err_q && idx_q[1]}} & arg_q[15:8]) |
+      ({8{hello_const}} & hello_byte) |
+      ({8{hello && !hello_const}} & core_pl_data_o) |           // the nonce (rx_pl_addr)
+      ({8{loc && !err_q && !frame_op[0]}} & info_q);            // INFO (docs/protocol.md 3.2)
 
-  // Reply bytes after the prefix go through one register stage (body_q) into the transmitter:
-  // it cuts the path from the local byte table / the core through the CRC and the COBS encoder.
-  reg  [15:0] fetch_left_q;   // bytes still to take from the source
-  reg         more_q;         // fetch_left_q != 0, registered
-  reg  [7:0]  body_q;
-  reg         body_last_q;    // body_q is the reply's last byte
-  reg         body_valid_q;
-  wire        body_ready;
-  wire        stage_free = !body_valid_q;   // refill only when empty: no combinational ready path
-  wire        src_valid = (state_q == S_BODY) && more_q &&
-                          (src_core_q ? core_rsp_data_valid_i : 1'b1);
-  wire        fetch = src_valid && stage_free;
-  assign core_rsp_data_ready_o = (state_q == S_BODY) && src_core_q && more_q && stage_free;
+  assign core_rsp_data_ready_o = src_core_q && tx_s_ready;
   assign core_rsp_ready_o = (state_q == S_CORE_RSP);
-
-  always @(posedge clk_i) begin
-    if (rst_i) begin
-      body_valid_q <= 1'b0;
-      body_q <= 8'd0;
-      body_last_q <= 1'b0;
-    end else if (fetch) begin
-      body_q <= src_core_q ? core_rsp_data_i : local_byte;
-      body_last_q <= fetch_left_q == 16'd1;
-      body_valid_q <= 1'b1;
-    end else if (body_ready) begin
-      body_valid_q <= 1'b0;
-    end
-  end
 
   xnca_frame_tx u_tx (
     .clk_i(clk_i), .rst_i(rst_i),
-    .hdr_valid_i(hdr_valid), .hdr_ready_o(hdr_ready),
-    .hdr_op_i(rsp_op_q), .hdr_tag_i(frame_tag), .hdr_status_i(rsp_status_q),
-    .hdr_credit_i(credit_q), .hdr_extra_len_i(rsp_len_q),
-    .s_data_i(body_q), .s_last_i(body_last_q), .s_valid_i(body_valid_q), .s_ready_o(body_ready),
+    .hdr_start_i(state_q == S_HDR), .idle_o(tx_idle),
+    .hdr_op_i(err_q ? OP_ERROR : {1'b1, frame_op[6:0]}), .hdr_tag_i(frame_tag),
+    .hdr_status_i(status_q), .hdr_credit_i(credit_q),
+    .hdr_len_i(err_q ? 16'd6 : arg_q), .hdr_empty_i(!err_q && arg_q == 16'd3),
+    .s_data_i(payload_byte),
+    .s_last_i(err_q ? idx_q == 6'd2 : arg_q == 16'd4),
+    .s_valid_i(src_core_q ? core_rsp_data_valid_i : 1'b1), .s_ready_o(tx_s_ready),
+    .crc_hi_i(crc_q[15:8]), .crc_step_o(tx_crc_step), .crc_data_o(tx_crc_data), .crc_clear_o(tx_crc_clear),
     .m_data_o(tx_data_o), .m_valid_o(tx_valid_o), .m_ready_i(tx_ready_i)
   );
 
-  wire hdr_taken = hdr_valid && hdr_ready;
-
-  always @(posedge clk_i) begin
-    if (rst_i) begin
-      credit_q <= 16'd0;
-    end else if (hdr_taken) begin
-      credit_q <= popped ? 16'd1 : 16'd0;
-    end else if (popped && credit_q != 16'hffff) begin
-      credit_q <= credit_q + 1'b1;
-    end
-  end
+  // frame_op is a core command, OP_FIRST_CORE..OP_LAST_CORE (0x03..0x08) as plain logic (yosys
+  // puts a comparison on a carry chain even against a constant)
+  wire core_op = (frame_op[7:4] == 4'd0) &&
+                 (frame_op[3] ? (frame_op[2:0] == 3'd0) : (frame_op[2] || (frame_op[1] && frame_op[0])));
 
   // Start a local ERROR reply.
   task local_error;
     input [7:0] status;
     input [15:0] detail;
     begin
-      rsp_op_q <= OP_ERROR;
-      rsp_status_q <= status;
-      detail_q <= detail;
-      rsp_len_q <= 16'd3;
+      err_q <= 1'b1;
+      status_q <= status;
+      arg_q <= detail;
       src_core_q <= 1'b0;
+      state_q <= S_HDR;
+    end
+  endtask
+
+  // Start a reply that is not an ERROR, of len bytes after status and credit.
+  task reply;
+    input [15:0] len;
+    input        from_core;
+    begin
+      err_q <= 1'b0;
+      status_q <= 8'd0;
+      arg_q <= len;
+      src_core_q <= from_core;
       state_q <= S_HDR;
     end
   endtask
@@ -321,13 +327,10 @@ module xnca_frame_engine #(
       state_q <= S_WAIT;
       core_cmd_valid_o <= 1'b0;
       src_core_q <= 1'b0;
-      rsp_op_q <= 8'd0;
-      rsp_status_q <= 8'd0;
-      rsp_len_q <= 16'd0;
-      detail_q <= 16'd0;
+      err_q <= 1'b0;
+      status_q <= 8'd0;
+      arg_q <= 16'd0;
       idx_q <= 6'd0;
-      fetch_left_q <= 16'd0;
-      more_q <= 1'b0;
     end else begin
       case (state_q)
         S_WAIT: if (frame_valid && !frame_ack) begin
@@ -336,23 +339,11 @@ module xnca_frame_engine #(
             local_error({5'd0, frame_status}, 16'd0);
           end else if (frame_op == OP_HELLO) begin
             if (frame_len != 16'd4) local_error(ST_BAD_LENGTH, 16'd4);
-            else begin
-              rsp_op_q <= OP_HELLO | 8'h80;
-              rsp_status_q <= 8'd0;
-              rsp_len_q <= 16'd10;
-              src_core_q <= 1'b0;
-              state_q <= S_HDR;
-            end
+            else reply(16'd10, 1'b0);
           end else if (frame_op == OP_INFO) begin
             if (frame_len != 16'd0) local_error(ST_BAD_LENGTH, 16'd0);
-            else begin
-              rsp_op_q <= OP_INFO | 8'h80;
-              rsp_status_q <= 8'd0;
-              rsp_len_q <= 16'd60;
-              src_core_q <= 1'b0;
-              state_q <= S_HDR;
-            end
-          end else if (CORE_PRESENT && frame_op >= OP_FIRST_CORE && frame_op <= OP_LAST_CORE) begin
+            else reply(16'd60, 1'b0);
+          end else if (CORE_PRESENT && core_op) begin
             core_cmd_valid_o <= 1'b1;
             state_q <= S_CORE_CMD;
           end else begin
@@ -364,33 +355,22 @@ module xnca_frame_engine #(
           state_q <= S_CORE_RSP;
         end
         S_CORE_RSP: if (core_rsp_valid_i) begin
-          if (core_rsp_status_i != 8'd0) begin
-            local_error(core_rsp_status_i, core_rsp_detail_i);
-          end else begin
-            rsp_op_q <= frame_op | 8'h80;
-            rsp_status_q <= 8'd0;
-            rsp_len_q <= core_rsp_len_i;
-            src_core_q <= 1'b1;
-            state_q <= S_HDR;
-          end
+          if (core_rsp_status_i != 8'd0) local_error(core_rsp_status_i, core_rsp_detail_i);
+          else reply(core_rsp_len_i, 1'b1);
         end
-        S_HDR: if (hdr_ready) begin
-          fetch_left_q <= rsp_len_q;
-          more_q <= (rsp_len_q != 16'd0);
-          state_q <= (rsp_len_q == 16'd0) ? S_ACK : S_BODY;
+        S_HDR: begin   // frame_tx (idle here) takes the header; len field = payload bytes + 3
+          if (!err_q) arg_q <= arg_step;
+          state_q <= S_BODY;
         end
-        S_BODY: begin
+        default: begin  // S_BODY: serve payload bytes until frame_tx is idle again
           if (fetch) begin
             idx_q <= idx_q + 1'b1;
-            fetch_left_q <= fetch_left_q - 1'b1;
-            more_q <= (fetch_left_q != 16'd1);
+            if (!err_q) arg_q <= arg_step;
           end
-          // done when every byte was fetched and the stage has handed on the last one
-          if (!more_q && !body_valid_q) state_q <= S_ACK;
-        end
-        default: begin  // S_ACK: release the frame (the next one may now be decoded)
-          frame_ack <= 1'b1;
-          state_q <= S_WAIT;
+          if (reply_done) begin   // release the frame (the next one may now be decoded)
+            frame_ack <= 1'b1;
+            state_q <= S_WAIT;
+          end
         end
       endcase
     end

@@ -3,6 +3,8 @@
 // synchronised by two flops, a start bit is confirmed at its middle, data and stop bits are
 // sampled at their middles. A byte whose stop bit reads 0 is dropped (framing error pulse)
 // and the receiver waits for the line to return high before looking for the next start bit.
+// data_o is the shift register itself (no copy): it holds the byte until the next byte's first
+// data bit, so the consumer takes it with valid_o.
 `default_nettype none
 
 module xnca_uart_rx #(
@@ -12,7 +14,7 @@ module xnca_uart_rx #(
   input  wire       clk_i,
   input  wire       rst_i,
   input  wire       rx_i,          // serial input, idle high, asynchronous
-  output reg  [7:0] data_o,
+  output wire [7:0] data_o,        // valid with valid_o (the shift register: no copy)
   output reg        valid_o,       // one-cycle pulse with data_o
   output reg        frame_err_o    // one-cycle pulse: stop bit was 0
 );
@@ -39,6 +41,7 @@ module xnca_uart_rx #(
   reg          wait_high_q;       // after a framing error: wait for an idle line
 
   wire rx = sync_q[1];
+  assign data_o = shift_q;   // unchanged until the next byte's first data bit
 
   always @(posedge clk_i) begin
     sync_q <= {sync_q[0], rx_i};
@@ -86,7 +89,6 @@ module xnca_uart_rx #(
           end else begin
             state_q <= S_IDLE;
             if (rx) begin
-              data_o <= shift_q;
               valid_o <= 1'b1;
             end else begin
               frame_err_o <= 1'b1;
