@@ -36,9 +36,11 @@ module xnca_core #(
     // 1: pipelined fire/noise hashes (one draw per cycle, ~4x the hash logic); 0: iterative
     parameter integer HASH_PIPE = 0,
     // 1: iCE40UP5K memory map: cell state + activations and the weight slices live in SPRAM
-    //    (two xnca_spram32, 32-bit words, serial access; with one word per slice the units read
-    //    it straight from the SPRAM, W_DIRECT), and the iterative hash keeps its adders and half
-    //    its state in two SB_MAC16 blocks (xnca_hash DSP_ICE40); 0: wide block RAMs
+    //    (two xnca_spram32, 32-bit words, serial access; one activation plane per cell word,
+    //    which the gather writes to X as it is read, so SYN_BITS < 2 CHANNELS: one neighbour
+    //    per layer-0 chunk; with one word per slice the units read it straight from the SPRAM,
+    //    W_DIRECT), and the iterative hash keeps its adders and half its state in two SB_MAC16
+    //    blocks (xnca_hash DSP_ICE40); 0: wide block RAMs
     parameter integer SPRAM = 0,
     // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
     parameter [31:0] BUILD_ID = 32'h0,
@@ -186,12 +188,14 @@ module xnca_core #(
     localparam integer FCW = $clog2(FD + 1);
     // SPRAM = 1 cell words (32 bit) at {cell, word}: state, tag, previous, current
     localparam integer SWN = (CM * 8 + 31) / 32;
-    localparam integer QWN = (QW + 31) / 32;
+    // one activation plane (C bits, at the bottom) per word: the gather writes each plane to X
+    // straight from the SPRAM's output (no plane mux) and reads only the model's k planes
+    localparam integer QWN = KM;
     localparam integer SWP = SWN * 32;
-    localparam integer QWP = QWN * 32;
+    localparam integer QWP = (QW + 31) / 32 * 32;          // (SPRAM = 0: qreg, a wide word)
     // (fixed word places, so that a word's address is its index with the previous / current
-    // bit in front, no adders: state words 0 .. SWN - 1 <= 6, tag 7, previous 8 .. 8 + QWN - 1,
-    // current 12 .. 12 + QWN - 1, QWN <= 4)
+    // bit in front, no adders: state words 0 .. SWN - 1 <= 6, tag 7, previous planes 8 .. 8 +
+    // KM - 1, current planes 12 .. 12 + KM - 1)
     localparam integer CW_TAG = 7;
     localparam integer CW_PREV = 8;
     localparam integer CW_CUR = 12;
@@ -218,6 +222,9 @@ module xnca_core #(
         end
         if (SPRAM == 1 && (CAW + 4 > 14 || SWN > 7 || QWN > 4)) begin : g_bad_spram_cells
             $error("xnca_core: SPRAM = 1 needs a grid of at most 32 x 32, <= 7 state words and <= 4 activation words per cell");
+        end
+        if (SPRAM == 1 && NBPC != 1) begin : g_bad_spram_nbpc
+            $error("xnca_core: SPRAM = 1 needs one neighbour per layer-0 chunk (SYN_BITS < 2 CHANNELS)");
         end
         if (SPRAM == 1 && WDEPTH * WPS > 16384) begin : g_bad_spram_weights
             $error("xnca_core: SPRAM = 1: the weight slices exceed 16K words of 32 bits");
@@ -265,7 +272,6 @@ module xnca_core #(
     reg [7:0]  gch;                  // chunk
     reg [KM*SYN_BITS-1:0] gasm;
     reg        xw_busy;              // gasm's chunk is being written to X, one plane per cycle
-    reg        xw_part;              // ... and it is a partial last chunk (9 mod NBPC neighbours)
     reg [2:0]  xw_j;
     reg [AAW-1:0] xw_slot;
     // array sequencing (issue side)
@@ -318,14 +324,15 @@ module xnca_core #(
     localparam integer SRW = SPRAM == 1 ? 32 : SWP;
     localparam integer CMB = CM * 8;
     reg [SRW-1:0] sreg;
-    reg [QWP-1:0] qreg;
+    // SPRAM = 1: qreg holds the KM planes of C bits (plane j at j C, as in a QW word); a plane
+    // word shifts in at the top (C bits), plane 0 ends at the bottom
+    localparam integer QRW = SPRAM == 1 ? QW : QWP;
+    reg [QRW-1:0] qreg;
     reg [QW-1:0]  qcur;              // (SPRAM = 0) the current activations, written as previous
-    wire [QWP-1:0] qreg_in = QWP'({c_rdata, qreg} >> 32);
-    // ... and out: the same shift (one mux input less per bit): what enters at the top while a
-    // register is written out is never used (the writes end after its last word, and the next
-    // use loads the register first or overwrites it; only padding bits above QW may keep it
-    // and reach the SPRAM, where nothing reads them)
-    wire [QWP-1:0] qreg_out = qreg_in;
+    wire [QRW-1:0] qreg_in = QRW'({c_rdata[C-1:0], qreg} >> C);
+    // ... and out: the same shift (one mux input less per bit; q_pshift below): what enters at
+    // the top while qreg is written out is never used (the writes end after its last plane, and
+    // the next use loads qreg first or overwrites it)
     // (SPRAM = 1 slots: the write-back counts them in wj, the readout in sc, the STATE record
     // counts the words in rd_i)
     // sreg rotated by one channel: the next channel at the bottom, `nb8` on top
@@ -377,7 +384,13 @@ module xnca_core #(
     reg        pad_wr;               // SPRAM = 1: M_PIX_W writes PAD_CELL after a load
     wire [2:0] pw_j = cw[2:0];           // M_PIX_W: previous / current word pw_j / 2 (= cw - CW_PREV, CW_PREV = 8)
     wire [2:0] wa_j = cw[2:0];           // M_WB_A: current word wa_j / 2 (even: read, odd: written back)
-    wire [1:0] wm1 = cw[1:0] - 2'd1;     // M_GATH: activation word cw - 1 (cw <= 4)
+    wire [1:0] wm1 = cw[1:0] - 2'd1;     // M_GATH: plane word cw - 1 read (cw <= 5)
+    wire [1:0] wm2 = cw[1:0] - 2'd2;     // M_GATH: plane cw - 2 written to X (cw <= 5)
+    // SPRAM = 1: every plane shift of qreg, in (M_PIX_R, M_WB_A) and out (M_PIX_W, M_WB_W), as one
+    // select (qreg's next value is one 2:1 mux per bit with the write-back's rotation, q_rot)
+    wire q_pshift = SPRAM == 1 && ((state == M_PIX_R && cw != 5'd0)
+        || (state == M_PIX_W && ge_k(32'(cw), CW_PREV) && pw_j[0])
+        || (state == M_WB_A && wa_j[0]) || (state == M_WB_W && ge_k(32'(cw), CW_CUR)));
     reg        gsel;                 // SPRAM = 1 gather: the neighbour shows its previous word
     reg [4:0]  lvl;
     // readout
@@ -700,7 +713,7 @@ module xnca_core #(
     wire scan_over = !fs_run && fq_n == {FCW{1'b0}};
     wire start_batch = nb != {BCW{1'b0}} && (nb == BCW'(BATCH) || scan_over);
     // M_COLLECT acts only once the last gathered chunk is in X (plane writes done)
-    wire collect_ok = state == M_COLLECT && !xw_busy;
+    wire collect_ok = state == M_COLLECT && !(SPRAM == 0 && xw_busy);
 
     // ------------------------------------------------------------------ fire scanner (spec 4.2)
     // Walks the alive list and queues the firing cells (hash lane 0). HASH_PIPE = 0: one
@@ -950,8 +963,8 @@ module xnca_core #(
     wire giny = !(gdy == 2'd0 && gy == {YB{1'b0}}) && !(gdy == 2'd2 && gy == YB'(GRID_H - 1));
     wire [XB-1:0] gnx = gx + {{(XB-1){gdx == 2'd0}}, gdx != 2'd1};
     wire [YB-1:0] gny = gy + {{(YB-1){gdy == 2'd0}}, gdy != 2'd1};
-    // SPRAM = 1: a padding neighbour is read from PAD_CELL like a cell (no 80-bit mux here)
-    wire [QW-1:0] gword = SPRAM == 1 ? qreg[QW-1:0] : (gd_inb ? qa_now : qpad);
+    // (SPRAM = 0; SPRAM = 1 writes the planes to X as they are read, see M_GATH: no gasm)
+    wire [QW-1:0] gword = gd_inb ? qa_now : qpad;
     reg  [KM*SYN_BITS-1:0] gasm_next;
     integer gk, gs;
     always @(*) begin
@@ -961,32 +974,9 @@ module xnca_core #(
                 if (gq == 8'(gs)) gasm_next[gk*SYN_BITS + gs*C +: C] = gword[gk*C +: C];
     end
     wire gchunk_end = gq == 8'(NBPC - 1) || gd_pos == 4'd8;
-    // SPRAM = 1 (logic is scarce): each plane of gasm is a shift register that takes a neighbour
-    // at its top (C bits); a chunk of n neighbours then sits at the top n C bits and is moved
-    // down by a constant shift when written (no per-slot insertion muxes). With one neighbour
-    // per chunk (NBPC = 1) gasm is not used: the chunk's planes are written from gword, which
-    // holds while they are (qreg is reloaded only by the next issue, and none comes while
-    // xw_busy)
-    localparam integer GSH_FULL = SYN_BITS - NBPC * C;
-    localparam integer GSH_PART = SYN_BITS - (9 % NBPC) * C;
-    reg  [KM*SYN_BITS-1:0] gasm_shift;
-    integer gk2;
-    always @(*) begin
-        for (gk2 = 0; gk2 < KM; gk2 = gk2 + 1)
-            gasm_shift[gk2*SYN_BITS +: SYN_BITS] =
-                {gword[gk2*C +: C], gasm[gk2*SYN_BITS + C +: SYN_BITS - C]};
-    end
-    // plane xw_j of gword (NBPC = 1), a KM-way mux on the plane bits only (an indexed part-select
-    // gword[xw_j*C +: C] becomes a whole-vector shifter in yosys: ~250 LUT4 on the UP5K build)
-    reg  [C-1:0] gword_plane;
-    integer gp;
-    always @(*) begin
-        gword_plane = gword[0 +: C];
-        for (gp = 1; gp < KM; gp = gp + 1)
-            if (xw_j[KMB-1:0] == KMB'(gp)) gword_plane = gword[gp*C +: C];
-    end
     wire g_tag_now = c_rdata[TW-1:0] == step;       // SPRAM = 1: tag word of the neighbour
-    wire g_issue = gpos != 4'd9 && !xw_busy && !(gd_valid && gchunk_end);
+    // (SPRAM = 1: the planes are in X once captured, the next neighbour may issue at once)
+    wire g_issue = gpos != 4'd9 && (SPRAM == 1 || (!xw_busy && !(gd_valid && gchunk_end)));
 
     // ------------------------------------------------------------------ array
     // (a_plane: the X / Y word read at issue, odd layers read Y)
@@ -1287,14 +1277,11 @@ module xnca_core #(
         w_fresh <= 1'b1;
 
         // ---------------------------------------------------------- gathered chunk -> X
-        if (xw_busy) begin
+        if (SPRAM == 0 && xw_busy) begin      // (SPRAM = 1: see M_GATH)
             x_we <= 1'b1;
             a_wl_all <= 1'b1;
             a_waddr <= {xw_slot, xw_j[KMB-1:0]};
-            a_wdata <= SPRAM == 0 ? gasm[xw_j*SYN_BITS +: SYN_BITS]
-                       : (NBPC == 1 ? SYN_BITS'(gword_plane)          // the neighbour itself
-                       : (xw_part ? gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_PART
-                                  : gasm[xw_j*SYN_BITS +: SYN_BITS] >> GSH_FULL));
+            a_wdata <= gasm[xw_j*SYN_BITS +: SYN_BITS];        // (SPRAM = 0 only)
             xw_j <= xw_j + 3'd1;
             if (xw_j == m_abits - 3'd1) begin
                 xw_busy <= 1'b0;
@@ -1356,9 +1343,19 @@ module xnca_core #(
             // the write-back's activation rotation (wv: M_WB_S / M_WB_T compute channel wjd,
             // which sits at bit 1 of each plane), also the Q_c(0) intake of a load (SPRAM = 1)
             wv_q <= wv;
-            if (q_rot)
-                for (pj = 0; pj < KM; pj = pj + 1)
-                    qreg[pj*C + 1 +: CM] <= {wb_level[pj], qreg[pj*C + 2 +: CM - 1]};
+            if (SPRAM == 1 && q_pshift) qreg <= qreg_in;
+            else begin
+                if (q_rot)
+                    for (pj = 0; pj < KM; pj = pj + 1)
+                        qreg[pj*C + 1 +: CM] <= {wb_level[pj], qreg[pj*C + 2 +: CM - 1]};
+                // SPRAM = 1: channel 0 of each plane: the input records' Q_c(0) during a load
+                // (q_rot shifts channels 1.. and takes the new one at the top), the pixel's
+                // level in M_PIX2 (M_PIX_W writes qreg as previous and current words)
+                if (SPRAM == 1 && state == M_LOAD && ld_inq_we)
+                    for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C] <= qreg[pj*C + 1];
+                if (SPRAM == 1 && state == M_PIX2)
+                    for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C] <= g_level[pj];
+            end
             case (state)
             M_IDLE: if (i_cmd_valid) begin
                 steps_left <= i_cmd_steps;
@@ -1396,10 +1393,7 @@ module xnca_core #(
                 endcase
             end
             M_LOAD: begin
-                // SPRAM = 1: the input records' Q_c(0) shift into qreg (as into qpad; q_rot
-                // shifts channels 1.. and takes the new one at the top, channel 0 here)
-                if (SPRAM == 1 && ld_inq_we)
-                    for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C] <= qreg[pj*C + 1];
+                // (SPRAM = 1: the input records' Q_c(0) shift into qreg as into qpad, above)
                 if (ld_done) begin
                     model_ok <= ld_status == 4'd0;
                     res_status <= ld_status;
@@ -1423,7 +1417,7 @@ module xnca_core #(
             M_PIX_R: begin
                 // SPRAM = 1: the current activation words of cur_cell -> qreg (M_PIX2 keeps
                 // them: M_PIX_R reads PAD_CELL's words instead when they are not kept)
-                if (cw != 5'd0) qreg <= qreg_in;
+                // (qreg <= qreg_in while cw != 0: q_pshift)
                 cw <= cw + 5'd1;
                 if (cw == 5'(QWN)) begin
                     cw <= 5'd0;
@@ -1436,7 +1430,8 @@ module xnca_core #(
                 l_wdata <= {pix_kept && l_rdata[4], pend_g};
                 qa_we <= 1'b1; qa_waddr <= cur_cell;
                 qa_wdata <= {step - 16'd1, pix_qword, pix_qword};   // tag: not this step
-                qreg[QW-1:0] <= pix_qword;      // (M_PIX_W writes it as previous and current)
+                // (SPRAM = 1: channel 0 of qreg <= g_level, above; the other channels are
+                // pix_qword's already)
                 if (pix_new_alive) begin
                     nalive <= nalive + 1'b1;
                 end
@@ -1459,7 +1454,7 @@ module xnca_core #(
             M_PIX_W: begin
                 // SPRAM = 1: tag, previous = current = the new activation word (c_we): each word
                 // of qreg goes to both (previous word i, then current word i; pw_j = cw - CW_PREV)
-                if (ge_k(32'(cw), CW_PREV) && pw_j[0]) qreg <= qreg_out;
+                // (qreg <= qreg_out after each current word: q_pshift)
                 cw <= cw + 5'd1;
                 if (cw == 5'(CW_PIX_END - 1) && pad_wr) begin
                     cw <= 5'd0;
@@ -1489,7 +1484,7 @@ module xnca_core #(
                     state <= M_RD_A;
                 end else state <= M_COLLECT;           // fs_go starts the fire scan
             end
-            M_COLLECT: if (!xw_busy) begin
+            M_COLLECT: if (!(SPRAM == 0 && xw_busy)) begin
                 if (start_batch) begin
                     // run the batch through the layers (nz_go starts the noise draws)
                     lay <= 2'd0; grp <= 9'd0; wpl <= 3'd0; gcnt_ch <= 4'd0;
@@ -1501,6 +1496,7 @@ module xnca_core #(
                 end else if (fq_pop) begin
                     bcell[nb[BW-1:0]] <= fq_head;
                     gpos <= 4'd0; gd_valid <= 1'b0; gq <= 8'd0; gch <= 8'd0; cw <= 5'd0;
+                    xw_slot <= AAW'(nb[BW-1:0] * CHMAX);   // (SPRAM = 1: the gather's X slot)
                     gasm <= {KM*SYN_BITS{1'b0}};
                     state <= M_GATH;
                 end else if (scan_over) begin
@@ -1519,34 +1515,39 @@ module xnca_core #(
                     gd_inb <= ginx && giny;
                     if (g_issue) gpos <= gpos + 4'd1;
                 end else begin
-                    // SPRAM = 1, per neighbour: cw 0 reads the tag word, cw 1 picks previous
-                    // or current (gsel) and reads its first word, cw 2..QWN+1 collect the
-                    // words in qreg; a padding neighbour reads PAD_CELL (Q_c(0) of every channel).
+                    // SPRAM = 1, per neighbour (= one layer-0 chunk): cw 0 reads the tag word,
+                    // cw 1 picks previous or current (gsel) and reads plane 0, cw 2..k + 1 write
+                    // plane cw - 2 to X straight from the SPRAM's output (slot xw_slot) and read
+                    // the next; a padding neighbour reads PAD_CELL (Q_c(0) of every channel)
                     gd_valid <= 1'b0;
                     if (cw == 5'd0) begin
                         if (g_issue) begin
                             gd_pos <= gpos;
-                            gd_inb <= ginx && giny;
                             cw <= 5'd1;     // (a padding neighbour: PAD_CELL's words)
                         end
                     end else begin
                         if (cw == 5'd1) gsel <= g_tag_now;
-                        if (ge_k(32'(cw), 2)) qreg <= qreg_in;
+                        if (cw != 5'd1) begin
+                            x_we <= 1'b1;
+                            a_wl_all <= 1'b1;
+                            a_waddr <= {xw_slot, wm2[KMB-1:0]};
+                            a_wdata <= SYN_BITS'(c_rdata[C-1:0]);
+                        end
                         cw <= cw + 5'd1;
-                        if (cw == 5'(QWN + 1)) begin
+                        if (cw[2:0] == m_abits + 3'd1) begin
                             cw <= 5'd0;
                             gd_valid <= 1'b1;
                             gpos <= gpos + 4'd1;
+                            xw_slot <= xw_slot + 1'b1;
                         end
                     end
                 end
                 if (gd_valid) begin
-                    gasm <= SPRAM == 1 ? gasm_shift : gasm_next;
+                    if (SPRAM == 0) gasm <= gasm_next;
                     gq <= gq + 8'd1;
-                    if (gchunk_end) begin
+                    if (SPRAM == 0 && gchunk_end) begin
                         // write the chunk's k planes to X from gasm (xw_*), then clear gasm
                         xw_busy <= 1'b1;
-                        xw_part <= gq != 8'(NBPC - 1);
                         xw_j <= 3'd0;
                         xw_slot <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
                         gq <= 8'd0;
@@ -1618,7 +1619,7 @@ module xnca_core #(
                     // cycle, shifted into qreg and written straight back as previous word i
                     // (c_we, c_wdata = c_rdata): the words the write-back keeps as previous
                     // need no register (M_WB_W skips them). (The state words: M_WB_S.)
-                    if (wa_j[0]) qreg <= qreg_in;
+                    // (qreg <= qreg_in in the odd cycles: q_pshift)
                     cw <= cw + 5'd1;
                     if (cw == 5'(2 * QWN - 1)) begin
                         cw <= 5'd0;
@@ -1630,7 +1631,7 @@ module xnca_core #(
                 // (SPRAM = 1: state word 0 is read, see c_word)
                 if (SPRAM == 0) begin
                     sreg <= SRW'(s_rdata);
-                    qreg <= QWP'(qa_cur);
+                    qreg <= QRW'(qa_cur);
                     qcur <= qa_cur;
                 end
                 lvl <= l_rdata;
@@ -1679,7 +1680,7 @@ module xnca_core #(
                 s_we <= 1'b1; s_waddr <= bcell[wb]; s_wdata <= CMB'(sreg);
                 l_we <= 1'b1; l_waddr <= bcell[wb]; l_wdata <= {1'b1, lvl[3:0]};
                 qa_we <= 1'b1; qa_waddr <= bcell[wb]; qa_wdata <= {step, qcur, qreg[QW-1:0]};
-                if (SPRAM == 1 && ge_k(32'(cw), CW_CUR)) qreg <= qreg_out;
+                // (SPRAM = 1: qreg <= qreg_out from cw = CW_CUR: q_pshift)
                 // (SPRAM = 1: the previous words were written in M_WB_A: tag, then current)
                 cw <= SPRAM == 1 && cw == 5'(CW_TAG) ? 5'(CW_CUR) : cw + 5'd1;
                 if (SPRAM == 0 || cw == 5'(CW_CUR_END - 1)) begin
@@ -1900,7 +1901,7 @@ module xnca_core #(
         if (state == M_WB_A) c_wdata = c_rdata;      // previous word i = current word i
         else if (!ge_k(32'(cw), CW_TAG)) c_wdata = sreg[31:0];
         else if (cw == 5'(CW_TAG)) c_wdata = {16'd0, state == M_PIX_W ? step - 16'd1 : step};
-        else c_wdata = qreg[31:0];
+        else c_wdata = 32'(qreg[C-1:0]);
     end
 
     wire unused_ok = &{1'b0, m_p, m_m, m_ibits, i_fault_x, i_fault_y,
