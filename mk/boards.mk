@@ -199,7 +199,7 @@ board-sweep: $(BUILD)/xnca $(BUILD)/sim/xnca-top-cycles
 # scripts/bitstream-publish copies each into bitstreams/<board>.{bit,bin} + .report.json +
 # .build_id + .manifest.json (sources, parameters, tools, build time and memory) and regenerates
 # the table in bitstreams/README.md. ECP5 builds take tens of minutes each on 2 cores.
-# ICEBREAKER_FITS: 1 once the iCEBreaker core fits the UP5K (set by whoever makes it fit): then
+# ICEBREAKER_FITS: 1 once the iCEBreaker device fits the UP5K and meets timing (set by whoever does it): then
 # `make bitstreams` builds it and the bitstreams suite builds it in CI; 0: both report a KNOWN GAP.
 BITSTREAM_BOARDS ?= ulx3s-85f ulx3s-25f icebreaker
 ICEBREAKER_FITS ?= 0
@@ -207,7 +207,7 @@ ICEBREAKER_FITS ?= 0
 bitstreams:
 	@failed=; for b in $(BITSTREAM_BOARDS); do \
 	  if [ "$$b" = icebreaker ] && [ "$(ICEBREAKER_FITS)" != 1 ]; then \
-	    echo "bitstreams: KNOWN GAP: icebreaker skipped (the core does not fit the UP5K yet; ICEBREAKER_FITS=0 in mk/boards.mk)"; \
+	    echo "bitstreams: KNOWN GAP: icebreaker skipped (the device fits the UP5K but misses its 24 MHz clock; ICEBREAKER_FITS=0 in mk/boards.mk)"; \
 	    continue; fi; \
 	  echo "bitstreams: $$b"; \
 	  if $(MAKE) --no-print-directory bitstream BOARD=$$b && \
