@@ -266,7 +266,7 @@ def targets(rows, peers):
     fastest = max((p for p in peers if p["name"].endswith("-all")), key=lambda p: p["images_per_s"])
     share = lambda b: None if get(b, "ceiling_share") is None else 100 * get(b, "ceiling_share")
     # a board with co-simulated cycles but no placed design has no fmax, so no rate to judge
-    ice_missing = ("no fmax: cycles only, the design does not place on the device yet"
+    ice_missing = ("no fmax: cycles only, no iCEBreaker bitstream meets timing yet (make synth-up5k)"
                    if get("icebreaker", "cycles_per_image") is not None and get("icebreaker", "fmax_mhz") is None
                    else "pending RTL")
     return [
