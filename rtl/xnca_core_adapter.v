@@ -1,9 +1,10 @@
 // xnca_core_adapter: maps the link protocol's core commands (docs/protocol.md 3.3-3.6, the
 // engine's core port of rtl/xnca_frame_engine.v) onto the accelerator core's command and byte
 // streams (docs/core.md):
-//   LOAD_BEGIN  checks the descriptor against the build (DIMENSION_MISMATCH with the field's
-//               offset; weight_bytes only within 1 .. MAX_WEIGHT_BYTES), resets the core,
-//               starts a core LOAD and sends it the 20-byte core descriptor;
+//   LOAD_BEGIN  checks the descriptor against the build byte by byte from a block RAM table
+//               (DIMENSION_MISMATCH with the field's offset; weight_bytes only within 1 ..
+//               MAX_WEIGHT_BYTES), resets the core, starts a core LOAD and sends it the
+//               20-byte core descriptor (payload offsets from the same table);
 //   LOAD_DATA   forwards the chunk to the core's input stream, running CRC-32 (spec 10); bytes
 //               after the core's loader finished its walk are dropped (len_err);
 //   LOAD_END    checks length and CRC, pads the core's stream with zero bytes while its loader
@@ -20,13 +21,17 @@
 // Everything is sequential and small: the payload is re-read from the engine's payload RAM
 // (one byte per 3 cycles, at most 8 bytes held at a time) instead of being copied; report
 // results wait in one block RAM (in record order, read out in reply order); the reply header
-// is a 3-bit status and a one-byte detail (length and next state follow from the op); the
-// report-list checks and the mutation's place among the reports go through the run's step
-// subtraction (its carry), not comparators of their own; READ_STATE's cell index is the cycle
-// counter and the LOAD byte counters share the image-index accumulator (both idle then).
+// is a 3-bit status and a one-byte detail (the len field, body + 3, and the next state follow
+// from the op); the descriptor's field checks are one byte subtraction walking a table of
+// bounds; LOAD_DATA's CRC and the pixel intake take the bits of the payload RAM's output in
+// place (no byte copies); the report-list checks and the mutation's place among the reports
+// go through the run's step subtraction (its carry), not comparators of their own;
+// READ_STATE's cell index is the cycle counter and the LOAD byte counters share the
+// image-index accumulator (both idle then).
 // With DSP_ICE40 = 1 (iCE40UP5K, yosys) all eight SB_MAC16 blocks hold registers and
 // arithmetic: the cycle counter, the CLASSIFY seed, the image index / LOAD counters, the CLASSIFY
-// lengths, the 8 bytes held (two blocks) and the step subtraction with the report step read.
+// lengths (and READ_STATE's, C count + 3), the 8 bytes held (two blocks) and the step
+// subtraction with the report step read.
 // Deviation from the CPU model: a packed level no pixel produces (level 1 at b = 4) reaches the
 // core as the smallest alive pixel (26), i.e. as level 2; hosts packing real pixels never send it.
 `default_nettype none
@@ -159,7 +164,7 @@ module xnca_core_adapter #(
   // ---------------------------------------------------------------- state
   localparam [5:0]
     S_IDLE = 6'd0, S_F1 = 6'd1, S_F2 = 6'd2, S_RSP = 6'd3, S_LOCAL = 6'd4, S_READ = 6'd5,
-    S_LB_CHECK = 6'd6, S_LB_HEAD = 6'd7, S_LB_RST = 6'd9, S_LB_CMD = 6'd10,
+    S_CK0 = 6'd6, S_CK1 = 6'd7, S_CK2 = 6'd8, S_LB_RST = 6'd9, S_LB_CMD = 6'd10,
     S_LB_DESC = 6'd11, S_LD_HEAD = 6'd12, S_LD_NEXT = 6'd13, S_LD_FEED = 6'd14, S_LD_CRC = 6'd15,
     S_LE_HEAD = 6'd16, S_LE_WAIT = 6'd17, S_CL_HEAD = 6'd18, S_CL_REP = 6'd19,
     S_CL_REP_CHECK = 6'd20, S_CL_LEN = 6'd21, S_CL_IMG = 6'd22, S_CL_REP_LO = 6'd23,
@@ -167,7 +172,8 @@ module xnca_core_adapter #(
     S_CL_PIX_GOT = 6'd28, S_CL_PIX_OUT = 6'd29, S_CL_WAIT = 6'd30, S_CL_OUT_A = 6'd31,
     S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd33, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd35,
     S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39,
-    S_LB_CHECK_B = 6'd40, S_CL_HEAD0 = 6'd41, S_LB_CNT = 6'd42, S_CL_REP_OK = 6'd43, S_CRC_ROT = 6'd44, S_CL_NEXT = 6'd45;
+    S_CK3 = 6'd40, S_CL_HEAD0 = 6'd41, S_LB_CNT = 6'd42, S_CL_REP_OK = 6'd43, S_CRC_ROT = 6'd44, S_CL_NEXT = 6'd45,
+    S_CK4 = 6'd46, S_CK5 = 6'd47, S_LB_FETCH0 = 6'd48;
 
   reg [5:0]  st;
   reg [5:0]  ret;              // return state of the payload-read subroutine
@@ -231,85 +237,99 @@ module xnca_core_adapter #(
   reg        len_err;
   wire [31:0] received32 = 32'(received);
   reg [3:0]  crc_n;
-  reg [7:0]  crc_byte;
   assign ld_cnt_step = st == S_LD_CRC && crc_n == 4'd7;
   wire       crc_rot = st == S_CRC_ROT;
   reg        ld_rec_done;
   reg [7:0]  ld_rec_status;
   reg [3:0]  in_bits;          // b of the active / loading model
 
-  // descriptor fields, read in three parts (sh holds 8 bytes): bytes 0..5 (a 6-byte read: byte
-  // j at sh[128 + 8j +: 8], checked in S_LB_HEAD), bytes 6..13 (part A, byte j at
-  // sh[64 + 8j +: 8], S_LB_CHECK), bytes 14..21 (part B, byte j at sh[8j], S_LB_CHECK_B)
-  wire [7:0]  d_variant = sh[128 +: 8];
-  wire [7:0]  d_layers = sh[136 +: 8];
-  wire [15:0] d_gw = sh[144 +: 16];
-  wire [15:0] d_gh = sh[160 +: 16];
-  reg  [1:0]  lb_layers;       // L, kept from the first part (<= 2 once it passed)
-  wire [7:0]  d_c = sh[112 +: 8];      // part A
-  wire [7:0]  d_m = sh[120 +: 8];
-  wire [15:0] d_p = sh[128 +: 16];
-  wire [15:0] d_mw = sh[144 +: 16];
-  wire [7:0]  d_k = sh[160 +: 8];
-  wire [7:0]  d_s = sh[168 +: 8];
-  wire [7:0]  d_b = sh[112 +: 8];      // part B (kept in sh until the load has started)
-  wire        d_noise_hi = sh[127];   // noise <= 127: only the top bit matters
-  wire [15:0] d_fire = sh[128 +: 16];
-  wire [31:0] d_wb = sh[144 +: 32];
-
-  // LOAD_BEGIN checks in the CPU model's order (host/xnca_devmodel.c check_desc): part A's
-  // fields (C, P, M, m, k, S) all come before part B's (b, noise, fire, weight_bytes)
-  reg [4:0]  bad_field_a, bad_field_b;
-  reg        bad_a, bad_b;
-  always @(*) begin
-    bad_a = 1'b1;
-    bad_field_a = 5'd0;
-    if (d_c != CHANNELS[7:0]) bad_field_a = 5'd6;   // (variant, L, grid: S_LB_HEAD)
-    else if (lt_k(32'(d_p), 8) || gt_k(32'(d_p), MAX_P)) bad_field_a = 5'd8;
-    else if (lb_layers != 2'd0 ? (lt_k(32'(d_mw), 8) || gt_k(32'(d_mw), MAX_M)) : d_mw != 16'd0) bad_field_a = 5'd10;
-    else if (d_m == 8'd0 || gt_k(32'(d_m), MAX_WBITS)) bad_field_a = 5'd7;
-    else if (d_k == 8'd0 || gt_k(32'(d_k), MAX_ABITS)) bad_field_a = 5'd12;
-    else if (lt_k(32'(d_s), 2) || gt_k(32'(d_s), 8)) bad_field_a = 5'd13;
-    else bad_a = 1'b0;
-  end
-  // weight_bytes only within 1 .. the build's largest (the counters' width); whether it is spec
-  // 9's value for these dimensions is measured by the core (len_err, LOAD_END)
-  always @(*) begin
-    bad_b = 1'b1;
-    bad_field_b = 5'd0;
-    if (d_b == 8'd0 || gt_k(32'(d_b), 4)) bad_field_b = 5'd14;
-    else if (d_noise_hi) bad_field_b = 5'd15;
-    else if (gt_k(32'(d_fire), 256)) bad_field_b = 5'd16;
-    else if (d_wb == 32'd0 || gt_k(d_wb, MAX_WEIGHT_BYTES)) bad_field_b = 5'd18;
-    else bad_b = 1'b0;
-  end
-
-  // core descriptor byte i (docs/core.md 3): protocol descriptor fields re-ordered. Each is
-  // re-read from the payload (S_LB_FETCH: payload offset desc_off into fb) instead of muxed
-  // out of sh; bytes 4-6 are constants (C, C - 11 hidden channels, 10 classes; d_c == C).
-  reg [4:0] desc_off;
-  always @(*) begin
-    case (ridx)
-      5'd0: desc_off = 5'd2;     // grid_w
-      5'd1: desc_off = 5'd3;
-      5'd2: desc_off = 5'd4;     // grid_h
-      5'd3: desc_off = 5'd5;
-      5'd7: desc_off = 5'd1;     // layers
-      5'd8: desc_off = 5'd8;     // P
-      5'd9: desc_off = 5'd9;
-      5'd10: desc_off = 5'd10;   // M
-      5'd11: desc_off = 5'd11;
-      5'd12: desc_off = 5'd7;    // m
-      5'd13: desc_off = 5'd12;   // k
-      5'd14: desc_off = 5'd13;   // S
-      5'd15: desc_off = 5'd14;   // b
-      5'd16: desc_off = 5'd18;   // weight_bytes
-      5'd17: desc_off = 5'd19;
-      5'd18: desc_off = 5'd20;
-      5'd20: desc_off = 5'd18;   // (then weight_bytes again, 8 bytes for the LOAD counters)
-      default: desc_off = 5'd21;
-    endcase
-  end
+  // LOAD_BEGIN checks (docs/protocol.md 3.3) byte by byte from a block RAM table, in the CPU
+  // model's order (host/xnca_devmodel.c check_desc: variant, L, grid w / h, C, P, M, m, k, S, b,
+  // noise, fire, weight_bytes): no comparators per field. Entry ridx names a descriptor byte
+  // (a field's bytes most significant first) and its field's bounds' bytes; one subtraction
+  // compares the byte with the upper bound byte (S_CK3), then the lower (S_CK4), keeping
+  // whether the field's bytes so far equal each bound's (ck_eqhi / ck_eqlo) and whether the
+  // field is already out of range (ck_bad); the field's last entry (its lowest byte, at the
+  // field's offset: the detail, addr_q) decides. M's bounds depend on L (0: M = 0), so the
+  // table has a second half for L = 0 (ck_lz, from L's entry). weight_bytes is checked only
+  // within 1 .. the build's largest (the counters' width); whether it is spec 9's value for
+  // these dimensions is measured by the core (len_err, LOAD_END). A third part of the table
+  // holds the payload offset of each core descriptor byte (docs/core.md 3: the protocol
+  // descriptor's fields re-ordered; S_LB_FETCH).
+  // table address {desc walk, L = 0, entry, word}: word 0 {cap_lz, end, last, offset},
+  // word 1 the upper bound's byte, word 2 the lower bound's
+  localparam integer CK_N = 22;        // check entries
+  function [23:0] ck_entry;            // {cap_lz, end, last, offset[4:0], hi[7:0], lo[7:0]}
+    input integer i;
+    input integer lz;
+    reg [4:0] off;
+    reg [31:0] hi, lo;
+    integer j;                         // byte of the field (0: its lowest)
+    begin
+      j = 0; hi = 0; lo = 0; off = 0;
+      case (i)
+        0:  begin off = 0; hi = 3; lo = 3; end                          // variant
+        1:  begin off = 1; hi = 2; lo = 0; end                          // L
+        2, 3: begin off = 2; j = 3 - i; hi = GRID_W; lo = GRID_W; end
+        4, 5: begin off = 4; j = 5 - i; hi = GRID_H; lo = GRID_H; end
+        6:  begin off = 6; hi = CHANNELS; lo = CHANNELS; end
+        7, 8: begin off = 8; j = 8 - i; hi = MAX_P; lo = 8; end
+        9, 10: begin off = 10; j = 10 - i; hi = lz != 0 ? 0 : MAX_M; lo = lz != 0 ? 0 : 8; end
+        11: begin off = 7; hi = MAX_WBITS; lo = 1; end                  // m
+        12: begin off = 12; hi = MAX_ABITS; lo = 1; end                 // k
+        13: begin off = 13; hi = 8; lo = 2; end                         // S
+        14: begin off = 14; hi = 4; lo = 1; end                         // b
+        15: begin off = 15; hi = 127; lo = 0; end                       // noise
+        16, 17: begin off = 16; j = 17 - i; hi = 256; lo = 0; end       // fire
+        default: begin off = 18; j = 21 - i; hi = MAX_WEIGHT_BYTES; lo = 1; end
+      endcase
+      ck_entry = {i == 1, i == CK_N - 1, j == 0, off + 5'(j), 8'(hi >> (8 * j)), 8'(lo >> (8 * j))};
+    end
+  endfunction
+  // payload offset of core descriptor byte r (bytes 4..6 are constants: C, C - 11, 10; after
+  // the last, 20: weight_bytes again, 8 bytes for the LOAD counters)
+  function [4:0] desc_offset;
+    input integer r;
+    begin
+      case (r)
+        0, 1, 2, 3: desc_offset = 5'(r + 2);     // grid_w, grid_h
+        7: desc_offset = 5'd1;                   // layers
+        8, 9, 10, 11: desc_offset = 5'(r);       // P, M
+        12: desc_offset = 5'd7;                  // m
+        13, 14, 15: desc_offset = 5'(r - 1);     // k, S, b
+        16, 17, 18, 20: desc_offset = 5'(r + 2 - 4 * (r / 20));   // weight_bytes
+        default: desc_offset = 5'd21;
+      endcase
+    end
+  endfunction
+  function [4095:0] ck_table;
+    input unused_arg;
+    integer a, e;
+    reg [23:0] en;
+    begin
+      ck_table = {4095'd0, unused_arg};
+      for (a = 0; a < 512; a = a + 1) begin
+        e = (a >> 2) & 31;
+        en = ck_entry(e, (a >> 7) & 1);
+        if (a >= 256) ck_table[8 * a +: 8] = {3'd0, desc_offset(e)};
+        else if (e < CK_N && (a & 3) == 0) ck_table[8 * a +: 8] = en[23:16];
+        else if (e < CK_N && (a & 3) == 1) ck_table[8 * a +: 8] = en[15:8];
+        else if (e < CK_N && (a & 3) == 2) ck_table[8 * a +: 8] = en[7:0];
+      end
+    end
+  endfunction
+  localparam [4095:0] CK_TABLE = ck_table(1'b0);
+  (* ram_style = "block" *) reg [7:0] ck_mem [0:511];
+  integer cki;
+  initial for (cki = 0; cki < 512; cki = cki + 1) ck_mem[cki] = CK_TABLE[8 * cki +: 8];
+  reg  [7:0] ck_q;
+  reg        ck_lz, ck_eqhi, ck_eqlo, ck_bad;
+  wire [8:0] ck_addr = {st == S_LB_FETCH0, ck_lz, ridx, st == S_CK3, st == S_CK2};
+  always @(posedge clk_i) ck_q <= ck_mem[ck_addr];
+  // the payload byte fb against the table's bound byte ck_q: one subtraction
+  wire [8:0] ck_diff = {1'b0, fb} - {1'b0, ck_q};
+  wire       ck_eq = ck_diff[7:0] == 8'd0;
+  wire       ck_lt = ck_diff[8];
   wire [7:0] core_desc = ridx == 5'd4 ? 8'(CHANNELS) : ridx == 5'd5 ? 8'(CHANNELS - 11)
                        : ridx == 5'd6 ? 8'd10 : fb;
 
@@ -370,12 +390,12 @@ module xnca_core_adapter #(
   wire [31:0] cyc;             // clocks of the image (holds its final count once cyc_run drops)
   reg        cyc_run;
   // pixel expansion
-  // pixel expansion, one bit per cycle (no variable shifters): pb holds the packed byte being
-  // unpacked (pbits bits left, LSB first), lvl collects bit lk of the pixel's level
+  // pixel expansion, one bit per cycle (no variable shifters): bit pcnt of the packed byte fb
+  // (LSB first; 8: none left, read the next; addr_q moves on with its last bit, so fb holds
+  // meanwhile: no byte copy), lvl collects bit lk of the pixel's level
   localparam integer PXW = $clog2(NCELLS);
   reg [PXW-1:0] pix_n;
-  reg [7:0]  pb;
-  reg [3:0]  pbits;
+  reg [3:0]  pcnt;
   reg [3:0]  lvl;
   reg [1:0]  lk;
   reg        dry;              // an unused mutation grid: unpacked and dropped (no adder to skip it)
@@ -384,7 +404,7 @@ module xnca_core_adapter #(
   reg  [3:0] lvl_d;
   always @(*) begin
     lvl_d = lvl;
-    if (st == S_CL_PIX && pbits != 4'd0) lvl_d[lk] = pb[0];
+    if (st == S_CL_PIX && !pcnt[3]) lvl_d[lk] = fb[pcnt[2:0]];
     if ((st == S_CL_PIX_OUT && (core_in_ready_i || dry)) || rst_i) lvl_d = 4'd0;
   end
   (* ram_style = "block" *) reg [7:0] lp_mem [0:63];
@@ -431,11 +451,13 @@ module xnca_core_adapter #(
   reg           rs_hdr, rs_on;
   reg [CHW-1:0] rs_ch;
   wire          rs_cell_end_byte = rs_ch == CHW'(CHANNELS - 1);
-  // READ_STATE: cell u32 at sh[128], count u16 at sh[160]; the cell is checked in NCW bits
-  wire [15:0] rs_count = sh[160 +: 16];
-  wire [NCW-1:0] rs_cell = sh[128 +: NCW];
+  // READ_STATE: cell u32 at sh[112], count u16 at sh[144]; the cell is checked in NCW bits
+  // (an 8-byte read: bytes 6, 7 are not the command's; the count's place is cl_n's, the DSP
+  // length multiplier's input)
+  wire [15:0] rs_count = sh[144 +: 16];
+  wire [NCW-1:0] rs_cell = sh[112 +: NCW];
   wire [NCW-1:0] rs_cell_end = rs_cell + NCW'(rs_count[10:0]);
-  wire       rs_bad = rs_count == 16'd0 || gt_k(32'(rs_count), 1024) || sh[128 + NCW +: 32 - NCW] != 0 ||
+  wire       rs_bad = rs_count == 16'd0 || gt_k(32'(rs_count), 1024) || sh[112 + NCW +: 32 - NCW] != 0 ||
                       gt_k(32'(rs_cell), NCELLS - 1) || gt_k(32'(rs_cell_end), NCELLS);
   wire [NCW-1:0] rs_pos;
   wire       rs_in = (rs_on || rs_pos == rs_cell) && rs_pos != rs_cell_end;
@@ -510,16 +532,16 @@ module xnca_core_adapter #(
         .SIGNEXTIN(1'b0), .O(cl_seed), .CO(dsp_co[2]), .ACCUMCO(dsp_accumco[2]), .SIGNEXTOUT(dsp_signextout[2])
       );
       // CLASSIFY lengths, combinational: O = A * B + {C, D}: n * G (1 + mutating) + 16 + 2 nr
-      // (pass 1), n * (6 + 22 nr) (pass 2)
+      // (pass 1), n * (6 + 22 nr) + 3 (pass 2: the len field), READ_STATE count * C + 3
       wire [31:0] len_o;
       SB_MAC16 #(
         .TOPOUTPUT_SELECT(2'b00), .TOPADDSUB_LOWERINPUT(2'b10), .TOPADDSUB_UPPERINPUT(1'b1),
         .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b00), .BOTADDSUB_LOWERINPUT(2'b10),
         .BOTADDSUB_UPPERINPUT(1'b1), .BOTADDSUB_CARRYSELECT(2'b00)
       ) u_len (
-        .CLK(clk_i), .CE(1'b0), .C(16'd0), .A({8'd0, cl_n}),
+        .CLK(clk_i), .CE(1'b0), .C(16'd0), .A({5'd0, sh[152 +: 3] & {3{op_rs}}, cl_n}),
         .B(len_pass2 ? {7'd0, rbytes} : img_bytes[15:0]),
-        .D(len_pass2 ? 16'd0 : 16'd16 + {7'd0, cl_nrep, 1'b0}), .AHOLD(1'b0), .BHOLD(1'b0),
+        .D(len_pass2 ? 16'd3 : 16'd16 + {7'd0, cl_nrep, 1'b0}), .AHOLD(1'b0), .BHOLD(1'b0),
         .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0),
         .ORSTBOT(1'b0), .OLOADTOP(1'b0), .OLOADBOT(1'b0), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0),
         .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0),
@@ -617,11 +639,17 @@ module xnca_core_adapter #(
     end
   endgenerate
 
-  // the reply header's detail and body length (read by the engine in S_RSP, while they hold):
-  // LOAD_DATA 8 (received, crc32), LOAD_END 4 (crc32), CLASSIFY reply_v, READ_STATE C count
+  // READ_STATE's len field C count + 3: the CLASSIFY length multiply-add (idle then,
+  // DSP_ICE40: A = the count, B = rbytes = C, set at S_RS_HEAD with len_pass2, + 3), or shifts
+  // and adds
+  wire [15:0] rs_len = USE_DSP != 0 ? reply_v[15:0] : 16'(times_channels(24'(rs_count[10:0])) + 24'd3);
+  // the reply header's detail and len field (the body bytes after status and credit + 3: the
+  // engine adds nothing; read by it in S_RSP, while they hold): LOAD_DATA 8 + 3 (received,
+  // crc32), LOAD_END 4 + 3 (crc32), CLASSIFY reply_v (+ 3 in the length sum), READ_STATE
+  // C count + 3, the others 3
   assign rsp_detail_o = rsp_want ? (want_v[WLW-1:16] != 0 ? 16'hffff : want_v[15:0]) : {8'd0, rsp_det};
-  assign rsp_len_o = op_ld ? 16'd8 : op_le ? 16'd4 : op_cl ? reply_v[15:0]
-                   : op_rs ? 16'(times_channels(24'(rs_count[10:0]))) : 16'd0;
+  assign rsp_len_o = op_ld ? 16'd11 : op_le ? 16'd7 : op_cl ? reply_v[15:0]
+                   : op_rs ? rs_len : 16'd3;
 
   // ---------------------------------------------------------------- core ports
   reg core_rst_q;
@@ -720,7 +748,7 @@ module xnca_core_adapter #(
       capture <= 1'b0;
       cyc_run <= 1'b0;
       pix_n <= {PXW{1'b0}};
-      pbits <= 4'd0;
+      pcnt <= 4'd8;
       lk <= 2'd0;
       dry <= 1'b0;
       addr_q <= {(PW + 1){1'b0}};
@@ -747,7 +775,13 @@ module xnca_core_adapter #(
           case (cmd_op_i)
             OP_LOAD_BEGIN:
               if (cmd_len_i != 16'd28) respond(ST_BAD_LENGTH, 8'd28, 1'b0);
-              else read_bytes(0, 5'd6, S_LB_HEAD);
+              else begin
+                ridx <= 5'd0;
+                ck_bad <= 1'b0;
+                ck_eqhi <= 1'b1;
+                ck_eqlo <= 1'b1;
+                st <= S_CK0;
+              end
             OP_LOAD_DATA:
               if (lt_k(32'(cmd_len_i), 5)) respond(ST_BAD_LENGTH, 8'd5, 1'b0);
               else if (!loading) respond(ST_NO_MODEL, 8'd0, 1'b0);
@@ -763,7 +797,7 @@ module xnca_core_adapter #(
             OP_READ_STATE:
               if (cmd_len_i != 16'd6) respond(ST_BAD_LENGTH, 8'd6, 1'b0);
               else if (!have_state) respond(ST_NO_MODEL, 8'd0, 1'b0);
-              else read_bytes(0, 5'd6, S_RS_HEAD);
+              else read_bytes(0, 5'd8, S_RS_HEAD);
             OP_RESET:
               if (cmd_len_i != 16'd0) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
               else begin
@@ -805,28 +839,38 @@ module xnca_core_adapter #(
         end
 
         // ---- LOAD_BEGIN
-        S_LB_HEAD: begin              // bytes 0..5, in the CPU model's order
-          if (d_variant != 8'd3) respond(ST_DIM, 8'd0, 1'b0);
-          else if (gt_k(32'(d_layers), 2)) respond(ST_DIM, 8'd1, 1'b0);
-          else if (d_gw != GRID_W[15:0]) respond(ST_DIM, 8'd2, 1'b0);
-          else if (d_gh != GRID_H[15:0]) respond(ST_DIM, 8'd4, 1'b0);
-          else begin
-            lb_layers <= d_layers[1:0];
-            read_more(5'd8, S_LB_CHECK);      // bytes 6..13
-          end
+        S_CK0: st <= S_CK1;          // (the table reads entry ridx, word 0)
+        S_CK1: begin                  // the entry's descriptor byte -> fb
+          addr_q <= (PW + 1)'(ck_q[4:0]);
+          read_more(5'd0, S_CK2);
         end
-        S_LB_CHECK: begin             // part A: bytes 6..13
-          if (bad_a) respond(ST_DIM, 8'(bad_field_a), 1'b0);
-          else read_more(5'd8, S_LB_CHECK_B);  // bytes 14..21
+        S_CK2: st <= S_CK3;          // (word 1: the upper bound's byte)
+        S_CK3: begin                  // above the upper bound? (word 2: the lower bound's byte)
+          if (ck_eqhi && !ck_lt && !ck_eq) ck_bad <= 1'b1;
+          ck_eqhi <= ck_eqhi && ck_eq;
+          st <= S_CK4;
         end
-        S_LB_CHECK_B: begin           // part B: bytes 14..21
-          if (bad_b) respond(ST_DIM, 8'(bad_field_b), 1'b0);
-          else begin
-            core_rst_q <= 1'b1;         // drop any model and any half-finished load
-            model_ok <= 1'b0;
-            have_state <= 1'b0;
-            loading <= 1'b0;
-            st <= S_LB_RST;
+        S_CK4: begin                  // below the lower bound? (word 0: the entry's flags)
+          if (ck_eqlo && ck_lt) ck_bad <= 1'b1;
+          ck_eqlo <= ck_eqlo && ck_eq;
+          st <= S_CK5;
+        end
+        S_CK5: begin
+          if (ck_q[7]) ck_lz <= ck_eqlo;         // L's entry: L = 0 selects M's bounds
+          ridx <= ridx + 5'd1;
+          st <= S_CK0;
+          if (ck_q[5]) begin                     // the field's last byte (at its offset)
+            ck_bad <= 1'b0;
+            ck_eqhi <= 1'b1;
+            ck_eqlo <= 1'b1;
+            if (ck_bad) respond(ST_DIM, {3'd0, addr_q[4:0]}, 1'b0);
+            else if (ck_q[6]) begin              // all fields checked
+              core_rst_q <= 1'b1;       // drop any model and any half-finished load
+              model_ok <= 1'b0;
+              have_state <= 1'b0;
+              loading <= 1'b0;
+              st <= S_LB_RST;
+            end
           end
         end
         S_LB_RST: st <= S_LB_CMD;
@@ -834,22 +878,23 @@ module xnca_core_adapter #(
           ridx <= 5'd0;
           ld_rec_done <= 1'b0;
           rec_k <= 6'd0;
-          st <= S_LB_FETCH;
+          st <= S_LB_FETCH0;
         end
-        S_LB_FETCH: begin              // payload byte desc_off -> fb (after the last: 8 bytes
-          addr_q <= (PW + 1)'(desc_off);   // from offset 18, weight_bytes into sh[112 +: 32]
+        S_LB_FETCH0: st <= S_LB_FETCH; // (the table reads byte ridx's payload offset)
+        S_LB_FETCH: begin              // payload byte ck_q -> fb (after the last: 8 bytes
+          addr_q <= (PW + 1)'(ck_q[4:0]);  // from offset 18, weight_bytes into sh[112 +: 32]
           nread <= ridx == 5'd20 ? 5'd8 : 5'd0;
           ret <= ridx == 5'd20 ? S_LB_CNT : S_LB_DESC;
           st <= S_READ;
         end
         S_LB_DESC: if (core_in_ready_i) begin
           ridx <= ridx + 5'd1;
-          st <= S_LB_FETCH;
+          st <= S_LB_FETCH0;
+          if (ridx == 5'd15) in_bits <= fb[3:0];    // b (payload offset 14)
           if (ridx == 5'd19) begin
             loading <= 1'b1;
             len_err <= 1'b0;
             crc <= 32'hffffffff;
-            in_bits <= d_b[3:0];
           end
         end
         S_LB_CNT: respond(3'd0, 8'd0, 1'b0);   // (ld_cnt_load)
@@ -872,16 +917,15 @@ module xnca_core_adapter #(
         end
         S_LD_FEED: if (core_in_ready_i || ld_rec_done) begin
           if (ld_rec_done) len_err <= 1'b1;   // the core's walk already ended: dropped
-          crc_byte <= fb;
           crc_n <= 4'd0;
           st <= S_LD_CRC;
         end
-        // CRC-32 (reflected, 0xedb88320), one bit per cycle; S_CRC_ROT: a plain rotate by 8
-        // after each CRC byte of a reply (4 of them: the CRC as it was)
+        // CRC-32 (reflected, 0xedb88320), one bit per cycle, bit crc_n of fb (which holds: addr_q
+        // moves on with the last bit; no byte copy); S_CRC_ROT: a plain rotate by 8 after each
+        // CRC byte of a reply (4 of them: the CRC as it was)
         S_LD_CRC, S_CRC_ROT: begin
           crc <= {crc_rot && crc[0], crc[31:1]}
-               ^ ((!crc_rot && (crc[0] ^ crc_byte[0])) ? 32'hedb88320 : 32'd0);
-          crc_byte <= crc_byte >> 1;
+               ^ ((!crc_rot && (crc[0] ^ fb[crc_n[2:0]])) ? 32'hedb88320 : 32'd0);
           crc_n <= crc_n + 4'd1;
           if (crc_n == 4'd7) begin
             if (crc_rot) st <= (op_ld ? ok[3] : ok[2]) ? S_IDLE : S_LOCAL;
@@ -974,7 +1018,7 @@ module xnca_core_adapter #(
           else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 8'd14, 1'b0);
           else begin
             want_len <= WLW'(16) + WLW'({cl_nrep, 1'b0});
-            reply_len <= 17'd0;
+            reply_len <= 17'd3;
             len_pass2 <= 1'b0;
             cnt8 <= 8'd0;
             st <= S_CL_LEN;
@@ -989,7 +1033,7 @@ module xnca_core_adapter #(
             if (want_v != WLW'(len_q))
               respond(ST_BAD_LENGTH, 8'd0, 1'b1);
             else len_pass2 <= 1'b1;
-          end else if (gt_k(32'(reply_v), 65532))     // (reply_len + 3 > 65535)
+          end else if (reply_v[WLW-1:16] != 0)     // (the len field, reply bytes + 3, > 65535)
             respond(ST_BAD_ARG, 8'd12, 1'b0);
           else begin
             cnt8 <= 8'd0;
@@ -1029,32 +1073,29 @@ module xnca_core_adapter #(
           rec_done <= 1'b0;
           rec_k <= 6'd0;
           capture <= is_report;
-          st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;   // (pix_n, pbits, lk are 0)
+          st <= (c_op == C_RUN) ? S_CL_WAIT : S_CL_PIX;   // (pix_n, lk 0, pcnt 8)
         end
         S_CL_PIX: begin                // next bit of the level, or read a byte first
-          if (pbits == 4'd0) begin
+          if (pcnt[3]) begin           // byte addr_q -> fb, then its bit 0
+            pcnt <= 4'd0;
             nread <= 5'd0;
             ret <= S_CL_PIX_GOT;
             st <= S_READ;
           end else begin
-            pb <= pb >> 1;
-            pbits <= pbits - 4'd1;
+            pcnt <= pcnt + 4'd1;
+            if (pcnt[2:0] == 3'd7) addr_q <= addr_q + 1'b1;   // (the byte's last bit)
             lk <= lk + 2'd1;
             if (lk == in_bits[1:0] - 2'd1) st <= S_CL_PIX_OUT;   // (b = 1..4)
           end
         end
-        S_CL_PIX_GOT: begin
-          pb <= fb;
-          pbits <= 4'd8;
-          addr_q <= addr_q + 1'b1;
-          st <= S_CL_PIX;
-        end
+        S_CL_PIX_GOT: st <= S_CL_PIX;  // (one cycle: the intake's timing, and so cycles, as before)
         S_CL_PIX_OUT: if (core_in_ready_i || dry) begin
           lk <= 2'd0;
           pix_n <= pix_n + 1'b1;
           if (pix_n == PXW'(NCELLS - 1)) begin   // the grid's last pixel: the next grid starts
             pix_n <= {PXW{1'b0}};                // at a new byte (G bytes read)
-            pbits <= 4'd0;
+            pcnt <= 4'd8;
+            if (!pcnt[3]) addr_q <= addr_q + 1'b1;   // (a grid that ends inside a byte)
             st <= dry ? S_CL_IMG : S_CL_WAIT;
           end else st <= S_CL_PIX;
         end
@@ -1098,11 +1139,13 @@ module xnca_core_adapter #(
           st <= S_CL_OUT_A;
         end
 
-        // ---- READ_STATE: cell u32 at sh[128], count u16 at sh[160]
+        // ---- READ_STATE: cell u32 at sh[112], count u16 at sh[144]
         S_RS_HEAD: begin
           if (rs_bad) respond(ST_BAD_ARG, 8'd0, 1'b0);
           else begin
             rs_hdr <= 1'b1;
+            rbytes <= 9'(CHANNELS);    // (rs_len: count * rbytes)
+            len_pass2 <= 1'b1;
             rs_ch <= {CHW{1'b0}};
             rs_on <= 1'b0;
             respond(3'd0, 8'd0, 1'b0);

@@ -14,8 +14,9 @@
 // Core port (abstract command/response interface, to be matched to docs/core.md):
 //   core_cmd_valid_o/ready_i with op and payload length; the core reads the payload through
 //   core_pl_addr_i -> core_pl_data_o (one cycle latency) until it answers with
-//   core_rsp_valid_i/ready_o (status 0: reply op|0x80 with core_rsp_len_i bytes from
-//   core_rsp_data_*; status != 0: ERROR reply with core_rsp_detail_i).
+//   core_rsp_valid_i/ready_o (status 0: reply op|0x80 whose len field is core_rsp_len_i: the
+//   core_rsp_data_* bytes after status and credit + 3; status != 0: ERROR reply with
+//   core_rsp_detail_i).
 `default_nettype none
 
 module xnca_frame_engine #(
@@ -217,11 +218,11 @@ module xnca_frame_engine #(
   reg [2:0]  state_q;
   reg        err_q;          // the reply is an ERROR (op 0xff, 3 payload bytes: req_op, detail)
   reg [7:0]  status_q;
-  // ERROR: the detail; else the payload bytes after status and credit, + 3 in S_HDR (the
-  // reply's len field), counted down while the payload goes out (frame_tx has sent the len
-  // bytes by then): one adder for both steps
+  // ERROR: the detail; else the reply's len field (the payload bytes after status and credit
+  // + 3, as the core port gives it: no adder here), counted down while the payload goes out
+  // (frame_tx has sent the len bytes by then)
   reg [15:0] arg_q;
-  wire [15:0] arg_step = arg_q + ((state_q == S_HDR) ? 16'd3 : 16'hffff);
+  wire [15:0] arg_step = arg_q - 16'd1;
   reg        src_core_q;     // reply bytes come from the core
   reg [5:0]  idx_q;          // local reply byte index
 
@@ -308,7 +309,7 @@ module xnca_frame_engine #(
     end
   endtask
 
-  // Start a reply that is not an ERROR, of len bytes after status and credit.
+  // Start a reply that is not an ERROR; len: its len field (the bytes after status and credit + 3).
   task reply;
     input [15:0] len;
     input        from_core;
@@ -339,10 +340,10 @@ module xnca_frame_engine #(
             local_error({5'd0, frame_status}, 16'd0);
           end else if (frame_op == OP_HELLO) begin
             if (frame_len != 16'd4) local_error(ST_BAD_LENGTH, 16'd4);
-            else reply(16'd10, 1'b0);
+            else reply(16'd13, 1'b0);
           end else if (frame_op == OP_INFO) begin
             if (frame_len != 16'd0) local_error(ST_BAD_LENGTH, 16'd0);
-            else reply(16'd60, 1'b0);
+            else reply(16'd63, 1'b0);
           end else if (CORE_PRESENT && core_op) begin
             core_cmd_valid_o <= 1'b1;
             state_q <= S_CORE_CMD;
@@ -358,10 +359,7 @@ module xnca_frame_engine #(
           if (core_rsp_status_i != 8'd0) local_error(core_rsp_status_i, core_rsp_detail_i);
           else reply(core_rsp_len_i, 1'b1);
         end
-        S_HDR: begin   // frame_tx (idle here) takes the header; len field = payload bytes + 3
-          if (!err_q) arg_q <= arg_step;
-          state_q <= S_BODY;
-        end
+        S_HDR: state_q <= S_BODY;   // frame_tx (idle here) takes the header
         default: begin  // S_BODY: serve payload bytes until frame_tx is idle again
           if (fetch) begin
             idx_q <= idx_q + 1'b1;
