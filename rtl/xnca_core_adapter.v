@@ -28,6 +28,11 @@
 // go through the run's step subtraction (its carry), not comparators of their own;
 // READ_STATE's cell index is the cycle counter and the LOAD byte counters share the
 // image-index accumulator (both idle then).
+// Timing (UP5K at 24 MHz + 10 %; docs/architecture.md section 8): the states that drive the
+// core and engine ports have grouped codes (a 4-bit match and two state bits), the reply bytes
+// leave through one register stage (the core's ready then comes from registers only), the
+// READ_STATE window flag, the report-list end test and the command length checks are
+// registered, and the length multiply-add registers its output.
 // With DSP_ICE40 = 1 (iCE40UP5K, yosys) all eight SB_MAC16 blocks hold registers and
 // arithmetic: the cycle counter, the CLASSIFY seed, the image index / LOAD counters, the CLASSIFY
 // lengths (and READ_STATE's, C count + 3), the 8 bytes held (two blocks) and the step
@@ -68,8 +73,8 @@ module xnca_core_adapter #(
   output wire [7:0]  rsp_status_o,
   output wire [15:0] rsp_detail_o,
   output wire [15:0] rsp_len_o,
-  output reg  [7:0]  rsp_data_o,
-  output reg         rsp_data_valid_o,
+  output wire [7:0]  rsp_data_o,
+  output wire        rsp_data_valid_o,
   input  wire        rsp_data_ready_i,
   // core side (xnca_core, docs/core.md)
   output wire        core_rst_o,
@@ -163,19 +168,25 @@ module xnca_core_adapter #(
 
   // ---------------------------------------------------------------- state
   localparam [5:0]
-    S_IDLE = 6'd0, S_F1 = 6'd1, S_F2 = 6'd2, S_RSP = 6'd3, S_LOCAL = 6'd4, S_READ = 6'd5,
-    S_CK0 = 6'd6, S_CK1 = 6'd7, S_CK2 = 6'd8, S_LB_RST = 6'd9, S_LB_CMD = 6'd10,
-    S_LB_DESC = 6'd11, S_LD_HEAD = 6'd12, S_LD_NEXT = 6'd13, S_LD_FEED = 6'd14, S_LD_CRC = 6'd15,
-    S_LE_HEAD = 6'd16, S_LE_WAIT = 6'd17, S_CL_HEAD = 6'd18, S_CL_REP = 6'd19,
+    S_IDLE = 6'd0, S_F1 = 6'd1, S_F2 = 6'd2, S_RSP = 6'd55, S_LOCAL = 6'd52, S_READ = 6'd5,
+    S_CK0 = 6'd6, S_CK1 = 6'd7, S_CK2 = 6'd8, S_LB_RST = 6'd9, S_LB_CMD = 6'd56,
+    S_LB_DESC = 6'd60, S_LD_HEAD = 6'd12, S_LD_NEXT = 6'd13, S_LD_FEED = 6'd62, S_LD_CRC = 6'd15,
+    S_LE_HEAD = 6'd16, S_LE_WAIT = 6'd63, S_CL_HEAD = 6'd18, S_CL_REP = 6'd19,
     S_CL_REP_CHECK = 6'd20, S_CL_LEN = 6'd21, S_CL_IMG = 6'd22, S_CL_REP_LO = 6'd23,
-    S_CL_REP_HI = 6'd24, S_CL_DECIDE = 6'd25, S_CL_CMD = 6'd26, S_CL_PIX = 6'd27,
-    S_CL_PIX_GOT = 6'd28, S_CL_PIX_OUT = 6'd29, S_CL_WAIT = 6'd30, S_CL_OUT_A = 6'd31,
-    S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd33, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd35,
-    S_RS_STREAM = 6'd36, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39,
+    S_CL_REP_HI = 6'd24, S_CL_DECIDE = 6'd25, S_CL_CMD = 6'd57, S_CL_PIX = 6'd27,
+    S_CL_PIX_GOT = 6'd28, S_CL_PIX_OUT = 6'd61, S_CL_WAIT = 6'd30, S_CL_OUT_A = 6'd31,
+    S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd53, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd58,
+    S_RS_STREAM = 6'd54, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39,
     S_CK3 = 6'd40, S_CL_HEAD0 = 6'd41, S_LB_CNT = 6'd42, S_CL_REP_OK = 6'd43, S_CRC_ROT = 6'd44, S_CL_NEXT = 6'd45,
     S_CK4 = 6'd46, S_CK5 = 6'd47, S_LB_FETCH0 = 6'd48;
 
+  // (the codes of the states that drive the core and engine ports are grouped so that the
+  // ports decode two state bits after one 4-bit group match, not the whole state: 52..55 the
+  // reply bytes and header, 56..58 the core commands, 60..63 the core's input bytes)
   reg [5:0]  st;
+  wire       st_rsp_grp = st[5:2] == 4'd13;    // S_LOCAL, S_CL_OUT_C, S_RS_STREAM, S_RSP
+  wire       st_cmd_grp = st[5:2] == 4'd14;    // S_LB_CMD, S_CL_CMD, S_RS_CMD (59 unused)
+  wire       st_in_grp = st[5:2] == 4'd15;     // S_LB_DESC, S_CL_PIX_OUT, S_LD_FEED, S_LE_WAIT
   reg [5:0]  ret;              // return state of the payload-read subroutine
   // the command's op and payload length: the engine holds them until the reply has been sent
   wire [7:0]  op_q = cmd_op_i;
@@ -214,9 +225,26 @@ module xnca_core_adapter #(
   wire       op_cl = op_q[3:0] == 4'(OP_CLASSIFY), op_rs = op_q[3:0] == 4'(OP_READ_STATE);
   wire       unused_op_hi = ^op_q[7:4];   // (replies with status 0 come from known ops only)
   assign cmd_ready_o = st == S_IDLE;
+  // the offered command's length check, registered: the engine's frame fields hold from the
+  // frame's end, at least a cycle before cmd_valid_i rises, until the reply has been sent (no
+  // compare of cmd_len_i on the S_IDLE paths)
+  reg        len_bad_q;
+  always @(posedge clk_i)
+    case (cmd_op_i)
+      OP_LOAD_BEGIN: len_bad_q <= cmd_len_i != 16'd28;
+      OP_LOAD_DATA:  len_bad_q <= lt_k(32'(cmd_len_i), 5);
+      OP_LOAD_END:   len_bad_q <= cmd_len_i != 16'd4;
+      OP_CLASSIFY:   len_bad_q <= lt_k(32'(cmd_len_i), 16);
+      OP_READ_STATE: len_bad_q <= cmd_len_i != 16'd6;
+      default:       len_bad_q <= cmd_len_i != 16'd0;    // RESET (other ops: not read)
+    endcase
   // report steps (rd_rep: the list check and the run) are read at 16 + 2 rep_i (steps, offset 8,
   // after the last), byte nread == 1 second: addr_q keeps the next grid's offset meanwhile
   wire [4:0] rep_row = rep_i == cl_nrep[4:0] ? 5'd4 : rep_i + 5'd8;
+  // the same compare registered for S_CL_REP_OK (rep_i and the head hold for the 2-byte read
+  // before it): off the report-list checks' enable paths
+  reg        rep_end_q;
+  always @(posedge clk_i) rep_end_q <= rep_i == cl_nrep[4:0];
   assign pl_addr_o = rd_rep ? PW'({rep_row, nread == 5'd1}) : addr_q[PW-1:0];
 
   // model / load bookkeeping
@@ -361,6 +389,7 @@ module xnca_core_adapter #(
   reg [WLW-1:0] want_len;
   reg [16:0] reply_len;
   reg        len_pass2;
+  reg        len_wait;         // S_CL_LEN: one cycle for the length registers to follow their inputs
   wire [WLW-1:0] want_v, reply_v;
   wire [16:0] img_bytes = cl_mut_en ? {grid_bytes, 1'b0} : {1'b0, grid_bytes};  // G (1 + mutating)
   reg [7:0]  cnt8;             // images counted / processed
@@ -461,7 +490,17 @@ module xnca_core_adapter #(
                       gt_k(32'(rs_cell), NCELLS - 1) || gt_k(32'(rs_cell_end), NCELLS);
   wire [NCW-1:0] rs_pos;
   wire       rs_in = (rs_on || rs_pos == rs_cell) && rs_pos != rs_cell_end;
-  wire       rs_fwd = st == S_RS_STREAM && !rs_hdr && rs_in;
+  // rs_in registered (its adder and compares stay off the core's ready path): rs_in_q is rs_in
+  // of the cell being streamed once rs_in_ok; the core waits one cycle after the header byte and
+  // after each cell's last byte while it catches up (READ_STATE replies carry no cycle count)
+  reg        rs_in_q, rs_in_ok;
+  reg        rs_stream_q;      // st == S_RS_STREAM, as its own register (the core's ready path)
+  wire       rs_pos_step = rs_stream_q && out_take && (rs_hdr || rs_cell_end_byte);
+  always @(posedge clk_i) begin
+    rs_in_q <= rs_in;
+    rs_in_ok <= !rs_pos_step;
+  end
+  wire       rs_fwd_ok = !rs_hdr && rs_in_ok && rs_in_q;
 
   // ---------------------------------------------------------------- 32-bit arithmetic
   // the image cycle counter (all ones at S_CL_IMG, +1 per clock while cyc_run), the CLASSIFY
@@ -469,7 +508,7 @@ module xnca_core_adapter #(
   // registers and adders, or SB_MAC16 blocks where DSP_ICE40 = 1 in a yosys build (simulators
   // take the fabric version, unless XNCA_SIM_ICE40_DSP is defined and a SB_MAC16 model given)
   wire        cyc_load = st == S_CL_IMG || st == S_RS_HEAD;
-  wire        cyc_step = cyc_run || (st == S_RS_STREAM && out_take && (rs_hdr || rs_cell_end_byte));
+  wire        cyc_step = cyc_run || rs_pos_step;
   assign      rs_pos = cyc[NCW-1:0];
   wire        img_next = st == S_CL_IMG && cnt8 != 8'd0;   // the next image: image index + 1
   wire [31:0] image_idx, cl_seed;
@@ -531,15 +570,17 @@ module xnca_core_adapter #(
         .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0),
         .SIGNEXTIN(1'b0), .O(cl_seed), .CO(dsp_co[2]), .ACCUMCO(dsp_accumco[2]), .SIGNEXTOUT(dsp_signextout[2])
       );
-      // CLASSIFY lengths, combinational: O = A * B + {C, D}: n * G (1 + mutating) + 16 + 2 nr
-      // (pass 1), n * (6 + 22 nr) + 3 (pass 2: the len field), READ_STATE count * C + 3
+      // CLASSIFY lengths, registered (an unregistered 16 x 16 multiply-add is too slow for the
+      // fabric paths around it): O <= A * B + {C, D}: n * G (1 + mutating) + 16 + 2 nr
+      // (pass 1), n * (6 + 22 nr) + 3 (pass 2: the len field), READ_STATE count * C + 3; every
+      // reader waits a cycle after the inputs settle (len_wait; READ_STATE sets them at S_IDLE)
       wire [31:0] len_o;
       SB_MAC16 #(
-        .TOPOUTPUT_SELECT(2'b00), .TOPADDSUB_LOWERINPUT(2'b10), .TOPADDSUB_UPPERINPUT(1'b1),
-        .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b00), .BOTADDSUB_LOWERINPUT(2'b10),
+        .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_LOWERINPUT(2'b10), .TOPADDSUB_UPPERINPUT(1'b1),
+        .TOPADDSUB_CARRYSELECT(2'b10), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_LOWERINPUT(2'b10),
         .BOTADDSUB_UPPERINPUT(1'b1), .BOTADDSUB_CARRYSELECT(2'b00)
       ) u_len (
-        .CLK(clk_i), .CE(1'b0), .C(16'd0), .A({5'd0, sh[152 +: 3] & {3{op_rs}}, cl_n}),
+        .CLK(clk_i), .CE(1'b1), .C(16'd0), .A({5'd0, sh[152 +: 3] & {3{op_rs}}, cl_n}),
         .B(len_pass2 ? {7'd0, rbytes} : img_bytes[15:0]),
         .D(len_pass2 ? 16'd3 : 16'd16 + {7'd0, cl_nrep, 1'b0}), .AHOLD(1'b0), .BHOLD(1'b0),
         .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0),
@@ -654,40 +695,48 @@ module xnca_core_adapter #(
   // ---------------------------------------------------------------- core ports
   reg core_rst_q;
   assign core_rst_o = core_rst_q;
-  assign core_cmd_valid_o = st == S_LB_CMD || st == S_CL_CMD || st == S_RS_CMD;
-  assign core_cmd_op_o = st == S_LB_CMD ? C_LOAD : st == S_RS_CMD ? C_STATE : c_op;
+  (* keep *) wire cmd_valid_w = st_cmd_grp && !(st[1] && st[0]);
+  assign core_cmd_valid_o = cmd_valid_w;
+  assign core_cmd_op_o = st[1:0] == 2'(S_LB_CMD) ? C_LOAD : st[1:0] == 2'(S_RS_CMD) ? C_STATE : c_op;
   assign core_cmd_steps_o = c_steps;
   assign core_cmd_seed_o = cl_seed;
   assign core_cmd_image_o = image_idx;
   // (S_LE_WAIT: zero bytes while the core's loader still asks for payload, see len_err)
-  assign core_in_valid_o = st == S_LB_DESC || (st == S_LD_FEED && !ld_rec_done) || (st == S_CL_PIX_OUT && !dry)
-                         || (st == S_LE_WAIT && !ld_rec_done);
+  // (S_LB_DESC 60, S_CL_PIX_OUT 61 (!dry), S_LD_FEED 62 / S_LE_WAIT 63 (!ld_rec_done))
+  (* keep *) wire in_valid_w = st_in_grp && (st[1] ? !ld_rec_done : !(st[0] && dry));
+  assign core_in_valid_o = in_valid_w;
   wire [7:0] lvl_out = PIX_LEVELS != 0 ? {4'd0, (in_bits == 4'd4 && lvl == 4'd1) ? 4'd2 : lvl} : lvl_pixel;
-  assign core_in_data_o = st == S_LB_DESC ? core_desc : st == S_LD_FEED ? fb : st == S_LE_WAIT ? 8'd0 : lvl_out;
-  assign core_out_ready_o = st == S_RS_STREAM ? (rs_fwd ? rsp_data_ready_i : 1'b1) : 1'b1;
+  assign core_in_data_o = st[1] ? (st[0] ? 8'd0 : fb) : st[0] ? lvl_out : core_desc;   // (st_in_grp)
+  reg  [7:0] rsp_byte_q;       // the reply byte stage (below)
+  reg        rsp_full_q;
+  // (a forwarded byte only into an empty reply stage: the core's ready comes from registers only)
+  (* keep *) wire out_ready_w = !rs_stream_q || (rs_fwd_ok ? !rsp_full_q : rs_hdr || rs_in_ok);
+  assign core_out_ready_o = out_ready_w;
   wire   out_take = core_out_valid_i && core_out_ready_o;
-  assign sink_take = out_take && st != S_RS_STREAM;
+  assign sink_take = out_take && !rs_stream_q;
 
   wire local_rx = op_ld && !ok[2];    // LOAD_DATA reply bytes 0..3: received (< 2^16)
-  always @(*) begin
-    rsp_data_valid_o = 1'b0;
-    rsp_data_o = 8'd0;
-    if (st == S_LOCAL) begin
-      // LOAD_DATA: received u32, crc32 u32; LOAD_END: crc32 u32
-      rsp_data_valid_o = 1'b1;
-      // (the crc rotates by a byte as each of its bytes goes out)
-      if (local_rx) rsp_data_o = ok[1] ? 8'd0 : ok[0] ? received32[15:8] : received32[7:0];
-      else rsp_data_o = ~crc[7:0];
-    end else if (st == S_CL_OUT_C) begin
-      rsp_data_valid_o = 1'b1;
-      // ok 2..5 (ok[2] != ok[1] below 8): cycles byte {ok[2], ok[0]}, else the result RAM
-      if (ok[8:3] == 6'd0 && ok[2] != ok[1]) rsp_data_o = cyc[{ok[2], ok[0], 3'b000} +: 8];
-      else rsp_data_o = rram_q;
-    end else if (rs_fwd) begin
-      rsp_data_valid_o = core_out_valid_i;
-      rsp_data_o = core_out_data_i;
-    end
+  // S_LOCAL: LOAD_DATA: received u32, crc32 u32; LOAD_END: crc32 u32 (the crc rotates by a
+  // byte as each of its bytes goes out)
+  wire [7:0] local_byte = !local_rx ? ~crc[7:0]
+                        : ok[1] ? 8'd0 : ok[0] ? received32[15:8] : received32[7:0];
+  // S_CL_OUT_C: ok 2..5 (ok[2] != ok[1] below 8): cycles byte {ok[2], ok[0]}, else the result RAM
+  wire [7:0] cl_byte = (ok[8:3] == 6'd0 && ok[2] != ok[1]) ? cyc[{ok[2], ok[0], 3'b000} +: 8] : rram_q;
+  // by state bits within st_rsp_grp (S_LOCAL 52, S_CL_OUT_C 53, S_RS_STREAM 54: the core's
+  // byte, forwarded through one mux level); the engine reads the byte only while it is valid
+  wire       byte_valid = st_rsp_grp && (st[1] ? !st[0] && rs_fwd_ok && !rsp_full_q && core_out_valid_i : 1'b1);
+  wire [7:0] byte_data = st[1] ? core_out_data_i : st[0] ? cl_byte : local_byte;
+  // one register stage to the engine (its frame_tx takes a byte straight into its own stage:
+  // without it the core's output stream, the state decode and the engine's transmit handshake
+  // were one combinational path); byte_ready: the stage is empty or is being emptied
+  wire       byte_ready = !rsp_full_q || rsp_data_ready_i;
+  always @(posedge clk_i) begin
+    if (rst_i) rsp_full_q <= 1'b0;
+    else if (byte_ready) rsp_full_q <= byte_valid;
+    if (byte_ready) rsp_byte_q <= byte_data;
   end
+  assign rsp_data_valid_o = rsp_full_q;
+  assign rsp_data_o = rsp_byte_q;
 
   // ---------------------------------------------------------------- sequencer
   task respond;
@@ -702,19 +751,7 @@ module xnca_core_adapter #(
     end
   endtask
 
-  task read_bytes;  // read n payload bytes from offset a into sh, then continue at r
-    input [PW:0] a;
-    input [4:0] n;
-    input [5:0] r;
-    begin
-      addr_q <= a;
-      nread <= n;
-      ret <= r;
-      st <= S_READ;
-    end
-  endtask
-
-  task read_more;   // read n more payload bytes (from addr_q) into sh, then continue at r
+  task read_more;   // read n more payload bytes (from addr_q; 0 from S_IDLE) into sh, then continue at r
     input [4:0] n;
     input [5:0] r;
     begin
@@ -757,6 +794,7 @@ module xnca_core_adapter #(
       rsp_st <= 3'd0;
       rsp_det <= 8'd0;
       rsp_want <= 1'b0;
+      rs_stream_q <= 1'b0;
     end else begin
       // ---- record sink: LOAD and RESULT records of the core
       if (sink_take) begin
@@ -772,9 +810,10 @@ module xnca_core_adapter #(
 
       case (st)
         S_IDLE: if (cmd_valid_i) begin
+          addr_q <= {(PW + 1){1'b0}};   // (a command's first read starts at payload offset 0)
           case (cmd_op_i)
             OP_LOAD_BEGIN:
-              if (cmd_len_i != 16'd28) respond(ST_BAD_LENGTH, 8'd28, 1'b0);
+              if (len_bad_q) respond(ST_BAD_LENGTH, 8'd28, 1'b0);
               else begin
                 ridx <= 5'd0;
                 ck_bad <= 1'b0;
@@ -783,23 +822,27 @@ module xnca_core_adapter #(
                 st <= S_CK0;
               end
             OP_LOAD_DATA:
-              if (lt_k(32'(cmd_len_i), 5)) respond(ST_BAD_LENGTH, 8'd5, 1'b0);
+              if (len_bad_q) respond(ST_BAD_LENGTH, 8'd5, 1'b0);
               else if (!loading) respond(ST_NO_MODEL, 8'd0, 1'b0);
-              else read_bytes(0, 5'd4, S_LD_HEAD);
+              else read_more(5'd4, S_LD_HEAD);
             OP_LOAD_END:
-              if (cmd_len_i != 16'd4) respond(ST_BAD_LENGTH, 8'd4, 1'b0);
+              if (len_bad_q) respond(ST_BAD_LENGTH, 8'd4, 1'b0);
               else if (!loading) respond(ST_NO_MODEL, 8'd0, 1'b0);
               else if (left != {WBW{1'b0}}) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
-              else read_bytes(0, 5'd4, S_LE_HEAD);
+              else read_more(5'd4, S_LE_HEAD);
             OP_CLASSIFY:
-              if (lt_k(32'(cmd_len_i), 16)) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
-              else read_bytes(0, 5'd8, S_CL_HEAD0);
+              if (len_bad_q) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
+              else read_more(5'd8, S_CL_HEAD0);
             OP_READ_STATE:
-              if (cmd_len_i != 16'd6) respond(ST_BAD_LENGTH, 8'd6, 1'b0);
+              if (len_bad_q) respond(ST_BAD_LENGTH, 8'd6, 1'b0);
               else if (!have_state) respond(ST_NO_MODEL, 8'd0, 1'b0);
-              else read_bytes(0, 5'd8, S_RS_HEAD);
+              else begin
+                rbytes <= 9'(CHANNELS);  // (rs_len: count * rbytes, registered by S_RSP)
+                len_pass2 <= 1'b1;
+                read_more(5'd8, S_RS_HEAD);
+              end
             OP_RESET:
-              if (cmd_len_i != 16'd0) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
+              if (len_bad_q) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
               else begin
                 core_rst_q <= 1'b1;
                 model_ok <= 1'b0;
@@ -830,7 +873,7 @@ module xnca_core_adapter #(
           st <= rsp_st != 3'd0 ? S_IDLE : (op_ld || op_le) ? S_LOCAL : op_cl ? S_CL_IMG
               : op_rs ? S_RS_CMD : S_IDLE;
         end
-        S_LOCAL: if (rsp_data_ready_i) begin
+        S_LOCAL: if (byte_ready) begin
           ok <= ok + 9'd1;
           if (!local_rx) begin          // a CRC byte: rotate the next one into crc[7:0]
             crc_n <= 4'd0;
@@ -982,7 +1025,7 @@ module xnca_core_adapter #(
           st <= S_CL_REP_OK;
         end
         S_CL_REP_OK: begin
-          if (chk_mut && rep_i == cl_nrep[4:0]) begin   // steps <= mutate_at
+          if (chk_mut && rep_end_q) begin   // steps <= mutate_at
             if (steps_le_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
             else st <= S_CL_REP_CHECK;
           end else if (chk_mut) begin  // report rep_i against mutate_at: the first one above it
@@ -995,7 +1038,7 @@ module xnca_core_adapter #(
             rep_i <= rep_i + 5'd1;
             rbytes <= rbytes + 9'd22;
             st <= S_CL_REP;
-          end else if (rep_i == cl_nrep[4:0]) begin  // the last report <= steps
+          end else if (rep_end_q) begin  // the last report <= steps
             if (!steps_le_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
             else if (cl_mut_en) begin
               chk_mut <= 1'b1;
@@ -1020,19 +1063,24 @@ module xnca_core_adapter #(
             want_len <= WLW'(16) + WLW'({cl_nrep, 1'b0});
             reply_len <= 17'd3;
             len_pass2 <= 1'b0;
+            len_wait <= 1'b1;
             cnt8 <= 8'd0;
             st <= S_CL_LEN;
           end
         end
         S_CL_LEN: begin                // want = head + n G (1 + mutating); reply = n rbytes
-          if (USE_DSP == 0 && cnt8 != cl_n) begin
+          if (len_wait) len_wait <= 1'b0;     // (the registered multiply-add catches up)
+          else if (USE_DSP == 0 && cnt8 != cl_n) begin
             want_len <= want_len + WLW'(img_bytes);
             reply_len <= reply_len + 17'(rbytes);
             cnt8 <= cnt8 + 8'd1;
           end else if (!len_pass2) begin
             if (want_v != WLW'(len_q))
               respond(ST_BAD_LENGTH, 8'd0, 1'b1);
-            else len_pass2 <= 1'b1;
+            else begin
+              len_pass2 <= 1'b1;
+              len_wait <= 1'b1;
+            end
           end else if (reply_v[WLW-1:16] != 0)     // (the len field, reply bytes + 3, > 65535)
             respond(ST_BAD_ARG, 8'd12, 1'b0);
           else begin
@@ -1130,7 +1178,7 @@ module xnca_core_adapter #(
           end
         end
         S_CL_OUT_B: st <= S_CL_OUT_C;
-        S_CL_OUT_C: if (rsp_data_ready_i) begin
+        S_CL_OUT_C: if (byte_ready) begin
           ok <= ok + 9'd1;
           if (res_byte) begin
             or_j <= or_j == 5'd27 ? 5'd6 : or_j == 5'd7 ? 5'd8 : or_j + 5'd1;
@@ -1144,21 +1192,25 @@ module xnca_core_adapter #(
           if (rs_bad) respond(ST_BAD_ARG, 8'd0, 1'b0);
           else begin
             rs_hdr <= 1'b1;
-            rbytes <= 9'(CHANNELS);    // (rs_len: count * rbytes)
-            len_pass2 <= 1'b1;
             rs_ch <= {CHW{1'b0}};
             rs_on <= 1'b0;
             respond(3'd0, 8'd0, 1'b0);
           end
         end
-        S_RS_CMD: if (core_cmd_ready_i) st <= S_RS_STREAM;
+        S_RS_CMD: if (core_cmd_ready_i) begin
+          rs_stream_q <= 1'b1;
+          st <= S_RS_STREAM;
+        end
         S_RS_STREAM: if (out_take) begin
           if (rs_hdr) rs_hdr <= 1'b0;
           else begin
             rs_ch <= rs_cell_end_byte ? {CHW{1'b0}} : rs_ch + 1'b1;
-            if (rs_cell_end_byte) rs_on <= rs_in;
+            if (rs_cell_end_byte) rs_on <= rs_in_q;
           end
-          if (core_out_last_i) st <= S_IDLE;    // the STATE record's last byte
+          if (core_out_last_i) begin            // the STATE record's last byte
+            rs_stream_q <= 1'b0;
+            st <= S_IDLE;
+          end
         end
 
         // ---- RESET: core reset held for one more cycle, then answer
