@@ -167,7 +167,7 @@ sim: $(RTL_SIM_DIR)/cosim
 # achieved fmax is at least 10 % above RTL_UP5K_FREQ.
 RTL_UP5K_FREQ ?= 24
 # yosys 0.23's synth_ice40 -dsp rewrites hand-instantiated SB_MAC16 cells (DSP_ICE40 = 1 in the
-# adapter and the hash) as its own multipliers and loses their settings: the scripts hide them as
+# adapter) as its own multipliers and loses their settings: the scripts hide them as
 # the blackbox rtl/xnca_mac16_keep.v during synth_ice40 and restore them after it.
 ICE40_MAC16_KEEP := rtl/xnca_mac16_keep.v
 ICE40_MAC16_HIDE := chtype -map SB_MAC16 xnca_mac16_keep
