@@ -39,8 +39,8 @@ module xnca_core #(
     //    (two xnca_spram32, 32-bit words, serial access; one activation plane per cell word,
     //    which the gather writes to X as it is read, so SYN_BITS < 2 CHANNELS: one neighbour
     //    per layer-0 chunk; with one word per slice the units read it straight from the SPRAM,
-    //    W_DIRECT), and the iterative hash keeps its adders and half its state in two SB_MAC16
-    //    blocks (xnca_hash DSP_ICE40); 0: wide block RAMs
+    //    W_DIRECT), and the shared quantizers are two stages (QPIPE: the clock is short for
+    //    the whole multiply-add-shift-clamp); 0: wide block RAMs
     parameter integer SPRAM = 0,
     // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
     parameter [31:0] BUILD_ID = 32'h0,
@@ -284,7 +284,7 @@ module xnca_core #(
     reg        w_fresh;              // w_rdata holds the slice at w_raddr
     reg        lw_out;               // the layer that just ended was the output layer
     reg [UNITS*SYN_BITS-1:0] wreg;
-    reg [SYN_BITS-1:0] amask;        // (SPRAM = 1: combinational, the low anvalid bits, below)
+    reg [SYN_BITS-1:0] amask;        // the low anvalid bits
     reg [CNTW-1:0] anvalid;
     reg        p1_valid, p1_first;
     reg [BW-1:0] p1_b;
@@ -594,9 +594,15 @@ module xnca_core #(
         .clk(clk), .i_we(ld_qrec_we || ld_inq_we), .i_wlane(qr_wlane), .i_waddr(qr_waddr),
         .i_wdata({UNITS{ld_rec}}), .i_raddr(qr_raddr), .o_rdata(q_rdata)
     );
-    // the input record of channel wjd + 1 (read one cycle earlier with iq_raddr = wj + 1)
+    // the input record of channel wjd + 1 (read one cycle earlier with iq_raddr = wj + 1).
+    // SPRAM = 1: read one cycle later (iq_raddr = wjd + 1), in the cycle after channel wjd's
+    // compute, when the quantizer's first stage takes it (no register copy, see wb_quant_rec)
     assign dr_qrec = q_rdata;
-    wire [RW-1:0] iq_rdata = q_rdata[(({27'd0, wjd} + 32'd1) % UNITS)*RW +: RW];
+    reg  [4:0] wjd_q;                // (SPRAM = 1: the lane of that record)
+    always @(posedge clk) wjd_q <= wjd;
+    wire [4:0] iq_ch = SPRAM == 1 ? wjd_q : wjd;
+    wire [RW-1:0] iq_rdata = q_rdata[(({27'd0, iq_ch} + 32'd1) % UNITS)*RW +: RW];
+    wire unused_iq_ch = &{1'b0, iq_ch};     // (UNITS = 1: one lane)
     // batch activation RAMs X (layer-0 windows, odd layers' outputs) and Y, the two halves
     // {0: X, 1: Y} of one RAM (a layer reads one half while its drains write the other): one
     // activation plane of one chunk per word, address {half, slot = b * CHMAX + chunk, plane j}
@@ -708,6 +714,28 @@ module xnca_core #(
     wire [1:0]  next_lay = lay + 2'd1;
     wire [8:0]  dr_groups = g_groups[{dr_lay, 4'd0} +: 9];
     wire        dr_is_out = dr_lay == m_layers + 2'd1;
+    // SPRAM = 1 (QPIPE): the quantizers are two stages (xnca_quant PIPE), so the drain writes
+    // what it presented one cycle later: dw_* is the drain's write stage (QPIPE = 0: the drain
+    // cycle itself)
+    localparam integer QPIPE = SPRAM;
+    reg         dq_active, dq_is_out, dq_lay0;
+    reg [BW-1:0] dq_db;
+    reg [2:0]   dq_dj;
+    reg [8:0]   dq_grp;
+    always @(posedge clk) begin
+        dq_active <= dr_active && !rst;
+        dq_is_out <= dr_is_out;
+        dq_lay0 <= dr_lay[0];
+        dq_db <= db;
+        dq_dj <= dj;
+        dq_grp <= dr_grp;
+    end
+    wire        dw_active = QPIPE == 1 ? dq_active : dr_active;
+    wire        dw_is_out = QPIPE == 1 ? dq_is_out : dr_is_out;
+    wire        dw_lay0 = QPIPE == 1 ? dq_lay0 : dr_lay[0];
+    wire [BW-1:0] dw_db = QPIPE == 1 ? dq_db : db;
+    wire [2:0]  dw_dj = QPIPE == 1 ? dq_dj : dj;
+    wire [8:0]  dw_grp = QPIPE == 1 ? dq_grp : dr_grp;
 
     // the batch is complete: BATCH cells, or the scan ended with cells waiting
     wire scan_over = !fs_run && fq_n == {FCW{1'b0}};
@@ -823,9 +851,9 @@ module xnca_core #(
             wire nz_start = nz_run && !nz_wait && !h_busy;
             wire fs_start = fs_run && fs_st == 2'd1 && !h_busy && !nz_run;
             wire [CAW-1:0] h_cell = nz_start ? bcell[nz_b] : al_rdata;
-            // (SPRAM = 1 is the iCE40UP5K map: there the hash's adders and half its state sit in
-            // two of the part's SB_MAC16 blocks, DSP_ICE40)
-            xnca_hash #(.DSP_ICE40(0)) u_hash (
+            // (its two 32-bit adders are fabric carry chains in every configuration: on the
+            // iCE40UP5K the device's adapter holds all eight SB_MAC16 blocks)
+            xnca_hash u_hash (
                 .clk(clk), .rst(rst), .i_start(nz_start || fs_start), .i_seed(seed),
                 .i_image(image), .i_step(step), .i_lane(nz_start ? 16'd1 + {13'd0, nz_l} : 16'd0),
                 .i_x({{(8-XB){1'b0}}, h_cell[XB-1:0]}), .i_y({{(8-YB){1'b0}}, h_cell[CAW-1:XB]}),
@@ -999,15 +1027,16 @@ module xnca_core #(
                 // serves the loader (Q_c(0) of an input record, M_LOAD), the pixel intake
                 // (channel-0 level, M_PIX2) and the write-back (input quantizers, M_WB_*).
                 // These uses never overlap (the array is quiet outside M_STREAM / M_LWAIT).
+                // (SPRAM = 1: two stages, QPIPE: every use takes the levels one cycle later)
                 wire [ACC_W-1:0] sq_y = dr_active ? accs[gu*ACC_W +: ACC_W] : aux_y;
                 wire [RW-1:0] sq_rec = dr_active ? dr_qrec[gu*RW +: RW] : aux_rec;
-                xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant (
-                    .i_y(sq_y), .i_mul(sq_rec[7:0]), .i_shift(sq_rec[12:8]), .i_add(sq_rec[36:13]),
+                xnca_quant #(.YW(ACC_W), .KW(KM), .PIPE(QPIPE)) u_quant (
+                    .clk(clk), .i_y(sq_y), .i_mul(sq_rec[7:0]), .i_shift(sq_rec[12:8]), .i_add(sq_rec[36:13]),
                     .i_k(m_abits), .o_level(levels[gu*KM +: KM]), .o_ds(dss[gu*10 +: 10])
                 );
             end else begin : g_quant
-                xnca_quant #(.YW(ACC_W), .KW(KM)) u_quant (
-                    .i_y(accs[gu*ACC_W +: ACC_W]), .i_mul(dr_qrec[gu*RW +: 8]),
+                xnca_quant #(.YW(ACC_W), .KW(KM), .PIPE(QPIPE)) u_quant (
+                    .clk(clk), .i_y(accs[gu*ACC_W +: ACC_W]), .i_mul(dr_qrec[gu*RW +: 8]),
                     .i_shift(dr_qrec[gu*RW + 8 +: 5]), .i_add(dr_qrec[gu*RW + 13 +: 24]),
                     .i_k(m_abits), .o_level(levels[gu*KM +: KM]), .o_ds(dss[gu*10 +: 10])
                 );
@@ -1021,42 +1050,57 @@ module xnca_core #(
     always @(*) begin
         for (dl = 0; dl < LPC; dl = dl + 1) begin
             for (du = 0; du < UNITS; du = du + 1)
-                drain_wdata[dl*UNITS + du] = levels[du*KM + {29'd0, dj}];
+                drain_wdata[dl*UNITS + du] = levels[du*KM + {29'd0, dw_dj}];
         end
     end
-    // SPRAM = 1 (logic is scarce, the clock slow): the slice's valid synapse bits as a
-    // thermometer of anvalid (<= SYN_BITS) after its register (no SYN_BITS-bit mask register;
-    // SPRAM = 0 keeps the register, off the popcount's path)
-    generate
-        if (SPRAM == 1) begin : g_amask_comb
-            integer am;
-            always @(*)
-                for (am = 0; am < SYN_BITS; am = am + 1) amask[am] = gt_k(32'(anvalid), am);
-        end
-    endgenerate
+    // (amask: the slice's valid synapse bits, a register set with anvalid, off the popcount's
+    // path: on the iCE40UP5K a thermometer of anvalid in front of the popcount was longer than
+    // the clock)
     wire first_tuple = sb == {BW{1'b0}} && sj == 3'd0;
     wire can_issue = !first_tuple || w_ok;
     wire last_b = sb == nb[BW-1:0] - 1'b1;
     wire last_tuple = last_b && sj == m_abits - 3'd1;
-    wire last_chunk = gcnt_ch == l_chunks - 4'd1;
+    // The layer's limits the array compares against are registered (lq_*, drq_*): they follow
+    // the loaded descriptor through xnca_geom and the layer mux, which was longer than the
+    // iCE40UP5K's clock. lay / dr_lay are stable for a cycle before they are read: lay moves at
+    // a layer's last group (M_LWAIT follows) and is 0 from the end of a batch's last layer and
+    // from M_STEP on, before any batch starts; dr_lay moves at a drain's end.
+    reg  [8:0]  lq_groups_m1, drq_groups_m1;
+    reg  [3:0]  lq_chunks_m1;
+    reg  [15:0] lq_last_nvalid;
+    wire last_chunk = gcnt_ch == lq_chunks_m1;
     // valid inputs of the chunk being issued: E of the layer, or on its last chunk what is left
     // of N_in: a build constant for layer 0 (NBPC whole neighbours per chunk), N_in mod
     // SYN_BITS (SYN_BITS if 0) for the later layers (no remaining-inputs counter, no comparator)
     localparam integer LAST0 = 9 * C - (CH0 - 1) * NBPC * C;
     wire [15:0] nin_rem = {7'd0, l_nin} & 16'(SYN_BITS - 1);
     wire [15:0] last_nvalid = lay == 2'd0 ? 16'(LAST0) : (nin_rem == 16'd0 ? 16'(SYN_BITS) : nin_rem);
-    wire [15:0] cur_nvalid = last_chunk ? last_nvalid : l_ebits;
+    always @(posedge clk) begin
+        lq_groups_m1 <= l_groups - 9'd1;
+        drq_groups_m1 <= dr_groups - 9'd1;
+        lq_chunks_m1 <= l_chunks - 4'd1;
+        lq_last_nvalid <= last_nvalid;
+    end
+    wire [15:0] cur_nvalid = last_chunk ? lq_last_nvalid : l_ebits;
     wire last_plane = wpl == m_wbits - 3'd1;
-    wire last_group = grp == l_groups - 9'd1;
+    wire last_group = grp == lq_groups_m1;
     assign dr_end = dr_active && (dr_is_out || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1;
-    wire array_quiet = !ge0 && !ge1 && !ge2 && !dr_active && !dr_wpend && !p1_valid;
+    wire array_quiet = !ge0 && !ge1 && !ge2 && !dr_active && !dw_active && !dr_wpend && !p1_valid;
 
     // ------------------------------------------------------------------ write-back
     wire [RW-1:0] wb_rec = iq_rdata;
     wire signed [9:0] wb_ds = d_rdata[({27'd0, wjd} % UNITS)*10 +: 10];
-    wire [7:0] wb_r = n_rdata[wjd[1:0]*8 +: 8];
-    wire signed [1:0] wb_noise = wb_r < {1'b0, m_noise_p} ? -2'sd1 :
-                                ({1'b0, wb_r} >= 9'd256 - {2'b0, m_noise_p} ? 2'sd1 : 2'sd0);
+    // noise of spec 4.3 from the draw r of the channel: -1 if r < p, +1 if r >= 256 - p.
+    // SPRAM = 1: decided in the channel's issue cycle (its noise word is already at n_rdata:
+    // the write-back's phases read a state word's noise word before they issue its first
+    // channel) and registered (wb_noise_q), off the compute cycle's sum and saturation
+    wire [1:0] wb_nsel = SPRAM == 1 ? wj[1:0] : wjd[1:0];
+    wire [7:0] wb_r = n_rdata[wb_nsel*8 +: 8];
+    wire signed [1:0] wb_noise_c = wb_r < {1'b0, m_noise_p} ? -2'sd1 :
+                                  ({1'b0, wb_r} >= 9'd256 - {2'b0, m_noise_p} ? 2'sd1 : 2'sd0);
+    reg  signed [1:0] wb_noise_q;
+    always @(posedge clk) wb_noise_q <= wb_noise_c;
+    wire signed [1:0] wb_noise = SPRAM == 1 ? wb_noise_q : wb_noise_c;
     wire signed [7:0] wb_s = lvl[4] ? sreg[7:0] : 8'sd0;            // channel wjd (rotated)
     wire signed [11:0] wb_sum = {{4{wb_s[7]}}, wb_s} + {{2{wb_ds[9]}}, wb_ds} + {{10{wb_noise[1]}}, wb_noise};
     // sat_S: wb_sum fits S bits iff its bits at and above S - 1 all equal its sign (no comparator
@@ -1075,21 +1119,27 @@ module xnca_core #(
     wire [7:0] wb_new = wb_sat ^ {7'd0, fault_here};
     // the write-back's level of the new state (shared quantizer, input record of channel wjd+1)
     wire [KM-1:0] wb_level = levels[KM-1:0];
-    // SPRAM = 0 (the ECP5, timing-bound): the new state byte and its input record are
-    // registered before the shared quantizer (wb_new_q, wb_rec_q), so the noise, sum and
-    // saturation and the quantizer's multiply-add are two cycles, not one; the activation
-    // rotation (q_rot) follows one cycle later (wv_q), and M_WB_T lasts two cycles (wb_t2) so
-    // the last channel's level is in qreg before M_WB_W writes it
+    // The new state byte and its input record are registered before the shared quantizer
+    // (wb_new_q, wb_rec_q; SPRAM = 1 reads the record one cycle later instead), so the noise, sum and saturation and the quantizer's multiply-add
+    // are two cycles, not one; the activation rotation (q_rot) follows one cycle later (wv_q).
+    // SPRAM = 0 (the ECP5): M_WB_T lasts two cycles (wb_t2) so the last channel's level is in
+    // qreg before M_WB_W writes it. SPRAM = 1 (the iCE40UP5K): the quantizer is two stages
+    // itself (QPIPE), so the rotation comes two cycles after the compute (wv_q2; the load's
+    // Q_c(0) rotation one cycle after the record, ld_rot_q); the write-back's phases leave
+    // that time (the last channel's rotation lands before M_WB_W shifts qreg out at CW_CUR).
     reg  [7:0]    wb_new_q;
     reg  [RW-1:0] wb_rec_q;
-    reg           wv_q, wb_t2;
+    reg           wv_q, wv_q2, ld_rot_q, wb_t2;
     always @(posedge clk) begin
         wb_new_q <= wb_new;
         wb_rec_q <= wb_rec;
+        wv_q2 <= wv_q && !rst;
+        ld_rot_q <= state == M_LOAD && ld_inq_we && !rst;
     end
-    wire [7:0]    wb_quant_y = SPRAM == 0 ? wb_new_q : wb_new;
-    wire [RW-1:0] wb_quant_rec = SPRAM == 0 ? wb_rec_q : wb_rec;
-    wire q_rot = SPRAM == 0 ? wv_q : (wv || (state == M_LOAD && ld_inq_we));
+    wire [7:0]    wb_quant_y = wb_new_q;
+    wire [RW-1:0] wb_quant_rec = SPRAM == 1 ? wb_rec : wb_rec_q;   // (SPRAM = 1: read late)
+    wire ld_rot = SPRAM == 1 && ld_rot_q;      // (SPRAM = 1 only: a load's Q_c(0) into qreg)
+    wire q_rot = SPRAM == 0 ? wv_q : (wv_q2 || ld_rot);
 
     // inputs of the shared quantizer outside the drain
     reg  [ACC_W-1:0] aux_y;
@@ -1097,7 +1147,8 @@ module xnca_core #(
     always @(*) begin
         case (state)
         M_LOAD: begin aux_y = {ACC_W{1'b0}}; aux_rec = ld_rec; end
-        M_PIX2: begin aux_y = {{(ACC_W-4){1'b0}}, pend_g}; aux_rec = q_rdata[RW-1:0]; end
+        // (SPRAM = 1: M_PIX2 takes the level of M_PIX_R's last cycle, QPIPE)
+        M_PIX_R, M_PIX2: begin aux_y = {{(ACC_W-4){1'b0}}, pend_g}; aux_rec = q_rdata[RW-1:0]; end
         default: begin aux_y = {{(ACC_W-8){wb_quant_y[7]}}, wb_quant_y}; aux_rec = wb_quant_rec; end
         endcase
     end
@@ -1171,9 +1222,11 @@ module xnca_core #(
     // presented one cycle earlier) with a valid bit per class (v_ok: written since the last
     // clear, else it reads 0), so a clear is one cycle and no vote takes flip-flops. M_RD_D and
     // M_PRED spend two cycles per vote (v_ph 0: address, 1: data); M_OUT presents the vote of the
-    // record byte it shows next.
-    wire [4:0] rec_pair_next = 5'((rec_idx + {5'd0, o_out_valid && i_out_ready}) >> 1);  // (out_take)
-    wire [3:0] rec_vote = 4'(rec_pair_next - 5'd4);
+    // record byte it shows, and holds o_out_valid low for the cycle after a vote's first byte
+    // becomes current (vote_stale: its read is in flight), so that i_out_ready reaches no read
+    // address (it would be one combinational path through the adapter's ready and this RAM).
+    wire [4:0] rec_pair = 5'(rec_idx >> 1);
+    wire [3:0] rec_vote = 4'(rec_pair - 5'd4);
     wire [3:0] v_idx = state == M_PRED ? pv_i : (state == M_OUT ? rec_vote : rd_cls);
     reg        v_ph;                 // M_RD_D / M_PRED: 1 once v_sel holds votes[v_idx]
     reg  [9:0] v_ok;
@@ -1196,6 +1249,8 @@ module xnca_core #(
     wire rec_is_vote = SPRAM == 1 && rec_kind == R_RESULT && gt_k(32'(rec_idx), 7) && !gt_k(32'(rec_idx), 27);
     wire [15:0] v_sel16 = 16'(v_sel);
     wire [7:0] vote_byte = rec_idx[0] ? v_sel16[15:8] : v_sel16[7:0];
+    reg        out_took;             // a byte was taken in the cycle before
+    wire       vote_stale = rec_is_vote && !rec_idx[0] && out_took;
 
     // ------------------------------------------------------------------ output records
     reg [319:0] rec;
@@ -1244,11 +1299,12 @@ module xnca_core #(
     wire [5:0] rec_len = rec_kind == R_INFO ? 6'd32 : (rec_kind == R_LOAD ? 6'd8 : 6'd40);
     wire [7:0] st_byte = sc == 5'd0 ? {4'd0, lvl[3:0]} :
                          (lvl[4] && lvl[3:0] != 4'd0 ? sreg[7:0] : 8'd0);   // channel sc-1 (rotated)
-    assign o_out_valid = state == M_OUT || state == M_ST_C;
+    assign o_out_valid = (state == M_OUT && !vote_stale) || state == M_ST_C;
     assign o_out_data = state == M_ST_C ? st_byte : (rec_is_vote ? vote_byte : rec[rec_idx*8 +: 8]);
     assign o_out_last = state == M_OUT ? (rec_kind == R_STATE ? 1'b0 : rec_idx == rec_len - 6'd1)
                         : (sc == 5'(C - 1) && px == XB'(GRID_W - 1) && py == YB'(GRID_H - 1));
     wire out_take = o_out_valid && i_out_ready;
+    always @(posedge clk) out_took <= out_take;
 
     assign o_cmd_ready = state == M_IDLE;
     assign o_in_ready = state == M_LOAD ? ld_in_ready : state == M_PIX;
@@ -1290,21 +1346,24 @@ module xnca_core #(
         end
 
         // ---------------------------------------------------------- background drain
-        if (dr_active) begin
+        // (the write: dw_*, the drain cycle or one later, QPIPE)
+        if (dw_active) begin
             dr_wpend <= 1'b1;
-            if (dr_is_out) begin
+            if (dw_is_out) begin
                 d_we <= 1'b1;
-                d_waddr <= DAW'(db * GO) + DAW'(dr_grp);
+                d_waddr <= DAW'(dw_db * GO) + DAW'(dw_grp);
                 d_wdata <= dss;
             end else begin
                 // hidden layer: plane dj of cell db (k planes per cell)
-                if (dr_lay[0]) x_we <= 1'b1; else y_we <= 1'b1;
+                if (dw_lay0) x_we <= 1'b1; else y_we <= 1'b1;
                 a_wl_all <= 1'b0;
-                a_wl_idx <= LPB'({23'd0, dr_grp} % LPC);
-                a_waddr <= {AAW'(db * CHMAX) + AAW'({23'd0, dr_grp} / LPC), dj[KMB-1:0]};
+                a_wl_idx <= LPB'({23'd0, dw_grp} % LPC);
+                a_waddr <= {AAW'(dw_db * CHMAX) + AAW'({23'd0, dw_grp} / LPC), dw_dj[KMB-1:0]};
                 a_wdata <= drain_wdata;
-                dj <= dj + 3'd1;
             end
+        end
+        if (dr_active) begin
+            if (!dr_is_out) dj <= dj + 3'd1;
             if (dr_is_out || dj == m_abits - 3'd1) begin
                 dj <= 3'd0;
                 db <= db + 1'b1;
@@ -1313,7 +1372,7 @@ module xnca_core #(
                 dr_active <= 1'b0;
                 q_raddr <= q_raddr + 1'b1;
                 dr_grp <= dr_grp + 9'd1;
-                if (dr_grp == dr_groups - 9'd1) begin
+                if (dr_grp == drq_groups_m1) begin
                     dr_grp <= 9'd0;
                     dr_lay <= dr_lay + 2'd1;
                 end
@@ -1351,7 +1410,7 @@ module xnca_core #(
                 // SPRAM = 1: channel 0 of each plane: the input records' Q_c(0) during a load
                 // (q_rot shifts channels 1.. and takes the new one at the top), the pixel's
                 // level in M_PIX2 (M_PIX_W writes qreg as previous and current words)
-                if (SPRAM == 1 && state == M_LOAD && ld_inq_we)
+                if (ld_rot)
                     for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C] <= qreg[pj*C + 1];
                 if (SPRAM == 1 && state == M_PIX2)
                     for (pj = 0; pj < KM; pj = pj + 1) qreg[pj*C] <= g_level[pj];
@@ -1476,6 +1535,7 @@ module xnca_core #(
             end
             // ---------------------------------------------------------- step
             M_STEP: begin
+                lay <= 2'd0;                        // (lq_*: before any batch starts)
                 nb <= {BCW{1'b0}};
                 ap <= {NAW{1'b0}};
                 if (steps_left == 16'd0) begin
@@ -1574,7 +1634,7 @@ module xnca_core #(
                         w_fresh <= 1'b0;
                     end
                     anvalid <= cur_nvalid[CNTW-1:0];
-                    if (SPRAM == 0) amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
+                    amask <= ~({SYN_BITS{1'b1}} << cur_nvalid);
                 end
                 // (W_DIRECT: the next slice's word is read in its first tuple's issue cycle)
                 if (W_DIRECT != 0 && last_tuple) w_raddr <= w_raddr + 1'b1;
@@ -1596,7 +1656,7 @@ module xnca_core #(
                             if (last_group) begin
                                 grp <= 9'd0;
                                 lw_out <= l_is_out;
-                                lay <= next_lay;
+                                lay <= l_is_out ? 2'd0 : next_lay;   // (lq_*)
                                 state <= M_LWAIT;
                             end
                         end
@@ -1826,8 +1886,9 @@ module xnca_core #(
         qa_raddr = cur_cell;
         a_raddr = {AAW'(sb * CHMAX) + AAW'(gcnt_ch), sj[KMB-1:0]};
         d_raddr = DAW'(wb * GO) + DAW'({27'd0, wj} / UNITS);
-        iq_raddr = wj + 5'd1;
-        n_raddr = NZW'(wb * NL) + NZW'(wj[4:2]);
+        iq_raddr = (SPRAM == 1 ? wjd : wj) + 5'd1;
+        // (SPRAM = 1: word 0 from before M_WB_S, see wb_noise)
+        n_raddr = NZW'(wb * NL) + (SPRAM == 1 && state != M_WB_S ? {NZW{1'b0}} : NZW'(wj[4:2]));
         case (state)
         M_PIX: begin
             s_raddr = {py, px};

@@ -1,9 +1,13 @@
-// xnca_quant: the quantizer of spec 3.4 and the residual of spec 3.5 (combinational).
+// xnca_quant: the quantizer of spec 3.4 and the residual of spec 3.5 (combinational, or two
+// stages with PIPE = 1).
 // SPDX-License-Identifier: MIT
 // Part of xnca. v = floor_shift(y * mul + add, shift);
 //   o_level = clamp(v, 0, 2^k - 1)             (activation level, spec 3.4)
 //   o_ds    = clamp(v, -512, 511)              (residual; exact for sat_S with S <= 8:
 //             any ds >= 257 saturates high and any ds <= -258 saturates low whatever s, n)
+// PIPE = 1 (the iCE40UP5K build, where the whole quantizer is far longer than a clock): the
+// multiply-add y * mul + add and the shift amount are registered, so o_level / o_ds show the
+// inputs of the previous cycle (i_k must hold for two cycles: it is the model's k).
 `resetall
 `default_nettype none
 
@@ -11,8 +15,11 @@ module xnca_quant #(
     // width of the signed sum y
     parameter integer YW = 20,
     // widest activation level in bits (MAX_ABITS)
-    parameter integer KW = 4
+    parameter integer KW = 4,
+    // 1: register between the multiply-add and the shift / clamps (one cycle of latency)
+    parameter integer PIPE = 0
 ) (
+    input  wire                 clk,     // (PIPE = 1 only)
     input  wire signed [YW-1:0] i_y,
     input  wire [7:0]           i_mul,   // signed
     input  wire [4:0]           i_shift,
@@ -25,7 +32,21 @@ module xnca_quant #(
 
     wire signed [VW-1:0] prod = i_y * $signed(i_mul);
     wire signed [VW-1:0] sum = prod + {{(VW-24){i_add[23]}}, i_add};
-    wire signed [VW-1:0] v = sum >>> i_shift;
+    wire signed [VW-1:0] v;
+    generate
+        if (PIPE == 1) begin : g_pipe
+            reg signed [VW-1:0] sum_q;
+            reg [4:0] shift_q;
+            always @(posedge clk) begin
+                sum_q <= sum;
+                shift_q <= i_shift;
+            end
+            assign v = sum_q >>> shift_q;
+        end else begin : g_comb
+            assign v = sum >>> i_shift;
+            wire unused_clk = clk;
+        end
+    endgenerate
 
     // level clamp: 0 .. 2^k - 1
     wire [KW:0] kmax = ({{KW{1'b0}}, 1'b1} << i_k) - 1'b1;
