@@ -32,7 +32,10 @@
 // core and engine ports have grouped codes (a 4-bit match and two state bits), the reply bytes
 // leave through one register stage (the core's ready then comes from registers only), the
 // READ_STATE window flag, the report-list end test and the command length checks are
-// registered, and the length multiply-add registers its output.
+// registered, and the length multiply-add registers its output. The reply header's fields
+// follow the state every cycle outside S_RSP (no enable from the respond() sites), the data
+// compares behind the checks are registered flags read after a settle state, and the step
+// subtraction's SB_MAC16 registers its inputs.
 // With DSP_ICE40 = 1 (iCE40UP5K, yosys) all eight SB_MAC16 blocks hold registers and
 // arithmetic: the cycle counter, the CLASSIFY seed, the image index / LOAD counters, the CLASSIFY
 // lengths (and READ_STATE's, C count + 3), the 8 bytes held (two blocks) and the step
@@ -178,7 +181,10 @@ module xnca_core_adapter #(
     S_CL_OUT_B = 6'd32, S_CL_OUT_C = 6'd53, S_RS_HEAD = 6'd34, S_RS_CMD = 6'd58,
     S_RS_STREAM = 6'd54, S_RESET = 6'd37, S_CL_REP_GOT = 6'd38, S_LB_FETCH = 6'd39,
     S_CK3 = 6'd40, S_CL_HEAD0 = 6'd41, S_LB_CNT = 6'd42, S_CL_REP_OK = 6'd43, S_CRC_ROT = 6'd44, S_CL_NEXT = 6'd45,
-    S_CK4 = 6'd46, S_CK5 = 6'd47, S_LB_FETCH0 = 6'd48;
+    S_CK4 = 6'd46, S_CK5 = 6'd47, S_LB_FETCH0 = 6'd48,
+    // (one settle cycle each before a state whose checks use registered compares)
+    S_CL_HEAD_W = 6'd3, S_LD_HEAD_W = 6'd4, S_LE_HEAD_W = 6'd10, S_RS_HEAD_W = 6'd11,
+    S_CL_REP_W = 6'd14, S_CL_REP_PRE = 6'd17;
 
   // (the codes of the states that drive the core and engine ports are grouped so that the
   // ports decode two state bits after one 4-bit group match, not the whole state: 52..55 the
@@ -199,7 +205,7 @@ module xnca_core_adapter #(
                                // read leaves byte j at sh[176 - 8n + 8j +: 8])
   wire [15:0] rw;              // the report step read by S_CL_REP / S_CL_REP_LO (sh keeps the
                                // CLASSIFY head meanwhile)
-  wire       rd_rep = ret == S_CL_REP_GOT || ret == S_CL_REP_HI;
+  wire       rd_rep = ret == S_CL_REP_PRE || ret == S_CL_REP_HI;
   // sh, rw and c_steps are registers (fabric) or SB_MAC16 registers (DSP_ICE40), see below
   wire       rd_shift = st == S_F2 && nread != 5'd0;
   wire       sh_shift = rd_shift && !rd_rep;     // sh <= {pl_data_i, sh[175:120]}
@@ -368,7 +374,10 @@ module xnca_core_adapter #(
   wire [15:0] cl_steps = sh[112 +: 16], cl_mut = sh[128 +: 16];
   wire [7:0]  cl_n = sh[144 +: 8];
   wire [7:0]  cl_nrep = sh[152 +: 8], cl_fmt = sh[160 +: 8];
-  wire       cl_mut_en = cl_mut != 16'hffff;
+  // cl_mut_en registered: sh holds the head from S_CL_HEAD on (report and pixel reads go to rw
+  // and fb), and its first reader (S_CL_REP_OK, the length DSP at S_CL_LEN) comes cycles later
+  reg        cl_mut_en;
+  always @(posedge clk_i) cl_mut_en <= cl_mut != 16'hffff;
   reg [15:0] grid_bytes;       // G of the active model
   always @(*) begin
     case (in_bits)
@@ -389,7 +398,8 @@ module xnca_core_adapter #(
   reg [WLW-1:0] want_len;
   reg [16:0] reply_len;
   reg        len_pass2;
-  reg        len_wait;         // S_CL_LEN: one cycle for the length registers to follow their inputs
+  reg [1:0]  len_wait;         // S_CL_LEN: cycles for the length registers (and their registered
+                               // compares below) to follow their inputs
   wire [WLW-1:0] want_v, reply_v;
   wire [16:0] img_bytes = cl_mut_en ? {grid_bytes, 1'b0} : {1'b0, grid_bytes};  // G (1 + mutating)
   reg [7:0]  cnt8;             // images counted / processed
@@ -614,12 +624,17 @@ module xnca_core_adapter #(
       );
       // the run's step count (top: Q <= C - A = dec_target - done_steps at S_CL_DECIDE) and the
       // report step read (bottom: a shift register, Q <= D while rw_shift); each half held by
-      // its OHOLD
+      // its OHOLD. C and A go through the block's input registers (C_REG, A_REG, loaded every
+      // cycle): the subtraction sees the previous cycle's dec_target and done_steps, which equal
+      // the current ones at S_CL_DECIDE (entered from S_CL_REP_HI or S_CL_WAIT, which change
+      // neither) and at S_CL_REP_GOT (entered from S_CL_REP_PRE); no fabric path ends inside the
+      // DSP's adder (nextpnr-ice40 does not time it)
       wire [31:0] steps_o;
       wire        steps_co;     // CO = ACCUMCO ^ ADDSUBTOP, ACCUMCO: A + ~C carries when A > C
       SB_MAC16 #(
         .TOPOUTPUT_SELECT(2'b01), .TOPADDSUB_LOWERINPUT(2'b00), .TOPADDSUB_UPPERINPUT(1'b1),
-        .TOPADDSUB_CARRYSELECT(2'b00), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_UPPERINPUT(1'b1)
+        .TOPADDSUB_CARRYSELECT(2'b00), .BOTOUTPUT_SELECT(2'b01), .BOTADDSUB_UPPERINPUT(1'b1),
+        .C_REG(1'b1), .A_REG(1'b1)
       ) u_steps (
         .CLK(clk_i), .CE(1'b1), .C(dec_target), .A(done_steps), .B(16'd0),
         .D({pl_data_i, rw[15:8]}), .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0),
@@ -738,18 +753,101 @@ module xnca_core_adapter #(
   assign rsp_data_valid_o = rsp_full_q;
   assign rsp_data_o = rsp_byte_q;
 
+  // ---------------------------------------------------------------- registered checks
+  // Each compares registers that hold for at least a cycle before the state that reads it (a
+  // settle state after the payload read, S_*_W, or a wait that exists anyway): the sequencer's
+  // next-state and enable logic sees one flag instead of a 16- or 32-bit compare
+  reg ld_off_bad_q, ld_len_bad_q, le_crc_bad_q, rs_bad_q, cl_arg_bad_q, cl_len_bad_q;
+  reg steps_zero_q, want_bad_q, reply_big_q, left_nz_q, ld_rec_bad_q, fmt_hi_q, fmt_nz_q;
+  always @(posedge clk_i) begin
+    ld_off_bad_q <= sh[144 +: 32] != received32;                 // S_LD_HEAD
+    ld_len_bad_q <= LW'(len_q - 16'd4) > LW'(left);
+    le_crc_bad_q <= sh[144 +: 32] != ~crc;                       // S_LE_HEAD
+    rs_bad_q <= rs_bad;                                          // S_RS_HEAD
+    cl_arg_bad_q <= sh[152 +: 8] == 8'd0 || gt_k(32'(sh[152 +: 8]), 16) || sh[144 +: 8] == 8'd0 ||
+                    cl_steps == 16'd0;                           // S_CL_HEAD
+    cl_len_bad_q <= len_q[15:6] == 10'd0 && len_q[5:0] < 6'd16 + {sh[152 +: 5], 1'b0};  // (nr <= 16)
+    steps_zero_q <= c_steps == 16'd0;                            // S_CL_REP_OK (after S_CL_REP_W)
+    want_bad_q <= want_v != WLW'(len_q);                         // S_CL_LEN (len_wait)
+    reply_big_q <= reply_v[WLW-1:16] != 0;
+    left_nz_q <= left != {WBW{1'b0}};                            // S_IDLE (LOAD_END)
+    ld_rec_bad_q <= ld_rec_status != 8'd0;                       // S_LE_WAIT (6 bytes later)
+    fmt_hi_q <= cl_fmt[7:1] != 7'd0;                             // S_CL_REP_CHECK
+    fmt_nz_q <= cl_fmt != 8'd0;
+  end
+
   // ---------------------------------------------------------------- sequencer
+  // The reply header's fields are read only in S_RSP (the engine reads status and detail only
+  // while rsp_valid_o), so they need no enable of their own: outside S_RSP they take, every
+  // cycle, what the current state would answer if it answered now (rsp_next, don't care where
+  // it cannot), and S_RSP holds them. respond()'s arguments name the answer at the call site;
+  // simulations check that rsp_*_n gave the same (synthesis keeps only the state change).
+`ifndef SYNTHESIS
+  reg [11:0] rsp_expect;
+`endif
   task respond;
     input [2:0] status;
     input [7:0] detail;
     input want;          // detail: the CLASSIFY length wanted (want_v)
     begin
-      rsp_st <= status;
-      rsp_det <= detail;
-      rsp_want <= want;
+`ifndef SYNTHESIS
+      rsp_expect <= {status, detail, want};
+`endif
       st <= S_RSP;
     end
   endtask
+  reg  [2:0] rsp_st_n;
+  reg  [7:0] rsp_det_n;
+  reg        rsp_want_n;
+  always @(*) begin
+    rsp_st_n = 3'bxxx;
+    rsp_det_n = 8'bxxxxxxxx;
+    rsp_want_n = 1'b0;
+    case (st)
+      S_IDLE: begin
+        rsp_det_n = 8'd0;
+        case (cmd_op_i)
+          OP_LOAD_BEGIN: {rsp_st_n, rsp_det_n} = {ST_BAD_LENGTH, 8'd28};
+          OP_LOAD_DATA: {rsp_st_n, rsp_det_n} = len_bad_q ? {ST_BAD_LENGTH, 8'd5} : {ST_NO_MODEL, 8'd0};
+          OP_LOAD_END: {rsp_st_n, rsp_det_n} = len_bad_q ? {ST_BAD_LENGTH, 8'd4}
+                                            : !loading ? {ST_NO_MODEL, 8'd0} : {ST_BAD_LENGTH, 8'd0};
+          OP_CLASSIFY, OP_RESET: rsp_st_n = ST_BAD_LENGTH;
+          OP_READ_STATE: {rsp_st_n, rsp_det_n} = len_bad_q ? {ST_BAD_LENGTH, 8'd6} : {ST_NO_MODEL, 8'd0};
+          default: rsp_st_n = ST_UNKNOWN;
+        endcase
+      end
+      S_CK5: {rsp_st_n, rsp_det_n} = {ST_DIM, 3'd0, addr_q[4:0]};
+      S_LD_HEAD: {rsp_st_n, rsp_det_n} = {ld_off_bad_q ? ST_BAD_ARG : ST_BAD_LENGTH, 8'd0};
+      S_LE_HEAD: {rsp_st_n, rsp_det_n} = {ST_BAD_CRC, 8'd0};
+      S_LE_WAIT: {rsp_st_n, rsp_det_n} = ld_rec_bad_q ? {ST_BAD_ARG, ld_rec_status}
+                                       : len_err ? {ST_BAD_ARG, 8'd11} : {3'd0, 8'd0};
+      S_CL_HEAD: {rsp_st_n, rsp_det_n} = {cl_arg_bad_q ? ST_BAD_ARG : ST_BAD_LENGTH, 8'd0};
+      S_CL_REP_OK: {rsp_st_n, rsp_det_n} = {ST_BAD_ARG, 8'd0};
+      S_CL_REP_CHECK: {rsp_st_n, rsp_det_n} = fmt_hi_q ? {ST_BAD_ARG, 8'd0}
+                                            : !model_ok ? {ST_NO_MODEL, 8'd0} : {ST_BAD_ARG, 8'd14};
+      S_CL_LEN: {rsp_st_n, rsp_det_n, rsp_want_n} = !len_pass2 ? {ST_BAD_LENGTH, 8'd0, 1'b1}
+                                                  : reply_big_q ? {ST_BAD_ARG, 8'd12, 1'b0} : 12'd0;
+      S_RS_HEAD: {rsp_st_n, rsp_det_n} = {rs_bad_q ? ST_BAD_ARG : 3'd0, 8'd0};
+      S_LB_CNT, S_LD_NEXT, S_RESET: {rsp_st_n, rsp_det_n} = 11'd0;
+      default: ;
+    endcase
+  end
+  always @(posedge clk_i)
+    if (rst_i) begin
+      rsp_st <= 3'd0;
+      rsp_det <= 8'd0;
+      rsp_want <= 1'b0;
+    end else if (st != S_RSP) begin
+      rsp_st <= rsp_st_n;
+      rsp_det <= rsp_det_n;
+      rsp_want <= rsp_want_n;
+    end
+`ifndef SYNTHESIS
+  always @(posedge clk_i)
+    if (!rst_i && st == S_RSP && {rsp_st, rsp_det, rsp_want} != rsp_expect)
+      $error("xnca_core_adapter: reply fields %h, respond() gave %h", {rsp_st, rsp_det, rsp_want},
+             rsp_expect);
+`endif
 
   task read_more;   // read n more payload bytes (from addr_q; 0 from S_IDLE) into sh, then continue at r
     input [4:0] n;
@@ -791,9 +889,6 @@ module xnca_core_adapter #(
       addr_q <= {(PW + 1){1'b0}};
       in_bits <= 4'd1;
       core_rst_q <= 1'b1;
-      rsp_st <= 3'd0;
-      rsp_det <= 8'd0;
-      rsp_want <= 1'b0;
       rs_stream_q <= 1'b0;
     end else begin
       // ---- record sink: LOAD and RESULT records of the core
@@ -824,12 +919,12 @@ module xnca_core_adapter #(
             OP_LOAD_DATA:
               if (len_bad_q) respond(ST_BAD_LENGTH, 8'd5, 1'b0);
               else if (!loading) respond(ST_NO_MODEL, 8'd0, 1'b0);
-              else read_more(5'd4, S_LD_HEAD);
+              else read_more(5'd4, S_LD_HEAD_W);
             OP_LOAD_END:
               if (len_bad_q) respond(ST_BAD_LENGTH, 8'd4, 1'b0);
               else if (!loading) respond(ST_NO_MODEL, 8'd0, 1'b0);
-              else if (left != {WBW{1'b0}}) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
-              else read_more(5'd4, S_LE_HEAD);
+              else if (left_nz_q) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
+              else read_more(5'd4, S_LE_HEAD_W);
             OP_CLASSIFY:
               if (len_bad_q) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
               else read_more(5'd8, S_CL_HEAD0);
@@ -839,7 +934,7 @@ module xnca_core_adapter #(
               else begin
                 rbytes <= 9'(CHANNELS);  // (rs_len: count * rbytes, registered by S_RSP)
                 len_pass2 <= 1'b1;
-                read_more(5'd8, S_RS_HEAD);
+                read_more(5'd8, S_RS_HEAD_W);
               end
             OP_RESET:
               if (len_bad_q) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
@@ -943,9 +1038,10 @@ module xnca_core_adapter #(
         S_LB_CNT: respond(3'd0, 8'd0, 1'b0);   // (ld_cnt_load)
 
         // ---- LOAD_DATA: offset in sh[144 +: 32] (4 bytes read)
+        S_LD_HEAD_W: st <= S_LD_HEAD;
         S_LD_HEAD: begin
-          if (sh[144 +: 32] != received32) respond(ST_BAD_ARG, 8'd0, 1'b0);
-          else if (LW'(len_q - 16'd4) > LW'(left)) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
+          if (ld_off_bad_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
+          else if (ld_len_bad_q) respond(ST_BAD_LENGTH, 8'd0, 1'b0);
           else begin
             st <= S_LD_NEXT;           // (payload bytes addr_q = 4 .. len - 1: no byte counter)
           end
@@ -980,13 +1076,14 @@ module xnca_core_adapter #(
         end
 
         // ---- LOAD_END: host CRC in sh[144 +: 32]
+        S_LE_HEAD_W: st <= S_LE_HEAD;
         S_LE_HEAD: begin
-          if (sh[144 +: 32] != ~crc) respond(ST_BAD_CRC, 8'd0, 1'b0);
+          if (le_crc_bad_q) respond(ST_BAD_CRC, 8'd0, 1'b0);
           else st <= S_LE_WAIT;
         end
         S_LE_WAIT: if (ld_rec_done) begin
           loading <= 1'b0;
-          if (ld_rec_status != 8'd0) respond(ST_BAD_ARG, ld_rec_status, 1'b0);
+          if (ld_rec_bad_q) respond(ST_BAD_ARG, ld_rec_status, 1'b0);
           else if (len_err) respond(ST_BAD_ARG, 8'd11, 1'b0);  // (core status 11)
           else begin
             model_ok <= 1'b1;
@@ -996,11 +1093,12 @@ module xnca_core_adapter #(
 
         // ---- CLASSIFY: head bytes 0..7 to the image / seed holders (head_load), bytes 8..15
         // (byte j at sh[48 + 8j]) read into sh
-        S_CL_HEAD0: read_more(5'd8, S_CL_HEAD);   // bytes 8..15
+        S_CL_HEAD0: read_more(5'd8, S_CL_HEAD_W);   // bytes 8..15
+        S_CL_HEAD_W: st <= S_CL_HEAD;
         S_CL_HEAD: begin
-          if (sh[152 +: 8] == 8'd0 || gt_k(32'(sh[152 +: 8]), 16) || sh[144 +: 8] == 8'd0 || cl_steps == 16'd0)
+          if (cl_arg_bad_q)
             respond(ST_BAD_ARG, 8'd0, 1'b0);
-          else if (len_q[15:6] == 10'd0 && len_q[5:0] < 6'd16 + {sh[152 +: 5], 1'b0})  // (nr <= 16)
+          else if (cl_len_bad_q)
             respond(ST_BAD_LENGTH, 8'd0, 1'b0);
           else begin
             rep_i <= 5'd0;
@@ -1017,13 +1115,17 @@ module xnca_core_adapter #(
         // c_steps subtraction: each report r > the previous (done_steps, 0 at first), then
         // (rep_i == nr) steps >= the last report, then (chk_mut) mutate_at < steps
         S_CL_REP: begin                // read report[rep_i] (2 bytes), or steps after the last
-          read_rep(S_CL_REP_GOT);
+          read_rep(S_CL_REP_PRE);
         end
+        // (S_CL_REP_PRE: the step subtraction's input registers (DSP_ICE40) take the report
+        // step just read, or mutate_at once chk_mut is set)
+        S_CL_REP_PRE: st <= S_CL_REP_GOT;
         S_CL_REP_GOT: begin            // (steps_load: c_steps = dec_target - done_steps)
           steps_le_q <= steps_le;
           done_steps <= rw;
-          st <= S_CL_REP_OK;
+          st <= S_CL_REP_W;
         end
+        S_CL_REP_W: st <= S_CL_REP_OK;   // (steps_zero_q follows c_steps)
         S_CL_REP_OK: begin
           if (chk_mut && rep_end_q) begin   // steps <= mutate_at
             if (steps_le_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
@@ -1034,7 +1136,7 @@ module xnca_core_adapter #(
               mut_rep <= rep_i;
               at_mut_init <= prev_eq;
             end
-            prev_eq <= steps_le_q && c_steps == 16'd0;
+            prev_eq <= steps_le_q && steps_zero_q;
             rep_i <= rep_i + 5'd1;
             rbytes <= rbytes + 9'd22;
             st <= S_CL_REP;
@@ -1042,12 +1144,12 @@ module xnca_core_adapter #(
             if (!steps_le_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
             else if (cl_mut_en) begin
               chk_mut <= 1'b1;
-              st <= S_CL_REP_GOT;
+              st <= S_CL_REP_PRE;
             end else st <= S_CL_REP_CHECK;
-          end else if (!steps_le_q || c_steps == 16'd0) respond(ST_BAD_ARG, 8'd0, 1'b0);
+          end else if (!steps_le_q || steps_zero_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
           else if (cl_mut_en) begin    // report > the previous one; then against mutate_at
             chk_mut <= 1'b1;
-            st <= S_CL_REP_GOT;
+            st <= S_CL_REP_PRE;
           end else begin
             rep_i <= rep_i + 5'd1;
             rbytes <= rbytes + 9'd22;
@@ -1056,32 +1158,34 @@ module xnca_core_adapter #(
         end
         S_CL_REP_CHECK: begin
           checking <= 1'b0;
-          if (cl_fmt[7:1] != 7'd0) respond(ST_BAD_ARG, 8'd0, 1'b0);
+          if (fmt_hi_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
           else if (!model_ok) respond(ST_NO_MODEL, 8'd0, 1'b0);
-          else if (cl_fmt != 8'd0) respond(ST_BAD_ARG, 8'd14, 1'b0);
+          else if (fmt_nz_q) respond(ST_BAD_ARG, 8'd14, 1'b0);
           else begin
             want_len <= WLW'(16) + WLW'({cl_nrep, 1'b0});
             reply_len <= 17'd3;
             len_pass2 <= 1'b0;
-            len_wait <= 1'b1;
+            len_wait <= 2'd2;
             cnt8 <= 8'd0;
             st <= S_CL_LEN;
           end
         end
         S_CL_LEN: begin                // want = head + n G (1 + mutating); reply = n rbytes
-          if (len_wait) len_wait <= 1'b0;     // (the registered multiply-add catches up)
+          // (the registered multiply-add, then want_bad_q / reply_big_q, catch up)
+          if (len_wait != 2'd0) len_wait <= len_wait - 2'd1;
           else if (USE_DSP == 0 && cnt8 != cl_n) begin
             want_len <= want_len + WLW'(img_bytes);
             reply_len <= reply_len + 17'(rbytes);
             cnt8 <= cnt8 + 8'd1;
+            len_wait <= 2'd1;
           end else if (!len_pass2) begin
-            if (want_v != WLW'(len_q))
+            if (want_bad_q)
               respond(ST_BAD_LENGTH, 8'd0, 1'b1);
             else begin
               len_pass2 <= 1'b1;
-              len_wait <= 1'b1;
+              len_wait <= 2'd2;
             end
-          end else if (reply_v[WLW-1:16] != 0)     // (the len field, reply bytes + 3, > 65535)
+          end else if (reply_big_q)     // (the len field, reply bytes + 3, > 65535)
             respond(ST_BAD_ARG, 8'd12, 1'b0);
           else begin
             cnt8 <= 8'd0;
@@ -1188,8 +1292,9 @@ module xnca_core_adapter #(
         end
 
         // ---- READ_STATE: cell u32 at sh[112], count u16 at sh[144]
+        S_RS_HEAD_W: st <= S_RS_HEAD;
         S_RS_HEAD: begin
-          if (rs_bad) respond(ST_BAD_ARG, 8'd0, 1'b0);
+          if (rs_bad_q) respond(ST_BAD_ARG, 8'd0, 1'b0);
           else begin
             rs_hdr <= 1'b1;
             rs_ch <= {CHW{1'b0}};
