@@ -153,7 +153,7 @@ LINK_RTL_SRCS := rtl/xnca_uart_rx.v rtl/xnca_uart_tx.v rtl/xnca_frame_fifo.v rtl
 VERILATOR ?= verilator
 LINK_BURSTS ?= 10000
 # clocks per UART bit: 4 (48 MHz at 12 Mbaud, the minimum) and 16 (48 MHz at 3 Mbaud)
-LINK_CPBS := 4 16
+LINK_CPBS := 4 7 16
 LINK_GFLAGS = -GBUILD_ID=32\'h1234abcd -GFIFO_LOG2=11 -GMAX_PAYLOAD=1024
 
 $(BUILD)/link/xnca_frame.o: host/xnca_frame.c host/xnca_frame.h | $(BUILD)/link

@@ -165,7 +165,7 @@ sim: $(RTL_SIM_DIR)/cosim
 # count check against the UP5K, then nextpnr-ice40 (SG48, constraints/icebreaker.pcf, seed
 # RTL_UP5K_SEED) at the board's core clock RTL_UP5K_FREQ MHz. Fails unless it fits and the
 # achieved fmax is at least 10 % above RTL_UP5K_FREQ.
-RTL_UP5K_FREQ ?= 24
+RTL_UP5K_FREQ ?= 21
 # yosys 0.23's synth_ice40 -dsp rewrites hand-instantiated SB_MAC16 cells (DSP_ICE40 = 1 in the
 # adapter) as its own multipliers and loses their settings: the scripts hide them as
 # the blackbox rtl/xnca_mac16_keep.v during synth_ice40 and restore them after it.

@@ -20,7 +20,7 @@ TOP_RTL_SRCS = rtl/xnca_top.v rtl/xnca_core_adapter.v $(LINK_RTL_SRCS) $(RTL_COR
 # Array configuration and link clock per board (docs/core.md 5; docs/boards.md clocks).
 # icebreaker: the UP5K core of mk/rtl.mk (1 x 32, batch 2, caps W4A4, SPRAM; no core statistics
 # counters and no second descriptor check behind the adapter, pixel levels from the adapter to the
-# core), 24 MHz, 3 Mbaud (8 clocks per bit).
+# core), 21 MHz, 3 Mbaud (7 clocks per bit).
 # ulx3s-85f / ulx3s-25f: the arrays chosen by scripts/board-sweep (docs/board-sweep.md), equal to
 # the parameters of rtl/xnca_board_ulx3s_85f.v / _25f.v (mk/boards.mk builds those; the 85F at
 # 8 x 128, the largest sweep point that routes). Both run at
@@ -29,7 +29,7 @@ TOP_RTL_SRCS = rtl/xnca_top.v rtl/xnca_core_adapter.v $(LINK_RTL_SRCS) $(RTL_COR
 # holds one unit with the iterative hash (the 08:22 core at 4 x 64 needed 29.8k LUT4 and 31
 # multipliers, the 25F has 24.3k and 28).
 TOP_CFG_icebreaker := MAX_WBITS=4 MAX_ABITS=4 UNITS=1 SYN_BITS=32 BATCH=2 HASH_PIPE=0 SPRAM=1 \
-	STATS=0 LOAD_CHECKS=0 PIX_LEVELS=1 INFO_RECORD=0 DSP_ICE40=1 CLOCK_HZ=24000000 CLKS_PER_BIT=8
+	STATS=0 LOAD_CHECKS=0 PIX_LEVELS=1 INFO_RECORD=0 DSP_ICE40=1 CLOCK_HZ=21000000 CLKS_PER_BIT=7
 TOP_CFG_ulx3s-85f := MAX_WBITS=4 MAX_ABITS=4 UNITS=8 SYN_BITS=128 BATCH=8 HASH_PIPE=1 \
 	CLOCK_HZ=25000000 CLKS_PER_BIT=25
 TOP_CFG_ulx3s-25f := MAX_WBITS=4 MAX_ABITS=4 UNITS=1 SYN_BITS=32 BATCH=2 HASH_PIPE=0 \

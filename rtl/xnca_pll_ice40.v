@@ -3,7 +3,7 @@
 // f_out = f_in * (DIVF + 1) / ((DIVR + 1) * 2^DIVQ), with f_in/(DIVR+1) (PFD) in 10..133 MHz and
 // the VCO f_in*(DIVF+1)/(DIVR+1) in 533..1066 MHz. Take the numbers from `icepll -i 12 -o F`.
 // Exact settings for the iCEBreaker's 12 MHz crystal (icepll, FEEDBACK SIMPLE, FILTER_RANGE 1):
-//   24 MHz: DIVF 63 DIVQ 5 | 30 MHz: DIVF 79 DIVQ 5 | 36 MHz: DIVF 47 DIVQ 4
+//   21 MHz: DIVF 55 DIVQ 5 | 24 MHz: DIVF 63 DIVQ 5 | 30 MHz: DIVF 79 DIVQ 5 | 36 MHz: DIVF 47 DIVQ 4
 //   48 MHz: DIVF 63 DIVQ 4 | 60 MHz: DIVF 79 DIVQ 4 | 72 MHz: DIVF 47 DIVQ 3   (all DIVR 0)
 // Every one is a whole multiple of 3 Mbaud (and of 12 Mbaud from 24 MHz up at >= 4 clocks per bit;
 // 48 MHz = 4 x 12 Mbaud).
