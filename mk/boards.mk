@@ -184,14 +184,16 @@ ifneq ($(DRY_RUN),1)
 endif
 
 # ---- configuration sweep (issue 6.3; scripts/board-sweep, docs/board-sweep.md) -------------------
-# Resumable: points already in bench/board-sweep.json for the same RTL are kept.
+# Resumable: points already in bench/board-sweep.json for the same RTL and parameters are kept. A
+# point is the board's mk/top.mk configuration (TOP_CFG_<board>) with the ladder's array.
 #   make board-sweep SWEEP_BOARD=ulx3s-85f [SWEEP_N=10] [SWEEP_ARGS="--max-points 2"]
 SWEEP_BOARD ?= ulx3s-85f
 SWEEP_N ?= 10
 SWEEP_ARGS ?=
 .PHONY: board-sweep
-board-sweep: $(BUILD)/xnca $(BUILD)/sim/xnca-top-cycles
+board-sweep: $(BUILD)/xnca $(BUILD)/sim/xnca-top-cycles $(filter %.v,$(SIM_EXTRA_$(SWEEP_BOARD)))
 	scripts/board-sweep --board $(SWEEP_BOARD) --srcs "$(TOP_RTL_SRCS)" --vlt $(RTL_VLT) --xnca $(BUILD)/xnca \
+	    --fixed "$(TOP_CFG_$(SWEEP_BOARD))" --vflags "$(SIM_EXTRA_$(SWEEP_BOARD))" \
 	    --tool $(BUILD)/sim/xnca-top-cycles --n $(SWEEP_N) --work $(BUILD)/board-sweep $(SWEEP_ARGS)
 
 # ---- committed bitstreams (issue 6.4-6.5; bitstreams/README.md) -------------------------------

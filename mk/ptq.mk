@@ -38,3 +38,11 @@ ptq-m72: $(BUILD)/xnca
 ptq-fashion: $(BUILD)/xnca
 	$(BUILD)/xnca quantize --model models/fashion-float-ft.xnca --weight-bits 3 --act-bits 4 --data fashion \
 	    -o models/ptq-fashion-w3a4.xnca
+
+# The starting point of the long Fashion chain (runs fashion-long-w3a4-ft/-ft2, mk/train.mk): the
+# Fashion float fine-tune continued to 40,000 iterations (models/fashion-float-long.xnca),
+# quantized to W3A4 the same way.
+.PHONY: ptq-fashion-long
+ptq-fashion-long: $(BUILD)/xnca
+	$(BUILD)/xnca quantize --model models/fashion-float-long.xnca --weight-bits 3 --act-bits 4 --data fashion \
+	    -o models/ptq-fashion-long-w3a4.xnca

@@ -16,8 +16,8 @@
 #                      yosys synth_ice40 -dsp -spram, then nextpnr-ice40 --up5k --package sg48 at
 #                      RTL_UP5K_FREQ MHz (seed RTL_UP5K_SEED); fails unless it fits the UP5K and
 #                      reaches 1.1 x RTL_UP5K_FREQ (docs/architecture.md section 8)
-#   make synth-ecp5    yosys synth_ecp5 of the ECP5-85F core configuration (more than 30 CPU
-#                      minutes with yosys 0.23 for the 64x256 array)
+#   make synth-ecp5    yosys synth_ecp5 of the ECP5-85F core configuration (the 8 x 128 array
+#                      of the 85F bitstream; the 64 x 256 array took more than 30 CPU minutes)
 #   make postsim       the yosys iCE40 netlist of the tiny configuration under the cosim harness
 # Suites: rtl-lint, cosim, synth-up5k.
 
@@ -44,7 +44,10 @@ RTL_PARAMS_wide := GRID_W=9 GRID_H=8 CHANNELS=32 MAX_P=256 MAX_M=256 UNITS=64 SY
 # STATS=0 LOAD_CHECKS=0 PIX_LEVELS=1, which the Verilated icebreaker device of mk/top.mk and
 # sim-e2e cover)
 RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=1 SYN_BITS=32 BATCH=2 SPRAM=1
-RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=64 SYN_BITS=256 BATCH=8 HASH_PIPE=1
+# (= the core of rtl/xnca_board_ulx3s_85f.v and mk/top.mk TOP_CFG_ulx3s-85f, the array the 85F's
+# sweep chose, docs/board-sweep.md; until 1 Dec it was the 64 x 256 array of docs/architecture.md
+# section 5, which wide still covers in size)
+RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=8 SYN_BITS=128 BATCH=8 HASH_PIPE=1
 
 # cosim cases per configuration (sim/cosim_main.cpp --help). /H = hot residuals (saturation).
 RTL_CASES_tiny := --case W1A1 --case W2A2/S3/H --case W4A4/L2/P40/M24/S4 --case W1A3/L0/P16/B3/H \

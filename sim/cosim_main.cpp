@@ -726,15 +726,21 @@ int run_dataset(Dut &d, const Info &info, const Options &opt)
     if (mismatches == 0) {
         double a, b;
         st.fit(a, b);
+        // array utilization over whole images (intake included), as for the random cases:
+        // useful binary synapse ops (m x k per synapse of every cell update) / (units x syn_bits x cycles)
+        double syn = 0;
+        for (int l = 0; l < m.n_layers; l++) syn += (double)m.layer[l].n_in * m.layer[l].n_out;
+        double useful = (double)st.updates * syn * m.weight_bits * m.act_bits;
+        double util = image_cycles ? useful / ((double)info.units * info.syn * image_cycles) : 0;
         std::printf("cosim: case %s: PASS  %d digits bit-exact (%d skipped), %llu cell updates; cycles/step = %.0f "
                     "mean (%.1f x firing + %.1f); cycles/image = %.0f mean (%d steps, per-step intervals + "
-                    "intake)%s; image accuracy at step %d %d/%d\n",
+                    "intake)%s; image accuracy at step %d %d/%d; utilization %.1f%%\n",
                     case_name, ok, already, (unsigned long long)st.updates, steps ? (double)step_cycles / steps : 0.0,
                     a, b, ok ? (double)image_cycles / ok : 0.0, opt.steps,
                     timed_digit >= 0 ? (", " + std::to_string((long long)timed_cycles) + " in one command (digit " +
                                         std::to_string(timed_digit) + ")").c_str()
                                      : "",
-                    opt.steps, correct, ok);
+                    opt.steps, correct, ok, 100.0 * util);
         std::printf("cosim: 1 passed, 0 failed\n");
         return done(0);
     }
