@@ -211,6 +211,8 @@ def board_rows(cycles, ref, peers, report_dirs):
                                        baud=cfg.get("baud"))
                 ups = (run or {}).get("cell_updates_per_image", updates.get(steps))
                 mk = ((run or {}).get("weight_bits", 1) * (run or {}).get("act_bits", 1))
+                # synapses per cell update of the run's model (older cycle files: Distill's dimensions)
+                syn = (run or {}).get("synapses", SYNAPSES_PER_UPDATE)
                 ceil = ceiling(ref, cfg["device"], fmax)
                 row = {"board": board, "model": model, "steps": steps, "device": cfg["device"],
                        "cycles_per_image": None, "cycles_per_step": None, "fmax_mhz": fmax,
@@ -238,10 +240,23 @@ def board_rows(cycles, ref, peers, report_dirs):
                     e2e = min(ips, link["images_per_s"])
                     row["images_per_s_e2e"] = round(e2e, 1)
                     row["bottleneck"] = "compute" if ips <= link["images_per_s"] else "link"
-                    useful = ips * ups * mk * SYNAPSES_PER_UPDATE
+                    useful = ips * ups * mk * syn
                     row["useful_ops_per_s"] = useful
                     row["ceiling_share"] = round(useful / ceil["ops_per_s"], 4)
                     row["ceiling_share_logic"] = round(useful / ceil["ops_per_s_logic"], 4)
+                units = run.get("units", cfg.get("units")) if run else None
+                if run and units:
+                    # what bounds the rate (the targets' "what bounds it"): the array's size against
+                    # the device's capacity, and how busy the array is. The array as the device
+                    # reports it (INFO), else --array.
+                    arr = units * run.get("syn_bits", cfg.get("syn_bits"))
+                    cap = ceil["device_lut4"] / ceil["c"]
+                    row["array_bits"] = arr
+                    row["cycles_per_update"] = round(run["cycles_per_image"] / ups, 2)
+                    row["synapses_per_update"] = syn
+                    row["ideal_cycles_per_update"] = round(syn * mk / arr, 2)
+                    row["utilization"] = round(ups * mk * syn / (arr * run["cycles_per_image"]), 4)
+                    row["array_capacity_share"] = round(arr / cap, 4)
                 rows.append(row)
     return rows
 
@@ -261,7 +276,7 @@ def targets(rows, peers):
     def get(board, key, steps=20, model="w1a1"):
         for r in rows:
             if r["board"] == board and r["steps"] == steps and r["model"] == model:
-                return r[key]
+                return r.get(key)
         return None
     fastest = max((p for p in peers if p["name"].endswith("-all")), key=lambda p: p["images_per_s"])
     share = lambda b: None if get(b, "ceiling_share") is None else 100 * get(b, "ceiling_share")
@@ -269,23 +284,70 @@ def targets(rows, peers):
     ice_missing = ("no fmax: cycles only, no iCEBreaker bitstream meets timing yet (make synth-up5k)"
                    if get("icebreaker", "cycles_per_image") is not None and get("icebreaker", "fmax_mhz") is None
                    else "pending RTL")
+    def rate_bound(b, target):
+        """Why board b's compute-bound rate misses `target`: cycles per image and what they are made of."""
+        if get(b, "utilization") is None or get(b, "images_per_s") is None or get(b, "images_per_s") >= target:
+            return ""
+        need = get(b, "fmax_mhz") * 1e6 / target
+        return (f"; bounded by cycles: {get(b, 'cycles_per_image'):,.0f} per image at {get(b, 'fmax_mhz'):.1f} MHz "
+                f"where the target needs <= {need:,.0f}; a cell update costs {get(b, 'cycles_per_update'):,.1f} "
+                f"cycles against the {get(b, 'ideal_cycles_per_update'):,.1f} its {get(b, 'array_bits'):,}-bit "
+                f"array needs (array utilization {100 * get(b, 'utilization'):.1f} %: the serial per-cell front "
+                f"end, gather and write-back, dominates), and even at 100 % the array alone allows "
+                f"{get(b, 'fmax_mhz') * 1e6 / (get(b, 'cell_updates_per_image') * get(b, 'ideal_cycles_per_update')):,.0f}"
+                f" images/s")
+
+    def share_bound(b):
+        if get(b, "utilization") is None or share(b) is None or share(b) >= 100 * TARGETS["ceiling_share"]:
+            return ""
+        return (f"; bounded by size and use: share = array utilization {100 * get(b, 'utilization'):.1f} % x "
+                f"array size {get(b, 'array_bits'):,} bit/cycle / the {get(b, 'array_bits') / get(b, 'array_capacity_share'):,.0f} "
+                f"synapses/cycle the device holds as reference circuits ({100 * get(b, 'array_capacity_share'):.1f} %): "
+                f"the rest of the device holds the state and weight RAM ports, the per-cell front end, "
+                f"quantizers, hash, link and adapter")
+
+    def e2e_bound():
+        c, l = get("ulx3s-85f", "images_per_s"), get("ulx3s-85f", "images_per_s_link")
+        if c is None or min(c, l) >= TARGETS["ulx3s_e2e_images_per_s"]:
+            return ""
+        return (f"; bounded by {'compute' if c <= l else 'the link'} ({c:,.0f} compute-bound, {l:,.0f} link "
+                f"projection)")
+
+    def link_bound():
+        for r in rows:
+            if r["board"] == "ulx3s-85f" and r["steps"] == 20 and r["model"] == "w1a1":
+                k = r["link"]
+                if k["images_per_s"] >= TARGETS["ulx3s_e2e_images_per_s"]:
+                    return ""
+                top = link_projection(k["bridge"], k["grid_bits"], k["max_payload"])
+                return (f"; bounded by the UART: {k['request_wire_bytes_per_image']:.1f} wire bytes per image "
+                        f"in at {k['baud']:,} baud (limit: {k['limit']}); at the {k['bridge']}'s maximum, "
+                        f"{top['baud']:,} baud, the projection is {top['images_per_s']:,.0f} images/s "
+                        f"({top['limit']})")
+        return ""
+
+    ice = lambda v, extra: v + extra if v.startswith("NOT met") else v
     return [
-        ("ULX3S-85F compute-bound images/s, 20 steps, W1A1", verdict(get("ulx3s-85f", "images_per_s"),
-                                                                     TARGETS["ulx3s85_images_per_s"])),
+        ("ULX3S-85F compute-bound images/s, 20 steps, W1A1",
+         ice(verdict(get("ulx3s-85f", "images_per_s"), TARGETS["ulx3s85_images_per_s"]),
+             rate_bound("ulx3s-85f", TARGETS["ulx3s85_images_per_s"]))),
         (f"ULX3S-85F vs the fastest CPU engine on all cores ({fastest['name']}, "
-         f"{fastest['images_per_s']:,.0f} images/s)", verdict(get("ulx3s-85f", "images_per_s"),
-                                                               fastest["images_per_s"])),
-        ("iCEBreaker compute-bound images/s, 20 steps, W1A1", verdict(get("icebreaker", "images_per_s"),
-                                                                      TARGETS["icebreaker_images_per_s"],
-                                                                      missing=ice_missing)),
-        ("ULX3S-85F share of its device ceiling", verdict(share("ulx3s-85f"), 100 * TARGETS["ceiling_share"], "%")),
-        ("iCEBreaker share of its device ceiling", verdict(share("icebreaker"), 100 * TARGETS["ceiling_share"], "%",
-                                                             missing=ice_missing)),
+         f"{fastest['images_per_s']:,.0f} images/s)",
+         ice(verdict(get("ulx3s-85f", "images_per_s"), fastest["images_per_s"]),
+             rate_bound("ulx3s-85f", fastest["images_per_s"]))),
+        ("iCEBreaker compute-bound images/s, 20 steps, W1A1",
+         ice(verdict(get("icebreaker", "images_per_s"), TARGETS["icebreaker_images_per_s"], missing=ice_missing),
+             rate_bound("icebreaker", TARGETS["icebreaker_images_per_s"]))),
+        ("ULX3S-85F share of its device ceiling",
+         ice(verdict(share("ulx3s-85f"), 100 * TARGETS["ceiling_share"], "%"), share_bound("ulx3s-85f"))),
+        ("iCEBreaker share of its device ceiling",
+         ice(verdict(share("icebreaker"), 100 * TARGETS["ceiling_share"], "%", missing=ice_missing),
+             share_bound("icebreaker"))),
         ("ULX3S-85F end-to-end images/s (link projection included)",
-         verdict(get("ulx3s-85f", "images_per_s_e2e"), TARGETS["ulx3s_e2e_images_per_s"])),
+         ice(verdict(get("ulx3s-85f", "images_per_s_e2e"), TARGETS["ulx3s_e2e_images_per_s"]), e2e_bound())),
         (f"ULX3S link-bound projection alone ({BOARDS['ulx3s-85f'].get('baud', BRIDGES['FT231X']['baud']) / 1e6:g} "
          f"Mbaud, the run's grid encoding) vs the end-to-end target",
-         verdict(get("ulx3s-85f", "images_per_s_link"), TARGETS["ulx3s_e2e_images_per_s"])),
+         ice(verdict(get("ulx3s-85f", "images_per_s_link"), TARGETS["ulx3s_e2e_images_per_s"]), link_bound())),
     ]
 
 
@@ -336,6 +398,21 @@ def write_md(path, doc, target_lines, plots):
                if "ptq-w4a4" in paths.get("shipped", "") else "") + ". "
               "'no fmax': the board has co-simulated cycles but no placed accelerator bitstream "
               "(bitstreams/<board>.report.json), so only cycles are given."]
+    bound_rows = [r for r in doc["boards"] if r.get("utilization") is not None and r["steps"] == 20]
+    if bound_rows:
+        L += ["", "Where the cycles go (20 steps): a cell update is one alive firing cell's update "
+              "(the model's synapses x m k plane pairs); ideal = those synapse ops / the array's "
+              "bits per cycle; utilization = ideal / measured over whole images (intake, weight slices, drains "
+              "and the link included); capacity share = the array's bits per cycle / the synapses per cycle "
+              "the device would hold as reference circuits (section Ceiling). Ceiling share = utilization x "
+              "capacity share.", "",
+              "| board | model | synapses | array bit/cycle | cycles per cell update | ideal | utilization | "
+              "capacity share |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in bound_rows:
+            L.append(f"| {r['board']} | {r['model']} | {r['synapses_per_update']:,} | {r['array_bits']:,} | "
+                     f"{r['cycles_per_update']:,.1f} | "
+                     f"{r['ideal_cycles_per_update']:,.1f} | {100 * r['utilization']:.1f} % | "
+                     f"{100 * r['array_capacity_share']:.1f} % |")
     sc = doc.get("scaling")
     if sc:
         L += ["", "## Scaling (co-simulation)", "",
@@ -392,8 +469,8 @@ def write_md(path, doc, target_lines, plots):
           f"Reference circuit: {ref['circuit']} ({ref['lanes']} lanes, {ref['synapses']} synapses), placed and "
           f"routed per device by `{ref['command']}` on {ref['date']}, cached in bench/ref_popcount.json. "
           f"c = {ref['c_definition']}. Ceiling = device LUT4s / c x the design's fmax, in synapse ops/s; the "
-          f"share = the design's useful binary synapse ops/s (alive firing cells x m k x {SYNAPSES_PER_UPDATE:,} "
-          f"per update) / the ceiling. `c logic` counts logic LUT4s only (a stricter ceiling).", "",
+          f"share = the design's useful binary synapse ops/s (alive firing cells x m k x the model's synapses per "
+          f"update: {SYNAPSES_PER_UPDATE:,} at Distill's dimensions) / the ceiling. `c logic` counts logic LUT4s only (a stricter ceiling).", "",
           "| device | c (sites/synapse) | c logic | device LUT4 | ref fmax MHz | ceiling at ref fmax, synapse ops/s | "
           "as images/s at 20 steps |", "|---|---:|---:|---:|---:|---:|---:|"]
     ups20 = doc["updates_per_image"]["20"]
@@ -556,6 +633,8 @@ def main():
     ap.add_argument("--cycles", default="")
     ap.add_argument("--scaling", default="", help="scripts/bench-scaling output (optional)")
     ap.add_argument("--baud", action="append", default=[], help="BOARD=N: the board's UART baud as built")
+    ap.add_argument("--array", action="append", default=[],
+                    help="BOARD=UNITSxSYN_BITS: the board's array as built (for the utilization and the bounds)")
     ap.add_argument("--report-dir", action="append", default=None, help="where bitstreams/ and build/ are")
     ap.add_argument("--out-json", default="docs/benchmarks.json")
     ap.add_argument("--out-md", default="docs/benchmarks.md")
@@ -576,6 +655,12 @@ def main():
         if board not in BOARDS or not n.isdigit() or int(n) <= 0:
             fail(f"--baud {spec}: want BOARD=N with a known board and N > 0")
         BOARDS[board]["baud"] = int(n)
+    for spec in a.array:
+        board, _, arr = spec.partition("=")
+        u, _, sb = arr.partition("x")
+        if board not in BOARDS or not u.isdigit() or not sb.isdigit() or int(u) <= 0 or int(sb) <= 0:
+            fail(f"--array {spec}: want BOARD=UNITSxSYN_BITS with a known board")
+        BOARDS[board]["units"], BOARDS[board]["syn_bits"] = int(u), int(sb)
     rows = board_rows(cycles, ref, peers_in, a.report_dir or ["."])
 
     peers, extra = [], []  # the schema's four peers; c-float-1t goes to "extra_peers"

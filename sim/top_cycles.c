@@ -159,16 +159,19 @@ int main(int argc, char **argv)
     }
     const xnca_device_info *in = xnca_info(dev);
     const char *board = in->board;
+    long synapses = 0; /* synapses per cell update: every layer's n_in x n_out */
+    for (int l = 0; l < m.n_layers; l++)
+        synapses += (long)m.layer[l].n_in * m.layer[l].n_out;
     if (!strncmp(board, "sim:", 4))
         board += 4;
     printf("{\"board\": \"%s\", \"model\": \"%s\", \"weight_bits\": %d, \"act_bits\": %d, \"steps\": %d, "
            "\"images\": %d, \"first_image\": %d, \"cycles_per_image\": %.1f, \"cycles_per_step\": %.2f, "
            "\"cycles_min\": %u, \"cycles_max\": %u, \"clock_hz\": %u, \"build_id\": \"%08x\", "
            "\"grid_bits\": %d, \"max_payload\": %u, \"cell_updates_per_image\": %.2f, \"grid_w\": %d, "
-           "\"grid_h\": %d, \"fire_t\": %d, \"dense\": %s}\n",
+           "\"grid_h\": %d, \"fire_t\": %d, \"dense\": %s, \"units\": %u, \"syn_bits\": %u, \"synapses\": %ld}\n",
            board, name, m.weight_bits, m.act_bits, steps, n, first, sum / n, sum / n / steps, lo, hi, in->clock_hz,
            in->build_id, m.input_bits, in->max_payload, (double)updates / n, m.grid_w, m.grid_h, m.fire_t,
-           dense ? "true" : "false");
+           dense ? "true" : "false", (unsigned)in->units, (unsigned)in->synapse_bits_per_unit, synapses);
     free(r);
     free(px);
     free(file);
