@@ -204,6 +204,7 @@ module xnca_core #(
     // SPRAM = 1 weight words (32 bit): slice s, lane u, word t at s * WPS + u * WPL + t
     localparam integer WPL = SYN_BITS / 32;
     localparam integer WPS = UNITS * WPL;
+    localparam integer SLICE_W = UNITS * SYN_BITS;  // bits of one weight slice (all units)
     localparam integer WSW = $clog2(WPS + 1);
     // SPRAM = 1 with one word per slice: the units take the slice straight from the weight
     // SPRAM's output register (no wreg): w_raddr is the slice of the tuple being issued, so the
@@ -567,8 +568,9 @@ module xnca_core #(
                 end
             end
             // one word per slice: the SPRAM's own output register holds the staged slice (its
-            // address stays on w_raddr between restarts, nothing writes during compute)
-            assign w_slice = WPS == 1 ? wsp_rdata : wst;
+            // address stays on w_raddr between restarts, nothing writes during compute); wider
+            // slices (UNITS * SYN_BITS > 32) come from the staging register
+            assign w_slice = WPS == 1 ? SLICE_W'(wsp_rdata) : wst;
             assign w_ok = W_DIRECT != 0 || (w_fresh && ws_n == WSW'(WPS) && !ws_cap && !ws_kick);
             assign ld_w_ready = !wl_busy && !ld_w_we;
         end

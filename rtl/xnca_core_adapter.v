@@ -28,7 +28,7 @@
 // go through the run's step subtraction (its carry), not comparators of their own;
 // READ_STATE's cell index is the cycle counter and the LOAD byte counters share the
 // image-index accumulator (both idle then).
-// Timing (UP5K at 24 MHz + 10 %; docs/architecture.md section 8): the states that drive the
+// Timing (UP5K at 21 MHz + 10 %; docs/architecture.md section 8): the states that drive the
 // core and engine ports have grouped codes (a 4-bit match and two state bits), the reply bytes
 // leave through one register stage (the core's ready then comes from registers only), the
 // READ_STATE window flag, the report-list end test and the command length checks are
