@@ -7,6 +7,7 @@
 #   3. ICEBREAKER_FITS=1: the iCEBreaker bitstream is built from scratch (CI) and must meet
 #      timing with 10 % slack and reproduce the committed build id. ICEBREAKER_FITS=0: a KNOWN GAP
 #      line, counted neither passed nor failed.
+#   4. CI_ECP5="ulx3s-85f ...": those ECP5 bitstreams are built from scratch the same way.
 # Writes "PASSED FAILED" to RESULT_FILE.
 set -u
 result=${1:?usage: bitstreams_test.sh RESULT_FILE}
@@ -96,6 +97,16 @@ if [ "${ICEBREAKER_FITS:-0}" = 1 ]; then
 else
   echo "  KNOWN GAP: $gap; the CI build is skipped and not counted"
 fi
+
+echo "ECP5 bitstreams from scratch (CI: ${CI_ECP5:-none})"
+for b in ${CI_ECP5:-}; do
+  expect_rc "make bitstream BOARD=$b builds and meets timing with 10 % slack" 0 \
+    make -s --no-print-directory BUILD="$work/build" bitstream BOARD="$b"
+  if [ -f "bitstreams/$b.build_id" ]; then
+    expect_rc "  ... and reproduces the committed build id" 0 \
+      cmp -s "$work/build/$b/build_id" "bitstreams/$b.build_id"
+  fi
+done
 
 mkdir -p "$(dirname "$result")"
 finish "$result"
