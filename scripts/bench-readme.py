@@ -71,7 +71,7 @@ def main():
         if r["steps"] != 20:
             continue
         share = "pending RTL" if r["ceiling_share"] is None else f"{100 * r['ceiling_share']:.0f} %"
-        clock = "" if r["fmax_mhz"] is None else f", {r['fmax_mhz']:.0f} MHz"
+        clock = "" if r["fmax_mhz"] is None else f", fmax {r['fmax_mhz']:.1f} MHz"
         if r["ceiling_share"] is None and r.get("cycles_per_image"):
             share = "no fmax"
         print(f"| {r['board']} (FPGA{clock}) | {r['model']} | {rate(r, 'images_per_s')} "

@@ -146,7 +146,7 @@ check "unknown board rejected (exit 1)" bash -c "'$py' scripts/bench.py --peers 
     --ref '$t/ref.json' --cycles '$t/bad2.json' --out-json '$t/x.json' --out-md '$t/x.md' --plots ''; [ \$? -eq 1 ]"
 
 # ---- README table ----
-check "bench-readme renders the 85F row" bash -c "'$py' scripts/bench-readme.py '$t/c.json' | grep -q '^| ulx3s-85f (FPGA, 75 MHz) | w1a1 | 50,000 | 1,485'"
+check "bench-readme renders the 85F row" bash -c "'$py' scripts/bench-readme.py '$t/c.json' | grep -q '^| ulx3s-85f (FPGA, fmax 75.0 MHz) | w1a1 | 50,000 | 1,485'"
 check "bench-readme: missing file is exit 1" bash -c "'$py' scripts/bench-readme.py '$t/missing.json'; [ \$? -eq 1 ]"
 
 # ---- bench_torch.py: .xnca float parser and the spec 4.1 hash (vectors of tests/test_hash.c) ----
