@@ -46,3 +46,7 @@ ptq-fashion: $(BUILD)/xnca
 ptq-fashion-long: $(BUILD)/xnca
 	$(BUILD)/xnca quantize --model models/fashion-float-long.xnca --weight-bits 3 --act-bits 4 --data fashion \
 	    -o models/ptq-fashion-long-w3a4.xnca
+# ... and to W4A4 (the hardware's caps; 12,522 weight bytes): PTQ keeps more of it (40.5 % image
+# accuracy at step 50 on 1,000 Fashion test digits against W3A4's 20.4 %)
+	$(BUILD)/xnca quantize --model models/fashion-float-long.xnca --weight-bits 4 --act-bits 4 --data fashion \
+	    -o models/ptq-fashion-long-w4a4.xnca
