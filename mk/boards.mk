@@ -8,7 +8,8 @@
 #       scripts/bitstream-report checks report.json again.
 #   make prog BOARD=... [FLASH=1] [DRY_RUN=1] [LOCAL=1] [BITFILE=path]
 #       programs bitstreams/<board>.{bin,bit} (LOCAL=1: $(BUILD)/<board>/xnca.*)
-#       -> prints the openFPGALoader command line, then runs it (DRY_RUN=1: print only).
+#       -> `xnca prog`: prints the openFPGALoader command line, runs it, then checks that the board
+#          answers HELLO with the recorded build id (DRY_RUN=1: print the command line only).
 #
 # TOP, RTL_SRCS and TOP_PARAMS are honoured from the command line or the environment; a fragment
 # that wants to change the defaults sets BITSTREAM_TOP_<board> / BITSTREAM_SRCS instead (so an
@@ -174,13 +175,19 @@ test-boards: | $(BIT_ECP5_VENV_TOOLS)
 # Prints the exact command line first. DRY_RUN=1 stops there (and needs no bitstream).
 PROG_CMD = $(OPENFPGALOADER) $(BOARD_PROG_$(BOARD)) $(BITFILE)
 
-prog:
+# The programming itself goes through `xnca prog` (the same command line), which then opens the
+# board's UART (resetting the ULX3S's FT231X to UART mode) and checks HELLO / INFO against the
+# build id recorded beside the bitstream (issue 6.4); PROG_CHECK=0 only programs.
+PROG_CHECK ?= 1
+prog: $(if $(filter 1,$(DRY_RUN)),,$(BUILD)/xnca)
 	@if [ -z "$(BIT_FAMILY)" ]; then \
 	    echo "boards: unknown BOARD '$(BOARD)'; known: $(BOARDS)" >&2; exit 1; fi
+ifeq ($(DRY_RUN),1)
 	@echo "$(PROG_CMD)"
-ifneq ($(DRY_RUN),1)
+else
 	@[ -f "$(BITFILE)" ] || { echo "prog: $(BITFILE) missing; run make bitstreams (or make bitstream BOARD=$(BOARD) and LOCAL=1)" >&2; exit 1; }
-	@$(PROG_CMD)
+	@OPENFPGALOADER="$(OPENFPGALOADER)" $(BUILD)/xnca prog --board $(BOARD) --bitstream $(BITFILE) \
+	    $(if $(filter 1,$(FLASH)),--flash) $(if $(filter 0,$(PROG_CHECK)),--no-check)
 endif
 
 # ---- configuration sweep (issue 6.3; scripts/board-sweep, docs/board-sweep.md) -------------------
