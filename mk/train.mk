@@ -54,7 +54,8 @@ test-train-asan: $(BUILD)/test_train-asan
 # Distill's dimensions (C = 20, P = M = 80, L = 1), 8-bit state, 2-bit input, noise_p 13.
 TRAIN_RUNS := mnist-w2a2 mnist-w1a1 mnist-w4a4 mnist-w2a2-wide fashion-w2a2 mnist-float mnist-bwn mnist-ban \
     mnist-w4a4-ft mnist-w3a4-ft mnist-w3a4-ft2 mnist-w4a4-ft2 mnist-w4a4-m72-ft mnist-w4a4-m72-ft2 mnist-w4a4-m72-ft3 mnist-w4a4-m72-ft4 mnist-w4a4-m72-ft5 mnist-bwn-ft fashion-float-ft fashion-float-long fashion-w3a4-ft fashion-w3a4-ft2 \
-    fashion-long-w3a4-ft fashion-long-w3a4-ft2 fashion-long-w4a4-ft
+    fashion-long-w3a4-ft fashion-long-w3a4-ft2 fashion-long-w4a4-ft \
+    fashion-long-w4a4-ft2 fashion-long-w4a4-ft2-s40
 TRAIN_QUANT := --variant quant --state-bits 8 --input-bits 2 --noise 13
 TRAIN_ARGS_mnist-w2a2 := $(TRAIN_QUANT) --weight-bits 2 --act-bits 2 --data mnist
 TRAIN_ARGS_mnist-w1a1 := $(TRAIN_QUANT) --weight-bits 1 --act-bits 1 --data mnist
@@ -146,6 +147,11 @@ $(eval $(call train_run,fashion-long-w3a4-ft,10000,1000,$(TRAIN_QUANT) --weight-
 # on 1,000); the W4A4 quantization of the same float model starts at 40.5 %: stage 1 again at W4A4.
 $(eval $(call train_run,fashion-long-w4a4-ft,10000,1000,$(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data fashion \
     --init models/ptq-fashion-long-w4a4.xnca --lr 2e-4 --ste clip --decay 4000$(comma)8000))
+# Stage 2 of the Fashion W4A4, two variants side by side (one core each, ~20 min): the schedule of
+# fashion-w3a4-ft2 shortened (lr 5e-5), and 40 CA steps per iteration (as mnist-w4a4-m72-ft3).
+TRAIN_FW4 := $(TRAIN_QUANT) --weight-bits 4 --act-bits 4 --data fashion --init models/fashion-long-w4a4-ft.xnca --ste clip
+$(eval $(call train_run,fashion-long-w4a4-ft2,5000,1000,$(TRAIN_FW4) --lr 5e-5 --decay 3500$(comma)4500))
+$(eval $(call train_run,fashion-long-w4a4-ft2-s40,2500,500,$(TRAIN_FW4) --steps 40 --lr 3e-5 --decay 2000))
 $(eval $(call train_run,fashion-long-w3a4-ft2,10000,1000,$(TRAIN_QUANT) --weight-bits 3 --act-bits 4 --data fashion \
     --init models/fashion-long-w3a4-ft.xnca --lr 5e-5 --ste clip --decay 7000$(comma)9000))
 TRAIN_EVERY ?= 3000
