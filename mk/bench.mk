@@ -63,7 +63,6 @@ bench: deps data $(BUILD)/bench_peers
 	$(PYTHON) scripts/bench.py --peers $(BENCH_DIR)/peers.json --torch $(BENCH_DIR)/torch.json \
 	    --ref $(BENCH_REF) --cycles $(BENCH_CYCLES) --scaling $(BENCH_SCALING) --out-json docs/benchmarks.json \
 	    $(foreach b,$(SIM_BOARDS),--baud $(b)=$$(( $(call top_cfg_value,$(b),CLOCK_HZ) / $(call top_cfg_value,$(b),CLKS_PER_BIT) ))) \
-	    $(foreach b,$(SIM_BOARDS),--array $(b)=$(call top_cfg_value,$(b),UNITS)x$(call top_cfg_value,$(b),SYN_BITS)) \
 	    --out-md docs/benchmarks.md --plots docs --load-average "$$(cat $(BENCH_DIR)/loadavg)"
 	$(PYTHON) scripts/bench-readme.py docs/benchmarks.json | scripts/readme-insert bench README.md
 

@@ -244,12 +244,11 @@ def board_rows(cycles, ref, peers, report_dirs):
                     row["useful_ops_per_s"] = useful
                     row["ceiling_share"] = round(useful / ceil["ops_per_s"], 4)
                     row["ceiling_share_logic"] = round(useful / ceil["ops_per_s_logic"], 4)
-                units = run.get("units", cfg.get("units")) if run else None
-                if run and units:
+                if run and run.get("units"):
                     # what bounds the rate (the targets' "what bounds it"): the array's size against
-                    # the device's capacity, and how busy the array is. The array as the device
-                    # reports it (INFO), else --array.
-                    arr = units * run.get("syn_bits", cfg.get("syn_bits"))
+                    # the device's capacity, and how busy the array is. The array is the one the
+                    # device reports in INFO (xnca-top-cycles); older cycle files have none.
+                    arr = run["units"] * run["syn_bits"]
                     cap = ceil["device_lut4"] / ceil["c"]
                     row["array_bits"] = arr
                     row["cycles_per_update"] = round(run["cycles_per_image"] / ups, 2)
@@ -326,28 +325,28 @@ def targets(rows, peers):
                         f"({top['limit']})")
         return ""
 
-    ice = lambda v, extra: v + extra if v.startswith("NOT met") else v
+    with_bound = lambda v, bound: v + bound if v.startswith("NOT met") else v
     return [
         ("ULX3S-85F compute-bound images/s, 20 steps, W1A1",
-         ice(verdict(get("ulx3s-85f", "images_per_s"), TARGETS["ulx3s85_images_per_s"]),
+         with_bound(verdict(get("ulx3s-85f", "images_per_s"), TARGETS["ulx3s85_images_per_s"]),
              rate_bound("ulx3s-85f", TARGETS["ulx3s85_images_per_s"]))),
         (f"ULX3S-85F vs the fastest CPU engine on all cores ({fastest['name']}, "
          f"{fastest['images_per_s']:,.0f} images/s)",
-         ice(verdict(get("ulx3s-85f", "images_per_s"), fastest["images_per_s"]),
+         with_bound(verdict(get("ulx3s-85f", "images_per_s"), fastest["images_per_s"]),
              rate_bound("ulx3s-85f", fastest["images_per_s"]))),
         ("iCEBreaker compute-bound images/s, 20 steps, W1A1",
-         ice(verdict(get("icebreaker", "images_per_s"), TARGETS["icebreaker_images_per_s"], missing=ice_missing),
+         with_bound(verdict(get("icebreaker", "images_per_s"), TARGETS["icebreaker_images_per_s"], missing=ice_missing),
              rate_bound("icebreaker", TARGETS["icebreaker_images_per_s"]))),
         ("ULX3S-85F share of its device ceiling",
-         ice(verdict(share("ulx3s-85f"), 100 * TARGETS["ceiling_share"], "%"), share_bound("ulx3s-85f"))),
+         with_bound(verdict(share("ulx3s-85f"), 100 * TARGETS["ceiling_share"], "%"), share_bound("ulx3s-85f"))),
         ("iCEBreaker share of its device ceiling",
-         ice(verdict(share("icebreaker"), 100 * TARGETS["ceiling_share"], "%", missing=ice_missing),
+         with_bound(verdict(share("icebreaker"), 100 * TARGETS["ceiling_share"], "%", missing=ice_missing),
              share_bound("icebreaker"))),
         ("ULX3S-85F end-to-end images/s (link projection included)",
-         ice(verdict(get("ulx3s-85f", "images_per_s_e2e"), TARGETS["ulx3s_e2e_images_per_s"]), e2e_bound())),
+         with_bound(verdict(get("ulx3s-85f", "images_per_s_e2e"), TARGETS["ulx3s_e2e_images_per_s"]), e2e_bound())),
         (f"ULX3S link-bound projection alone ({BOARDS['ulx3s-85f'].get('baud', BRIDGES['FT231X']['baud']) / 1e6:g} "
          f"Mbaud, the run's grid encoding) vs the end-to-end target",
-         ice(verdict(get("ulx3s-85f", "images_per_s_link"), TARGETS["ulx3s_e2e_images_per_s"]), link_bound())),
+         with_bound(verdict(get("ulx3s-85f", "images_per_s_link"), TARGETS["ulx3s_e2e_images_per_s"]), link_bound())),
     ]
 
 
@@ -633,8 +632,6 @@ def main():
     ap.add_argument("--cycles", default="")
     ap.add_argument("--scaling", default="", help="scripts/bench-scaling output (optional)")
     ap.add_argument("--baud", action="append", default=[], help="BOARD=N: the board's UART baud as built")
-    ap.add_argument("--array", action="append", default=[],
-                    help="BOARD=UNITSxSYN_BITS: the board's array as built (for the utilization and the bounds)")
     ap.add_argument("--report-dir", action="append", default=None, help="where bitstreams/ and build/ are")
     ap.add_argument("--out-json", default="docs/benchmarks.json")
     ap.add_argument("--out-md", default="docs/benchmarks.md")
@@ -655,12 +652,6 @@ def main():
         if board not in BOARDS or not n.isdigit() or int(n) <= 0:
             fail(f"--baud {spec}: want BOARD=N with a known board and N > 0")
         BOARDS[board]["baud"] = int(n)
-    for spec in a.array:
-        board, _, arr = spec.partition("=")
-        u, _, sb = arr.partition("x")
-        if board not in BOARDS or not u.isdigit() or not sb.isdigit() or int(u) <= 0 or int(sb) <= 0:
-            fail(f"--array {spec}: want BOARD=UNITSxSYN_BITS with a known board")
-        BOARDS[board]["units"], BOARDS[board]["syn_bits"] = int(u), int(sb)
     rows = board_rows(cycles, ref, peers_in, a.report_dir or ["."])
 
     peers, extra = [], []  # the schema's four peers; c-float-1t goes to "extra_peers"
