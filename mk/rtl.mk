@@ -8,7 +8,8 @@
 #                      -> "cosim: N passed, M failed"; cycles/step, cycles/image, utilization
 #   make cosim-full    the shipped model on the first 1,000 MNIST test digits, 200 steps, every
 #                      step compared (hours; resumable: $(BUILD)/rtl/cosim-full/progress.tsv);
-#                      writes docs/cosim-full.md. Not part of `make test`.
+#                      writes docs/cosim-full.md. Not part of `make test`. COSIM_FULL_JOBS=2 runs
+#                      two harness processes on halves of the digits.
 #   make sim [WAVES=1] one short co-simulated run of the tiny configuration
 #                      (WAVES=1: FST waveform $(BUILD)/rtl/waves.fst)
 #   make synth         synth-up5k and synth-ecp5:
@@ -135,11 +136,13 @@ cosim: $(foreach c,$(RTL_CONFIGS),$(RTL_DIR)/$(c)/cosim)
 COSIM_FULL_CFG ?= ecp5
 COSIM_FULL_N ?= 1000
 COSIM_FULL_STEPS ?= 200
+# harness processes side by side (each on a share of the digits; results do not depend on it)
+COSIM_FULL_JOBS ?= 1
 COSIM_FULL_DIR ?= $(RTL_DIR)/cosim-full
 COSIM_FULL_DOC ?= docs/cosim-full.md
 cosim-full: $(RTL_DIR)/$(COSIM_FULL_CFG)/cosim
 	@sim/cosim-full $< $(COSIM_FULL_CFG) $(COSIM_FULL_DIR) $(RTL_MNIST_MODEL) $(RTL_MNIST_IMAGES) \
-	    $(RTL_MNIST_LABELS) $(COSIM_FULL_N) $(COSIM_FULL_STEPS) $(COSIM_FULL_DOC)
+	    $(RTL_MNIST_LABELS) $(COSIM_FULL_N) $(COSIM_FULL_STEPS) $(COSIM_FULL_DOC) $(COSIM_FULL_JOBS)
 
 test-cosim:
 	@mkdir -p $(RESULTS) $(RTL_DIR); if $(MAKE) --no-print-directory cosim 2>&1 | tee $(RTL_DIR)/cosim.log; then :; fi; \

@@ -475,8 +475,33 @@ def selection_markdown(decisions, subset, copied):
     return "\n".join(out) + "\n"
 
 
+def targets_markdown(summaries):
+    """The targets of the shipped files against the best reached (select-shipped.target_status)."""
+    out = ["Targets (issue 3, point 6) against the best reached: *shipped* is the accelerator's file, "
+           "*best candidate* the best of the models it may be chosen from (quant, m, k <= 4, "
+           "weight_bytes <= 12,288), *best of any model* the best evaluated file of the dataset at "
+           "any precision and size (what the envelope costs).\n",
+           "| file | target | shipped | best candidate | best of any model | met |",
+           "|---|---|---:|---|---|---|"]
+    for shipped in SELECT.TARGETS:
+        for t in SELECT.target_status(summaries, shipped):
+            v = t["shipped"]
+            bc, ba = t["best_candidate"], t["best_any"]
+            any_txt = "-"
+            if ba:
+                name, val, variant, m, k, wb = ba
+                prec = "W%dA%d" % (m, k) if variant == "quant" else variant
+                any_txt = "%.2f (`%s`, %s, %s bytes)" % (val, name, prec, fmt_int(wb))
+            out.append("| `%s` | %s >= %.2f | %s | %s | %s | %s |" % (
+                shipped, t["label"], t["minimum"], "-" if v is None else "%.2f" % v,
+                "-" if not bc else "%.2f (`%s`)" % (bc[1], bc[0]), any_txt,
+                "yes" if v is not None and v >= t["minimum"] else "**no**"))
+    return "\n".join(out) + "\n"
+
+
 def card_markdown(rows, n_label, plots, train_dir, decisions, subset, card_dir="models", copied=True):
     out = [selection_markdown(decisions, subset, copied)]
+    out.append(targets_markdown([summary_row(x) for x in rows]))
     if plots:
         out.append("Plots (%s):\n" % n_label)
         for title, path, _ in plots:
@@ -884,6 +909,20 @@ def self_test(xnca):
     check(best["name"] == "f-w3a3.xnca" and not meets, "fashion: no float model -> targets not met")
     best, _, _ = SELECT.select(rows, "fashion.xnca")
     check(best is None, "fashion: no candidate -> nothing chosen")
+    ts = SELECT.target_status([r for r in rows if r["name"] != "mnist.xnca"]
+                              + [synthetic_row("mnist.xnca", 3, 3, 95.5, agree200=70.0)], "mnist.xnca")
+    img = ts[0]
+    check(len(ts) == 3 and img["shipped"] == 95.5 and img["best_candidate"] == ("w3a4.xnca", 96.5)
+          and img["best_any"][:2] == ("w8a8.xnca", 98.0) and ts[2]["shipped"] == 70.0,
+          "targets: shipped value, best candidate (envelope only), best of any model")
+    ts = SELECT.target_status(fash, "fashion.xnca")
+    check(len(ts) == 2 and ts[1]["minimum"] == 87.0 and ts[1]["shipped"] is None
+          and ts[1]["best_candidate"] == ("f-w3a3.xnca", 88.0),
+          "targets: Fashion's float-margin target, no shipped file -> no value")
+    md = targets_markdown(rows + fash)
+    check("| `mnist.xnca` | image accuracy at step 50 >= 96.00 | 99.00 |" in md
+          and "| `fashion.xnca` | image accuracy at step 50 >= 85.00 | - |" in md and md.count("**no**") == 2,
+          "targets table renders; a missing shipped value is not met")
 
     tmp = tempfile.mkdtemp(prefix="select-shipped-test-")
     try:

@@ -115,6 +115,40 @@ def select(rows, shipped):
     return best, False, why
 
 
+def target_status(rows, shipped):
+    """Every target of `shipped` against the best any model reached (issue 3, point 6: "report
+    the best reached, what limits it"). One dict per target: label, minimum, the shipped file's
+    value, the best candidate's (inside the accelerator envelope) and the best of any evaluated
+    model of the dataset (any precision and size), each with its name. A row without a value
+    (not evaluated, error) is left out."""
+    spec = TARGETS[shipped]
+    data = [r for r in rows if not r.get("error") and r.get("dataset") == spec["dataset"]]
+    me = next((r for r in data if r["name"] == shipped), None)
+    cands = [r for r in data if r["name"] not in TARGETS and in_envelope(r)[0]]
+    others = [r for r in data if r["name"] not in TARGETS]
+    targets = list(spec["targets"])
+    if spec["dataset"] == "fashion":
+        ref = float_reference(rows, "fashion")
+        if ref is not None:
+            targets.append(("image_accuracy@50", ref["image_accuracy@50"] - FLOAT_MARGIN,
+                            "image accuracy at step 50 within %.0f points of %s (%.2f)"
+                            % (FLOAT_MARGIN, ref["name"], ref["image_accuracy@50"])))
+
+    def best(pool, key):
+        have = [r for r in pool if r.get(key) is not None]
+        return max(have, key=lambda r: (r[key], -(r.get("bit_cost") or 0), r["name"]), default=None)
+
+    out = []
+    for key, minimum, label in targets:
+        bc, ba = best(cands, key), best(others, key)
+        out.append({"label": label, "minimum": minimum,
+                    "shipped": me.get(key) if me else None,
+                    "best_candidate": (bc["name"], bc[key]) if bc else None,
+                    "best_any": (ba["name"], ba[key], ba.get("variant"), ba.get("weight_bits"),
+                                 ba.get("act_bits"), ba.get("weight_bytes")) if ba else None})
+    return out
+
+
 def fmt(v):
     return "-" if v is None else "%.2f" % v
 
