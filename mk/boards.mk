@@ -232,7 +232,8 @@ bitstreams:
 # sources + parameters + board (scripts/bitstream-check), the checker's negative controls, and,
 # with ICEBREAKER_FITS=1, the iCEBreaker bitstream built from scratch (CI, issue 6.5), and the
 # ECP5 boards of BITSTREAMS_CI_ECP5 likewise: issue 6.5 asks for one ECP5-85F build in `make test`
-# when CI stays under 45 minutes with it (the 85F takes ~8 minutes here: yosys 1.6, nextpnr 6.5).
+# when CI stays under 45 minutes with it (the 85F takes ~21 minutes here since XY_WIDE: yosys 3.2,
+# nextpnr 17.7, of which router1 11.7; it was ~8 before).
 # BITSTREAMS_CI_ECP5= (empty) leaves them to the committed build ids.
 BITSTREAMS_CI_ECP5 ?= ulx3s-85f
 TEST_SUITES += bitstreams

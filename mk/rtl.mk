@@ -34,11 +34,13 @@ RTL_DIR := $(BUILD)/rtl
 # tiny: smallest grid, channels, units and chunk; odd: odd non-square grid, non-power-of-2 batch;
 # wide: the largest units x chunk; up5k: the iCEBreaker core (caps W4A4, cells and weights in
 # SPRAM); ecp5: the ULX3S-85F core.
-# odd, wide and ecp5 use the pipelined fire/noise hashes (HASH_PIPE=1), tiny and up5k the iterative one.
+# odd, wide and ecp5 use the pipelined fire/noise hashes (HASH_PIPE=1), tiny and up5k the iterative one;
+# odd and ecp5 keep all activation planes of a chunk in one X / Y word (XY_WIDE=1), tiny and wide
+# one plane per word (up5k: SPRAM).
 RTL_CONFIGS := tiny odd wide up5k ecp5
 RTL_PARAMS_tiny := GRID_W=8 GRID_H=8 CHANNELS=12 UNITS=1 SYN_BITS=32 BATCH=1
 RTL_PARAMS_odd := GRID_W=13 GRID_H=9 CHANNELS=16 MAX_P=96 MAX_M=88 UNITS=2 SYN_BITS=64 BATCH=3 \
-	HASH_PIPE=1
+	HASH_PIPE=1 XY_WIDE=1
 RTL_PARAMS_wide := GRID_W=9 GRID_H=8 CHANNELS=32 MAX_P=256 MAX_M=256 UNITS=64 SYN_BITS=1024 \
 	BATCH=16 HASH_PIPE=1
 # (rtl/xnca_board_icebreaker.v's defaults are this set: change both together; the board also sets
@@ -48,7 +50,7 @@ RTL_PARAMS_up5k := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=1 SYN_BITS=32 BATCH=2 S
 # (= the core of rtl/xnca_board_ulx3s_85f.v and mk/top.mk TOP_CFG_ulx3s-85f, the array the 85F's
 # sweep chose, docs/board-sweep.md; until 1 Dec it was the 64 x 256 array of docs/architecture.md
 # section 5, which wide still covers in size)
-RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=8 SYN_BITS=128 BATCH=8 HASH_PIPE=1
+RTL_PARAMS_ecp5 := GRID_W=28 GRID_H=28 CHANNELS=20 UNITS=8 SYN_BITS=128 BATCH=8 HASH_PIPE=1 XY_WIDE=1
 
 # cosim cases per configuration (sim/cosim_main.cpp --help). /H = hot residuals (saturation).
 RTL_CASES_tiny := --case W1A1 --case W2A2/S3/H --case W4A4/L2/P40/M24/S4 --case W1A3/L0/P16/B3/H \

@@ -23,12 +23,13 @@ TOP_RTL_SRCS = rtl/xnca_top.v rtl/xnca_core_adapter.v $(LINK_RTL_SRCS) $(RTL_COR
 # core), 21 MHz, 3 Mbaud (7 clocks per bit).
 # ulx3s-85f / ulx3s-25f: the arrays chosen by scripts/board-sweep (docs/board-sweep.md), equal to
 # the parameters of rtl/xnca_board_ulx3s_85f.v / _25f.v (mk/boards.mk builds those): the 85F at
-# 8 x 128 with batch 8 and the pipelined hash (the largest sweep point that routes), the 25F at
+# 8 x 128 with batch 8, the pipelined hash and wide X / Y words (the largest sweep point that
+# routes), the 25F at
 # 8 x 64 with batch 2 and the iterative hash (the last point that gained >= 10 %). Both run at
 # 25 MHz, 1 Mbaud (25 clocks per bit); the cores close timing at ~30-38 MHz on ECP5.
 TOP_CFG_icebreaker := MAX_WBITS=4 MAX_ABITS=4 UNITS=1 SYN_BITS=32 BATCH=2 HASH_PIPE=0 SPRAM=1 \
 	STATS=0 LOAD_CHECKS=0 PIX_LEVELS=1 INFO_RECORD=0 DSP_ICE40=1 CLOCK_HZ=21000000 CLKS_PER_BIT=7
-TOP_CFG_ulx3s-85f := MAX_WBITS=4 MAX_ABITS=4 UNITS=8 SYN_BITS=128 BATCH=8 HASH_PIPE=1 \
+TOP_CFG_ulx3s-85f := MAX_WBITS=4 MAX_ABITS=4 UNITS=8 SYN_BITS=128 BATCH=8 HASH_PIPE=1 XY_WIDE=1 \
 	CLOCK_HZ=25000000 CLKS_PER_BIT=25
 TOP_CFG_ulx3s-25f := MAX_WBITS=4 MAX_ABITS=4 UNITS=8 SYN_BITS=64 BATCH=2 HASH_PIPE=0 \
 	CLOCK_HZ=25000000 CLKS_PER_BIT=25

@@ -14,6 +14,7 @@ module xnca_board_ulx3s #(
   parameter integer SYN_BITS = 128,
   parameter integer BATCH = 8,
   parameter integer HASH_PIPE = 1,
+  parameter integer XY_WIDE = 0,
   // core clock: 25 MHz x CLKFB_DIV / CLKI_DIV (EHXPLLL, VCO = clock x CLKOP_DIV, 400..800 MHz;
   // values from ecppll), and the UART: CLKS_PER_BIT clocks per bit (>= 4) at CLOCK_HZ
   // (default 25 MHz, 1 Mbaud: the core closes timing at ~30-35 MHz on ECP5 since the readout
@@ -51,7 +52,7 @@ module xnca_board_ulx3s #(
   xnca_top #(
     .BOARD(BOARD), .CLOCK_HZ(CLOCK_HZ), .CLKS_PER_BIT(CLKS_PER_BIT), .BUILD_ID(BUILD_ID),
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
-    .BATCH(BATCH), .HASH_PIPE(HASH_PIPE)
+    .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .XY_WIDE(XY_WIDE)
   ) u_top (
     .clk_i(clk), .rst_i(rst), .uart_rx_i(ftdi_txd), .uart_tx_o(ftdi_rxd),
     .busy_o(busy), .model_ok_o(model_ok), .step_done_o(unused_step), .framing_error_o(unused_ferr),

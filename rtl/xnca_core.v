@@ -42,6 +42,11 @@ module xnca_core #(
     //    W_DIRECT), and the shared quantizers are two stages (QPIPE: the clock is short for
     //    the whole multiply-add-shift-clamp); 0: wide block RAMs
     parameter integer SPRAM = 0,
+    // 1: one X / Y word holds all MAX_ABITS activation planes of a chunk (MAX_ABITS * SYN_BITS
+    //    wide: about MAX_ABITS x the block RAMs of 0, the same bits), so a gathered chunk and a
+    //    drained cell are one write each instead of one per plane (docs/architecture.md 4, 6);
+    //    0: one plane per word. SPRAM = 0 only.
+    parameter integer XY_WIDE = 0,
     // first 32 bits of SHA-256 over sources + parameters + board (computed by make)
     parameter [31:0] BUILD_ID = 32'h0,
     // 1: the RESULT record carries the cycles / stalls / fired counters and the LOAD record
@@ -125,6 +130,12 @@ module xnca_core #(
     localparam integer KMB = $clog2(KM);                    // plane bits of an X / Y address
     localparam integer PDEPTH = ADEPTH << KMB;              // X / Y words: {slot, plane}
     localparam integer PAW = AAW + KMB;
+    // the X / Y RAM as built: XYP planes per word (XY_WIDE: all KM; else 1), XYA address bits
+    // per half, XYL write lanes of UNITS bits
+    localparam integer XYP = XY_WIDE != 0 ? KM : 1;
+    localparam integer XYW = XYP * SYN_BITS;
+    localparam integer XYA = XY_WIDE != 0 ? AAW : PAW;
+    localparam integer XYD = XY_WIDE != 0 ? ADEPTH : PDEPTH;
     localparam integer DDEPTH = BATCH * GO;
     localparam integer DAW = DDEPTH > 1 ? $clog2(DDEPTH) : 1;
     localparam integer BW = BATCH > 1 ? $clog2(BATCH) : 1;
@@ -220,6 +231,9 @@ module xnca_core #(
         end
         if (SPRAM != 0 && SPRAM != 1) begin : g_bad_spram
             $error("xnca_core: SPRAM must be 0 or 1");
+        end
+        if ((XY_WIDE != 0 && XY_WIDE != 1) || (XY_WIDE == 1 && SPRAM != 0)) begin : g_bad_xy_wide
+            $error("xnca_core: XY_WIDE must be 0 or 1, and 0 with SPRAM = 1");
         end
         if (SPRAM == 1 && (CAW + 4 > 14 || SWN > 7 || QWN > 4)) begin : g_bad_spram_cells
             $error("xnca_core: SPRAM = 1 needs a grid of at most 32 x 32, <= 7 state words and <= 4 activation words per cell");
@@ -612,6 +626,7 @@ module xnca_core #(
     // plane per cycle.
     reg  [PAW-1:0] a_raddr;
     wire [SYN_BITS-1:0] a_plane;
+    wire [XYW-1:0] a_word;
     reg            x_we, y_we;
     // lane write enables: all lanes (a gathered chunk) or one (a drain's unit-lane): the
     // registered choice is decoded after the register (no LPC-bit register, no decode per bit
@@ -619,13 +634,30 @@ module xnca_core #(
     localparam integer LPB = LPC > 1 ? $clog2(LPC) : 1;
     reg            a_wl_all;
     reg  [LPB-1:0] a_wl_idx;
-    wire [LPC-1:0] a_wlane = a_wl_all ? {LPC{1'b1}} : LPC'({{(LPC-1){1'b0}}, 1'b1} << a_wl_idx);
-    reg  [PAW-1:0] a_waddr;
-    reg  [SYN_BITS-1:0] a_wdata;
-    xnca_ram #(.DW(SYN_BITS), .AW(PAW + 1), .DEPTH((1 << PAW) + PDEPTH), .LANES(LPC)) u_xyram (
-        .clk(clk), .i_we(x_we || y_we), .i_wlane(a_wlane), .i_waddr({y_we, a_waddr}),
-        .i_wdata(a_wdata), .i_raddr({lay[0], a_raddr}), .o_rdata(a_plane)
+    wire [LPC-1:0] a_wlane1 = a_wl_all ? {LPC{1'b1}} : LPC'({{(LPC-1){1'b0}}, 1'b1} << a_wl_idx);
+    wire [XYP*LPC-1:0] a_wlane = {XYP{a_wlane1}};  // (XY_WIDE: the same lane of every plane)
+    reg  [PAW-1:0] a_waddr;          // {slot, plane}; XY_WIDE words drop the plane
+    reg  [XYW-1:0] a_wdata;
+    wire [XYA-1:0] a_raddr_w = XYA'(a_raddr >> (PAW - XYA));
+    wire [XYA-1:0] a_waddr_w = XYA'(a_waddr >> (PAW - XYA));
+    xnca_ram #(.DW(XYW), .AW(XYA + 1), .DEPTH((1 << XYA) + XYD), .LANES(XYP * LPC),
+               .BLOCK(XY_WIDE)) u_xyram (
+        .clk(clk), .i_we(x_we || y_we), .i_wlane(a_wlane), .i_waddr({y_we, a_waddr_w}),
+        .i_wdata(a_wdata), .i_raddr({lay[0], a_raddr_w}), .o_rdata(a_word)
     );
+    // XY_WIDE: the plane of the word read, chosen after the RAM's output register by the
+    // plane bits of the read address one cycle earlier
+    reg  [KMB-1:0] a_sel;
+    always @(posedge clk) a_sel <= a_raddr[KMB-1:0];
+    reg  [SYN_BITS-1:0] a_plane_mux;
+    integer apj;
+    always @(*) begin
+        a_plane_mux = a_word[SYN_BITS-1:0];
+        for (apj = 1; apj < XYP; apj = apj + 1)
+            if (a_sel == KMB'(apj)) a_plane_mux = a_word[apj*SYN_BITS +: SYN_BITS];
+    end
+    assign a_plane = a_plane_mux;
+    wire unused_a_sel = &{1'b0, a_sel};  // (XY_WIDE = 0: one plane per word)
     // residuals of the batch (clamped to 10 bits, exact for sat_S)
     reg            d_we;
     reg  [DAW-1:0] d_waddr, d_raddr;
@@ -1006,7 +1038,8 @@ module xnca_core #(
     wire gchunk_end = gq == 8'(NBPC - 1) || gd_pos == 4'd8;
     wire g_tag_now = c_rdata[TW-1:0] == step;       // SPRAM = 1: tag word of the neighbour
     // (SPRAM = 1: the planes are in X once captured, the next neighbour may issue at once)
-    wire g_issue = gpos != 4'd9 && (SPRAM == 1 || (!xw_busy && !(gd_valid && gchunk_end)));
+    // (XY_WIDE: a finished chunk goes to X in its capture cycle, so issue never waits)
+    wire g_issue = gpos != 4'd9 && (SPRAM == 1 || XY_WIDE != 0 || (!xw_busy && !(gd_valid && gchunk_end)));
 
     // ------------------------------------------------------------------ array
     // (a_plane: the X / Y word read at issue, odd layers read Y)
@@ -1047,13 +1080,16 @@ module xnca_core #(
     endgenerate
     // drain write of a hidden layer: plane j of the UNITS levels into unit-lane grp mod LPC
     // (plane dj of cell db, one plane per cycle)
-    reg [SYN_BITS-1:0] drain_wdata;
-    integer du, dl;
+    // (XY_WIDE: every plane at once, plane j of the UNITS levels into lane grp mod LPC of
+    // plane j's SYN_BITS; one cycle per cell)
+    reg [XYW-1:0] drain_wdata;
+    integer du, dl, dp;
     always @(*) begin
-        for (dl = 0; dl < LPC; dl = dl + 1) begin
-            for (du = 0; du < UNITS; du = du + 1)
-                drain_wdata[dl*UNITS + du] = levels[du*KM + {29'd0, dw_dj}];
-        end
+        for (dp = 0; dp < XYP; dp = dp + 1)
+            for (dl = 0; dl < LPC; dl = dl + 1)
+                for (du = 0; du < UNITS; du = du + 1)
+                    drain_wdata[(dp*LPC + dl)*UNITS + du] =
+                        levels[du*KM + (XY_WIDE != 0 ? dp : {29'd0, dw_dj})];
     end
     // (amask: the slice's valid synapse bits, a register set with anvalid, off the popcount's
     // path: on the iCE40UP5K a thermometer of anvalid in front of the popcount was longer than
@@ -1086,7 +1122,7 @@ module xnca_core #(
     wire [15:0] cur_nvalid = last_chunk ? lq_last_nvalid : l_ebits;
     wire last_plane = wpl == m_wbits - 3'd1;
     wire last_group = grp == lq_groups_m1;
-    assign dr_end = dr_active && (dr_is_out || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1;
+    assign dr_end = dr_active && (dr_is_out || XY_WIDE != 0 || dj == m_abits - 3'd1) && db == nb[BW-1:0] - 1'b1;
     wire array_quiet = !ge0 && !ge1 && !ge2 && !dr_active && !dw_active && !dr_wpend && !p1_valid;
 
     // ------------------------------------------------------------------ write-back
@@ -1339,9 +1375,10 @@ module xnca_core #(
             x_we <= 1'b1;
             a_wl_all <= 1'b1;
             a_waddr <= {xw_slot, xw_j[KMB-1:0]};
-            a_wdata <= gasm[xw_j*SYN_BITS +: SYN_BITS];        // (SPRAM = 0 only)
+            // (SPRAM = 0 only; XY_WIDE: every plane in one write)
+            a_wdata <= XY_WIDE != 0 ? XYW'(gasm) : XYW'(gasm[xw_j*SYN_BITS +: SYN_BITS]);
             xw_j <= xw_j + 3'd1;
-            if (xw_j == m_abits - 3'd1) begin
+            if (XY_WIDE != 0 || xw_j == m_abits - 3'd1) begin
                 xw_busy <= 1'b0;
                 gasm <= {KM*SYN_BITS{1'b0}};
             end
@@ -1366,7 +1403,7 @@ module xnca_core #(
         end
         if (dr_active) begin
             if (!dr_is_out) dj <= dj + 3'd1;
-            if (dr_is_out || dj == m_abits - 3'd1) begin
+            if (dr_is_out || XY_WIDE != 0 || dj == m_abits - 3'd1) begin
                 dj <= 3'd0;
                 db <= db + 1'b1;
             end
@@ -1593,7 +1630,7 @@ module xnca_core #(
                             x_we <= 1'b1;
                             a_wl_all <= 1'b1;
                             a_waddr <= {xw_slot, wm2[KMB-1:0]};
-                            a_wdata <= SYN_BITS'(c_rdata[C-1:0]);
+                            a_wdata <= XYW'(c_rdata[C-1:0]);
                         end
                         cw <= cw + 5'd1;
                         if (cw[2:0] == m_abits + 3'd1) begin
@@ -1608,10 +1645,20 @@ module xnca_core #(
                     if (SPRAM == 0) gasm <= gasm_next;
                     gq <= gq + 8'd1;
                     if (SPRAM == 0 && gchunk_end) begin
-                        // write the chunk's k planes to X from gasm (xw_*), then clear gasm
-                        xw_busy <= 1'b1;
-                        xw_j <= 3'd0;
-                        xw_slot <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
+                        if (XY_WIDE != 0) begin
+                            // the finished chunk, every plane, straight to X; the next
+                            // neighbour's capture starts a cleared gasm
+                            x_we <= 1'b1;
+                            a_wl_all <= 1'b1;
+                            a_waddr <= {AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch), {KMB{1'b0}}};
+                            a_wdata <= XYW'(gasm_next);
+                            gasm <= {KM*SYN_BITS{1'b0}};
+                        end else begin
+                            // write the chunk's k planes to X from gasm (xw_*), then clear gasm
+                            xw_busy <= 1'b1;
+                            xw_j <= 3'd0;
+                            xw_slot <= AAW'(nb[BW-1:0] * CHMAX) + AAW'(gch);
+                        end
                         gq <= 8'd0;
                         gch <= gch + 8'd1;
                     end

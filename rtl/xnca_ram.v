@@ -14,7 +14,10 @@ module xnca_ram #(
     // words (<= 2^AW)
     parameter integer DEPTH = 16,
     // write lanes; DW must be a multiple of LANES (lane width DW / LANES)
-    parameter integer LANES = 1
+    parameter integer LANES = 1,
+    // 1: ask yosys for block RAM (ram_style "block") even where it would pick LUT RAM (a wide,
+    // shallow memory: yosys 0.23 put the core's 32 x 512 X / Y RAM into ~6,300 LUTs); 0: its choice
+    parameter integer BLOCK = 0
 ) (
     input  wire             clk,
     // write port
@@ -43,26 +46,36 @@ module xnca_ram #(
     // no_rw_check: no caller uses the read data of a cycle that writes the same address (the
     // core reads and writes a RAM in the same cycle only at different addresses, or discards
     // the read), so yosys need not add collision bypass logic (a DW-bit register and mux).
-    (* no_rw_check *)
-    reg [DW-1:0] mem [0:DEPTH-1];
     wire [IW-1:0] widx = i_waddr[IW-1:0];
     wire [IW-1:0] ridx = i_raddr[IW-1:0];
 
     // one write process per lane: yosys merges them into one port with lane enables
     genvar gl;
     generate
-        for (gl = 0; gl < LANES; gl = gl + 1) begin : g_lane
-            always @(posedge clk) begin
-                if (i_we && i_wlane[gl]) mem[widx][gl*LW +: LW] <= i_wdata[gl*LW +: LW];
+        if (BLOCK != 0) begin : g_block
+            (* no_rw_check, ram_style = "block" *)
+            reg [DW-1:0] mem [0:DEPTH-1];
+            for (gl = 0; gl < LANES; gl = gl + 1) begin : g_lane
+                always @(posedge clk) begin
+                    if (i_we && i_wlane[gl]) mem[widx][gl*LW +: LW] <= i_wdata[gl*LW +: LW];
+                end
             end
+            always @(posedge clk) o_rdata <= mem[ridx];
+        end else begin : g_auto
+            (* no_rw_check *)
+            reg [DW-1:0] mem [0:DEPTH-1];
+            for (gl = 0; gl < LANES; gl = gl + 1) begin : g_lane
+                always @(posedge clk) begin
+                    if (i_we && i_wlane[gl]) mem[widx][gl*LW +: LW] <= i_wdata[gl*LW +: LW];
+                end
+            end
+            always @(posedge clk) o_rdata <= mem[ridx];
         end
         if (AW > IW) begin : g_unused_addr
             // addresses never exceed DEPTH - 1 (callers guarantee it)
             wire unused_addr = &{1'b0, i_waddr[AW-1:IW], i_raddr[AW-1:IW]};
         end
     endgenerate
-
-    always @(posedge clk) o_rdata <= mem[ridx];
 endmodule
 
 `resetall

@@ -26,6 +26,7 @@ module xnca_top #(
   parameter integer BATCH = 4,
   parameter integer HASH_PIPE = 0,
   parameter integer SPRAM = 0,                 // 1: iCE40UP5K SPRAM memory map (docs/core.md 5)
+  parameter integer XY_WIDE = 0,               // 1: all activation planes in one X / Y word (docs/core.md 5)
   parameter [0:0]   STATS = 1'b1,               // 0: the core's cycle / stall / fired counters are not built
   parameter [0:0]   LOAD_CHECKS = 1'b1,         // 0: the core's loader trusts the adapter-checked descriptor
   parameter integer PIX_LEVELS = 0,              // 1: the adapter sends the core pixel levels, not pixels
@@ -109,7 +110,7 @@ module xnca_top #(
   xnca_core #(
     .GRID_W(GRID_W), .GRID_H(GRID_H), .CHANNELS(CHANNELS), .MAX_P(MAX_P), .MAX_M(MAX_M),
     .MAX_WBITS(MAX_WBITS), .MAX_ABITS(MAX_ABITS), .UNITS(UNITS), .SYN_BITS(SYN_BITS),
-    .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .SPRAM(SPRAM), .BUILD_ID(BUILD_ID),
+    .BATCH(BATCH), .HASH_PIPE(HASH_PIPE), .SPRAM(SPRAM), .XY_WIDE(XY_WIDE), .BUILD_ID(BUILD_ID),
     .STATS(STATS), .LOAD_CHECKS(LOAD_CHECKS), .PIX_LEVELS(PIX_LEVELS), .INFO_RECORD(INFO_RECORD),
     .CMD_HELD(1),               // the adapter holds seed and image for the whole image
     .FAULT_INJECT(FAULT_INJECT)
